@@ -1,0 +1,111 @@
+"""Posts → passages that fit the model, cut on sentence boundaries.
+
+Every passage is a contiguous slice of one post's body, so
+``post.body[passage.start:passage.end] == passage.text`` always holds.
+Sizes are measured with the model's own tokenizer (a `count_tokens` callable).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+# End of a sentence: terminal punctuation (plus closing quotes/brackets) followed by
+# whitespace and something that can start a sentence; or a line break.
+_BOUNDARY = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+(?=[A-Z0-9\"“‘'(\[¿¡])|\n+")
+_WORD = re.compile(r"\S+")
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of text[start:end], whitespace trimmed, in order."""
+    end = len(text) if end is None else end
+    spans = []
+    pos = start
+    for m in _BOUNDARY.finditer(text, start, end):
+        _append_trimmed(text, pos, m.start() + len(m.group()) - len(m.group().lstrip("\"'”’»)]")), spans)
+        pos = m.end()
+    _append_trimmed(text, pos, end, spans)
+    return spans
+
+
+def _append_trimmed(text: str, s: int, e: int, out: list[tuple[int, int]]) -> None:
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    if e > s:
+        out.append((s, e))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    start: int
+    end: int
+    text: str
+
+
+class Chunker:
+    def __init__(self, count_tokens: TokenCounter, max_tokens: int = 200, overlap_sentences: int = 1):
+        self.count_tokens = count_tokens
+        self.max_tokens = max_tokens
+        self.overlap_sentences = overlap_sentences
+
+    def chunk(self, body: str, regions: Sequence[tuple[int, int]] | None = None) -> list[Chunk]:
+        """Chunks of `body`, each inside one of `regions` (default: the whole body)."""
+        regions = [(0, len(body))] if regions is None else regions
+        chunks: list[Chunk] = []
+        for r_start, r_end in regions:
+            spans = self._fit(body, sentence_spans(body, r_start, r_end))
+            chunks.extend(self._pack(body, spans))
+        return chunks
+
+    def _fit(self, body: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+        """Attach token counts; split sentences longer than the budget at word boundaries."""
+        counts = self.count_tokens([body[s:e] for s, e in spans]) if spans else []
+        fitted = []
+        for (s, e), n in zip(spans, counts):
+            if n <= self.max_tokens:
+                fitted.append((s, e, n))
+            else:
+                fitted.extend(self._split_long(body, s, e))
+        return fitted
+
+    def _split_long(self, body: str, s: int, e: int) -> list[tuple[int, int, int]]:
+        words = [(m.start(), m.end()) for m in _WORD.finditer(body, s, e)]
+        counts = self.count_tokens([body[a:b] for a, b in words])
+        pieces, piece_start, total, last_end = [], None, 0, s
+        for (a, b), n in zip(words, counts):
+            n = min(n, self.max_tokens)
+            if piece_start is not None and total + n > self.max_tokens:
+                pieces.append((piece_start, last_end, total))
+                piece_start, total = None, 0
+            if piece_start is None:
+                piece_start = a
+            total += n
+            last_end = b
+        if piece_start is not None:
+            pieces.append((piece_start, last_end, total))
+        return pieces
+
+    def _pack(self, body: str, spans: list[tuple[int, int, int]]) -> list[Chunk]:
+        chunks = []
+        i = 0
+        while i < len(spans):
+            j, total = i, 0
+            while j < len(spans) and (j == i or total + spans[j][2] <= self.max_tokens):
+                total += spans[j][2]
+                j += 1
+            start, end = spans[i][0], spans[j - 1][1]
+            chunks.append(Chunk(start, end, body[start:end]))
+            if j >= len(spans):
+                break
+            # overlap: restart a few sentences back, if they are small enough to leave room
+            back = j
+            budget = self.max_tokens // 2
+            while back > i + 1 and j - back < self.overlap_sentences and spans[back - 1][2] <= budget:
+                back -= 1
+                budget -= spans[back][2]
+            i = back
+        return chunks

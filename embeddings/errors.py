@@ -1,0 +1,67 @@
+"""Domain errors raised by the retrieval core and translated at each edge.
+
+The CLI maps them to exit codes and one-line messages; the bot maps them to
+short ephemeral replies. Anything that is *not* a ThreadbotError is a bug.
+"""
+from __future__ import annotations
+
+
+class ThreadbotError(Exception):
+    """Base class of every error a user can cause or fix."""
+
+    exit_code = 1
+
+
+class InputError(ThreadbotError):
+    """Bad input in a source file: names the file and the 1-based line."""
+
+    exit_code = 65  # EX_DATAERR
+
+    def __init__(self, path: str, line: int | None, message: str):
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class UsageError(ThreadbotError):
+    """A request the service cannot satisfy as asked (empty query, bad date, ...)."""
+
+    exit_code = 2
+
+
+class NotFoundError(ThreadbotError):
+    """An unknown thread, post or author."""
+
+    exit_code = 3
+
+
+class NoIndexError(ThreadbotError):
+    """There is no index yet in the data directory."""
+
+    exit_code = 4
+
+
+class IndexMismatchError(ThreadbotError):
+    """The index on disk was built with another model or format than configured."""
+
+    exit_code = 5
+
+
+class ConfigError(ThreadbotError):
+    """The configuration file or an environment setting is invalid."""
+
+    exit_code = 78  # EX_CONFIG
+
+
+class RebuildInProgressError(ThreadbotError):
+    """A rebuild was requested while another one is running."""
+
+    exit_code = 75  # EX_TEMPFAIL
+
+    def __init__(self, started_by: str | None, started_at: float | None):
+        self.started_by = started_by
+        self.started_at = started_at
+        who = f" (started by {started_by})" if started_by else ""
+        super().__init__(f"a rebuild is already running{who}")

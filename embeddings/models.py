@@ -1,0 +1,218 @@
+"""Plain dataclasses exchanged between the core, the CLI and the bot."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post of an archived thread, as parsed from a source file."""
+
+    post_id: str
+    thread_id: str
+    post_index: int  # 0-based position in its thread
+    author: str
+    posted_at: datetime
+    body: str
+    source: str  # the file it came from
+    line: int  # 1-based line of the post's first line (author line / JSONL line)
+    url: str | None = None
+
+
+@dataclass
+class Thread:
+    thread_id: str
+    title: str
+    source: str
+    posts: list[Post] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A slice of one post: ``post.body[start:end] == text``."""
+
+    passage_id: int
+    post_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class QuoteRelation:
+    """Post `quoting` reproduces, at [quoting_start, quoting_end) of its body,
+    text first written by post `source` at [source_start, source_end)."""
+
+    thread_id: str
+    quoting_post_id: str
+    quoting_post_index: int
+    quoting_author: str
+    quoting_posted_at: datetime
+    source_post_id: str
+    source_post_index: int
+    source_author: str
+    source_posted_at: datetime
+    text: str
+    quoting_start: int
+    quoting_end: int
+    source_start: int
+    source_end: int
+    source_thread_id: str | None = None  # set when the source is in another thread
+
+
+@dataclass(frozen=True)
+class QuotedBy:
+    post_id: str
+    thread_id: str
+    post_index: int
+    author: str
+    posted_at: datetime
+
+
+@dataclass
+class Result:
+    """One search hit: a post and the passage of it that matched best."""
+
+    rank: int
+    score: float
+    thread_id: str
+    thread_title: str
+    post_id: str
+    post_index: int
+    post_count: int
+    author: str
+    posted_at: datetime
+    passage: str
+    passage_start: int
+    passage_end: int
+    source: str = ""
+    # (start, end) offsets *within passage* of the sentence(s) answering the query
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+    quoted_by: list[QuotedBy] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return to_jsonable(self)
+
+
+@dataclass
+class ThreadSummary:
+    thread_id: str
+    title: str
+    source: str
+    post_count: int
+    first_posted_at: datetime
+    last_posted_at: datetime
+
+    def to_json(self) -> dict:
+        return to_jsonable(self)
+
+
+@dataclass
+class QuotedSpan:
+    """A span of a post's body that quotes an earlier post."""
+
+    start: int
+    end: int
+    source_post_id: str
+    source_thread_id: str
+    source_post_index: int
+    source_author: str
+    source_posted_at: datetime
+
+
+@dataclass
+class PostView:
+    """A whole post with its place in the thread and its quoted spans."""
+
+    post_id: str
+    thread_id: str
+    thread_title: str
+    post_index: int
+    post_count: int
+    author: str
+    posted_at: datetime
+    body: str
+    source: str
+    url: str | None = None
+    quoted_spans: list[QuotedSpan] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return to_jsonable(self)
+
+
+@dataclass
+class Stats:
+    threads: int
+    posts: int
+    passages: int
+    authors: int
+    quotes: int
+    model: str
+    dimension: int
+    built_at: str
+    build_id: str
+    index_path: str
+    data_dir_bytes: int
+    sources: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return to_jsonable(self)
+
+
+@dataclass
+class BuildReport:
+    build_id: str
+    threads: int
+    posts: int
+    passages: int
+    embedded: int  # passages actually sent through the model (cache misses)
+    cached: int  # passages whose vectors came from the cache
+    quotes: int
+    seconds: float
+    errors: list[str] = field(default_factory=list)  # "file:line: message" for skipped input
+
+    def to_json(self) -> dict:
+        return to_jsonable(self)
+
+
+@dataclass
+class QuoteOccurrence:
+    """Where a post reproduces a passage: the post and the span of its body."""
+
+    post_id: str
+    thread_id: str
+    thread_title: str
+    post_index: int
+    author: str
+    posted_at: datetime
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class QuoteTrace:
+    """Answer to "who wrote this first?": the original and every later quote of it, in date order."""
+
+    score: float  # 0..1, how closely the asked text matches the original
+    original: QuoteOccurrence
+    context: str  # the original passage with some surrounding text
+    context_start: int  # offset of `context` in the original post's body
+    quoted_by: list[QuoteOccurrence] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return to_jsonable(self)
+
+
+def to_jsonable(obj):
+    """Dataclasses → dicts with datetimes as ISO 8601 strings, recursively."""
+    if hasattr(obj, "__dataclass_fields__"):
+        obj = asdict(obj)
+    if isinstance(obj, dict):
+        return {k: to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, datetime):
+        return obj.isoformat(timespec="minutes") if obj.second == 0 and not obj.microsecond else obj.isoformat()
+    return obj

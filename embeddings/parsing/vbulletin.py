@@ -1,0 +1,113 @@
+"""vBulletin "View Full Version" archive pages saved as text.
+
+Layout: a title line ``View Full Version : <title>``, then for each post an
+author line, a date line (``15th August 2009, 14:32`` or ``01-May-2012, 15:54``)
+and the body, which runs to the next author+date pair. Blank lines inside a body
+belong to it: a blank line alone never separates posts.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import InputError
+from ..models import Post, Thread
+from .dates import DateFormatError, parse_archive_date
+from .ids import post_id_for, thread_id_for
+from .textfile import read_text
+
+TITLE_PREFIX = re.compile(r"^\s*View Full Version\s*:\s*(?P<title>.+?)\s*$")
+FOOTER = re.compile(r"^\s*(Powered by vBulletin|vBulletin\S*\s+v?\d|Copyright ©?\s*\d{4}.*Jelsoft)", re.I)
+MAX_AUTHOR_LEN = 80
+
+
+def looks_like_vbulletin(text: str) -> bool:
+    if any(TITLE_PREFIX.match(line) for line in text[:5000].split("\n")[:50]):
+        return True
+    lines = text.split("\n", 400)[:400]
+    for a, b in zip(lines, lines[1:]):
+        try:
+            if a.strip() and parse_archive_date(b):
+                return True
+        except DateFormatError:
+            return True
+    return False
+
+
+def _is_author_line(line: str) -> bool:
+    s = line.strip()
+    return bool(s) and len(s) <= MAX_AUTHOR_LEN and s == line.rstrip("\n").strip() and not s.startswith(">")
+
+
+def parse_text(text: str, source: str) -> Thread:
+    lines = text.split("\n")
+    title = None
+    title_line = 0
+    for i, line in enumerate(lines[:50]):
+        m = TITLE_PREFIX.match(line)
+        if m:
+            title, title_line = m["title"], i + 1
+            break
+
+    headers: list[tuple[int, str, object]] = []  # (index of author line, author, datetime)
+    for i in range(title_line, len(lines) - 1):
+        nxt = lines[i + 1]
+        if not nxt.strip() or not nxt.strip()[0].isdigit():
+            continue
+        try:
+            when = parse_archive_date(nxt)
+        except DateFormatError as exc:
+            if _is_author_line(lines[i]):
+                raise InputError(source, i + 2, str(exc)) from None
+            continue
+        if when is None or not _is_author_line(lines[i]):
+            continue
+        if headers and headers[-1][0] == i - 1:
+            continue  # a date line right after a header's date: not a new post
+        headers.append((i, lines[i].strip(), when))
+
+    if not headers:
+        raise InputError(source, None, "no recognisable post (expected an author line followed by a date line "
+                         "such as '15th August 2009, 14:32')")
+
+    if title is None:
+        first = next((l.strip() for l in lines[: headers[0][0]] if l.strip() and l.strip() != "Log in"), None)
+        title = first or Path(source).stem
+
+    first_author, first_date = headers[0][1], headers[0][2]
+    thread_id = thread_id_for(title, first_author, first_date)
+    thread = Thread(thread_id=thread_id, title=title, source=source)
+    seen: dict[tuple[str, object], int] = {}
+    for n, (i, author, when) in enumerate(headers):
+        end = headers[n + 1][0] if n + 1 < len(headers) else len(lines)
+        body_lines = lines[i + 2 : end]
+        if n + 1 == len(headers):
+            body_lines = _strip_footer(body_lines)
+        body = "\n".join(body_lines).strip("\n").rstrip()
+        key = (author, when)
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        thread.posts.append(
+            Post(
+                post_id=post_id_for(thread_id, author, when, occurrence),
+                thread_id=thread_id,
+                post_index=n,
+                author=author,
+                posted_at=when,
+                body=body,
+                source=source,
+                line=i + 1,
+            )
+        )
+    return thread
+
+
+def _strip_footer(body_lines: list[str]) -> list[str]:
+    for k in range(len(body_lines) - 1, max(-1, len(body_lines) - 6), -1):
+        if FOOTER.match(body_lines[k]):
+            return body_lines[:k]
+    return body_lines
+
+
+def parse_file(path: str | Path, warnings: list[str] | None = None) -> Thread:
+    return parse_text(read_text(path, warnings), str(path))
