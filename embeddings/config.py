@@ -34,6 +34,7 @@ class Settings:
     chunk_max_tokens: int = 200
     chunk_overlap_sentences: int = 1
     quote_min_words: int = 6
+    quote_mode: str = "drop"  # "drop": quoted spans are not passages of the quoting post; "keep": they are
     search_mode: str = "hybrid"
     log_level: str = "WARNING"
     bot: BotSettings = field(default_factory=BotSettings)
@@ -48,6 +49,7 @@ ENV_VARS = {
     "THREADBOT_DEVICE": (None, "device"),
     "THREADBOT_BATCH_SIZE": (None, "batch_size"),
     "THREADBOT_SEARCH_MODE": (None, "search_mode"),
+    "THREADBOT_QUOTE_MODE": (None, "quote_mode"),
     "THREADBOT_LOG_LEVEL": (None, "log_level"),
     "THREADBOT_DEV_GUILD_ID": ("bot", "dev_guild_id"),
     "THREADBOT_ADMIN_USER_IDS": ("bot", "admin_user_ids"),
@@ -109,6 +111,8 @@ def _apply(settings: Settings, values: dict, origin: str) -> Settings:
 def _validate(s: Settings) -> Settings:
     if s.search_mode not in ("dense", "lexical", "hybrid"):
         raise ConfigError(f"search_mode must be dense, lexical or hybrid, not {s.search_mode!r}")
+    if s.quote_mode not in ("drop", "keep"):
+        raise ConfigError(f"quote_mode must be drop or keep, not {s.quote_mode!r}")
     if not 16 <= s.chunk_max_tokens <= 512:
         raise ConfigError("chunk_max_tokens must be between 16 and 512")
     if s.batch_size < 1 or s.quote_min_words < 2 or s.bot.results_per_page < 1:

@@ -1,0 +1,137 @@
+"""The build pipeline: sources → posts → quotes → passages → vectors → a new live index."""
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .ann import VectorIndex
+from .chunking import Chunker
+from .config import Settings
+from .embedder import Embedder, EmbeddingCache, embed_with_cache
+from .errors import InputError, ThreadbotError
+from .indexdir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, BuildLock, DataDir
+from .models import BuildReport, Passage, QuoteRelation, Thread
+from .parsing import ingest
+from .store import write_index_db
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+
+class BuildFailed(ThreadbotError):
+    """Nothing could be indexed; the previous index is untouched."""
+
+    def __init__(self, message: str, errors: Sequence[InputError] = ()):
+        super().__init__(message)
+        self.errors = list(errors)
+
+
+def own_regions(body_len: int, quoted: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of a body that are not inside any quoted span."""
+    regions, pos = [], 0
+    for s, e in sorted(quoted):
+        if s > pos:
+            regions.append((pos, s))
+        pos = max(pos, e)
+    if pos < body_len:
+        regions.append((pos, body_len))
+    return regions
+
+
+def detect_quote_relations(threads: Sequence[Thread], min_words: int) -> list[QuoteRelation]:
+    try:
+        from .quotes import detect_quotes
+    except ImportError:  # quote detection not available in this build
+        return []
+    posts = [p for t in threads for p in t.posts]
+    return detect_quotes(posts, min_words=min_words, thread_titles={t.thread_id: t.title for t in threads})
+
+
+def make_passages(threads: Sequence[Thread], chunker: Chunker,
+                  quotes: Sequence[QuoteRelation], drop_quoted: bool) -> list[Passage]:
+    quoted: dict[str, list[tuple[int, int]]] = {}
+    if drop_quoted:
+        for q in quotes:
+            quoted.setdefault(q.quoting_post_id, []).append((q.quoting_start, q.quoting_end))
+    passages: list[Passage] = []
+    for thread in threads:
+        for post in thread.posts:
+            regions = own_regions(len(post.body), quoted.get(post.post_id, []))
+            for chunk in chunker.chunk(post.body, regions):
+                passages.append(Passage(len(passages) + 1, post.post_id, chunk.start, chunk.end, chunk.text))
+    return passages
+
+
+def build_index(settings: Settings, sources: Sequence[str], embedder: Embedder, *,
+                progress: Progress | None = None, started_by: str | None = None) -> BuildReport:
+    """Build a complete new index from `sources` and make it live. Raises BuildFailed if nothing parses."""
+    data = DataDir(settings.data_dir)
+    data.root.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    report = lambda stage, done, total: progress(stage, done, total) if progress else None  # noqa: E731
+    with BuildLock(data.root, started_by):
+        data.prune()
+        build_id, tmp = data.new_build_dir()
+        try:
+            result = ingest(sources, progress=lambda done, total: report("parse", done, total))
+            for w in result.warnings:
+                log.warning(w)
+            if not result.threads:
+                raise BuildFailed("nothing to index: no file produced a post", result.errors)
+
+            quotes = detect_quote_relations(result.threads, settings.quote_min_words)
+            chunker = Chunker(embedder.count_tokens, settings.chunk_max_tokens, settings.chunk_overlap_sentences)
+            passages = make_passages(result.threads, chunker, quotes, drop_quoted=settings.quote_mode == "drop")
+
+            total = len(passages)
+            done = [0]
+
+            def on_embed(n: int) -> None:
+                done[0] += n
+                report("embed", done[0], total)
+
+            report("embed", 0, total)
+            cache = EmbeddingCache(data.cache_path)
+            try:
+                matrix, embedded = embed_with_cache(embedder, cache, [p.text for p in passages], on_embed)
+            finally:
+                cache.close()
+
+            report("write", 0, 1)
+            write_index_db(tmp / DB_FILE, result.threads, passages, quotes)
+            vectors = VectorIndex(embedder.dimension)
+            if passages:
+                vectors.add(np.array([p.passage_id for p in passages], dtype=np.int64), matrix)
+            vectors.save(tmp / VECTORS_FILE)
+            manifest = {
+                "format_version": FORMAT_VERSION,
+                "build_id": build_id,
+                "model": embedder.model_id,
+                "dimension": embedder.dimension,
+                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "built_by": started_by,
+                "sources": [str(Path(s).expanduser().resolve()) for s in sources],
+                "counts": {"threads": len(result.threads), "posts": result.posts, "passages": total,
+                           "quotes": len(quotes)},
+                "chunking": {"max_tokens": settings.chunk_max_tokens,
+                             "overlap_sentences": settings.chunk_overlap_sentences},
+                "quote_mode": settings.quote_mode,
+                "skipped": [str(e) for e in result.errors],
+            }
+            data.commit_build(build_id, tmp, manifest)
+            report("write", 1, 1)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return BuildReport(
+        build_id=build_id, threads=len(result.threads), posts=result.posts, passages=total,
+        embedded=embedded, cached=total - embedded, quotes=len(quotes),
+        seconds=round(time.monotonic() - started, 2), errors=[str(e) for e in result.errors],
+    )

@@ -1,0 +1,316 @@
+"""SearchService: the one object the CLI and the bot call.
+
+Thread-safe and synchronous: the bot calls it through ``asyncio.to_thread``.
+A rebuild runs in the caller's thread while other threads keep searching the
+previous build; when the new build is live the service switches to it.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from .builder import build_index
+from .chunking import sentence_spans
+from .config import Settings
+from .embedder import Embedder
+from .errors import NotFoundError, RebuildInProgressError, UsageError
+from .highlight import best_sentences
+from .indexdir import DataDir, LoadedIndex
+from .models import (BuildReport, PostView, QuotedBy, QuotedSpan, QuoteRelation, QuoteTrace, Result, Stats,
+                     ThreadSummary)
+from .retrieval import MODES, Filters, allowed_passage_ids, rank_passages
+
+log = logging.getLogger(__name__)
+
+MAX_LIMIT = 1000
+MAX_QUERY_CHARS = 2000
+HIGHLIGHT_TOP = 20  # results whose highlight uses sentence embeddings; the rest use term overlap
+
+
+def _dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+class SearchService:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings.model, settings.device, settings.batch_size)
+        self.data = DataDir(settings.data_dir)
+        self._index: LoadedIndex | None = None
+        self._pointer: float | None = None
+        self._load_lock = threading.Lock()
+        self._rebuild_lock = threading.Lock()
+        self._rebuild_status: tuple[str | None, float] | None = None
+
+    # --- the live index -----------------------------------------------------------------------
+    def _current(self) -> LoadedIndex:
+        pointer = self.data.pointer_mtime()
+        index = self._index
+        if index is not None and pointer == self._pointer:
+            return index
+        with self._load_lock:
+            if self._index is None or self.data.pointer_mtime() != self._pointer:
+                pointer = self.data.pointer_mtime()
+                fresh = self.data.load(self.embedder.model_id)
+                old, self._index, self._pointer = self._index, fresh, pointer
+                if old is not None:
+                    log.info("switched from build %s to %s", old.build_id, fresh.build_id)
+            return self._index
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    # --- search -------------------------------------------------------------------------------
+    def search(self, query: str, limit: int = 10, *, offset: int = 0, author: str | None = None,
+               thread: str | None = None, after: datetime | None = None, before: datetime | None = None,
+               mode: str | None = None) -> list[Result]:
+        query = (query or "").strip()
+        if not query:
+            raise UsageError("the question is empty")
+        if len(query) > MAX_QUERY_CHARS:
+            raise UsageError(f"the question is too long ({len(query)} characters, at most {MAX_QUERY_CHARS})")
+        if not 1 <= limit <= MAX_LIMIT:
+            raise UsageError(f"limit must be between 1 and {MAX_LIMIT}")
+        if offset < 0:
+            raise UsageError("offset must not be negative")
+        mode = mode or self.settings.search_mode
+        if mode not in MODES:
+            raise UsageError(f"mode must be one of {', '.join(MODES)}")
+        if after and before and after > before:
+            raise UsageError("`after` is later than `before`")
+        index = self._current()
+        thread_id = self.resolve_thread(thread).thread_id if thread else None
+        filters = Filters(author=author, thread_id=thread_id, after=after, before=before)
+        allowed = allowed_passage_ids(index, filters)
+        available = len(index.vectors) if allowed is None else len(allowed)
+        if available == 0:
+            return []
+        qvec = self.embedder.encode_query(query) if mode != "lexical" else None
+
+        want = offset + limit
+        k = min(available, max(50, want * 4))
+        while True:
+            ranked = rank_passages(index, query, qvec, k, mode, filters, allowed)
+            best: dict[str, tuple[int, float]] = {}
+            for pid, score in ranked:
+                post_id = index.post_of_passage(pid)
+                if post_id not in best:
+                    best[post_id] = (pid, score)
+            if len(best) >= want or k >= available:
+                break
+            k = min(available, k * 4)
+        hits = list(best.items())[offset:want]
+        return self._results(index, query, qvec, hits, offset)
+
+    def _results(self, index: LoadedIndex, query: str, qvec, hits, offset: int) -> list[Result]:
+        posts = index.db.posts_by_ids([post_id for post_id, _ in hits])
+        passages = index.db.passages_by_ids([pid for _, (pid, _) in hits])
+        results = []
+        for n, (post_id, (pid, score)) in enumerate(hits):
+            post, passage = posts[post_id], passages[pid]
+            results.append(Result(
+                rank=offset + n + 1, score=round(score, 6), thread_id=post["thread_id"],
+                thread_title=post["thread_title"], post_id=post_id, post_index=post["post_index"],
+                post_count=post["post_count"], author=post["author"], posted_at=_dt(post["posted_at"]),
+                passage=passage["text"], passage_start=passage["start"], passage_end=passage["end"],
+                source=post["source"],
+                quoted_by=self._quoted_by(index, post_id, passage["start"], passage["end"]),
+            ))
+        self._highlight(query, qvec, results)
+        return results
+
+    def _highlight(self, query: str, qvec, results: list[Result]) -> None:
+        spans = [sentence_spans(r.passage) for r in results]
+        top = [i for i in range(min(HIGHLIGHT_TOP, len(results))) if len(spans[i]) > 1]
+        vectors = {}
+        if qvec is not None and top:
+            texts = [results[i].passage[s:e] for i in top for s, e in spans[i]]
+            from .embedder import embed_with_cache
+
+            matrix, _ = embed_with_cache(self.embedder, None, texts)
+            pos = 0
+            for i in top:
+                vectors[i] = matrix[pos: pos + len(spans[i])]
+                pos += len(spans[i])
+        for i, r in enumerate(results):
+            r.highlights = best_sentences(query, r.passage, vectors.get(i), qvec if i in vectors else None, spans[i])
+
+    def _quoted_by(self, index: LoadedIndex, post_id: str, start: int, end: int) -> list[QuotedBy]:
+        rows = index.db.query(
+            "SELECT DISTINCT p.post_id, p.thread_id, p.post_index, p.author, p.posted_at FROM quotes q"
+            " JOIN posts p ON p.post_id = q.quoting_post_id"
+            " WHERE q.source_post_id = ? AND q.source_start < ? AND q.source_end > ? ORDER BY p.posted_at",
+            (post_id, end, start))
+        return [QuotedBy(r["post_id"], r["thread_id"], r["post_index"], r["author"], _dt(r["posted_at"]))
+                for r in rows]
+
+    # --- browsing -----------------------------------------------------------------------------
+    def threads(self) -> list[ThreadSummary]:
+        rows = self._current().db.query("SELECT * FROM threads ORDER BY first_posted_at, title")
+        return [_summary(r) for r in rows]
+
+    def resolve_thread(self, ref: str) -> ThreadSummary:
+        ref = (ref or "").strip()
+        db = self._current().db
+        row = db.one("SELECT * FROM threads WHERE thread_id = ?", (ref,)) or db.one(
+            "SELECT * FROM threads WHERE title = ? COLLATE NOCASE ORDER BY first_posted_at", (ref,))
+        if row is None:
+            raise NotFoundError(f"no thread {ref!r}: `threadbot threads` or /threads lists them")
+        return _summary(row)
+
+    def complete_threads(self, prefix: str = "", limit: int = 25) -> list[ThreadSummary]:
+        like = "%" + prefix.strip().replace("%", r"\%").replace("_", r"\_") + "%"
+        rows = self._current().db.query(
+            "SELECT * FROM threads WHERE title LIKE ? ESCAPE '\\' OR thread_id LIKE ? ESCAPE '\\'"
+            " ORDER BY (title LIKE ? ESCAPE '\\') DESC, post_count DESC, title LIMIT ?",
+            (like, like, like[1:], limit))
+        return [_summary(r) for r in rows]
+
+    def authors(self, prefix: str = "", limit: int = 25) -> list[str]:
+        like = "%" + prefix.strip().replace("%", r"\%").replace("_", r"\_") + "%"
+        rows = self._current().db.query(
+            "SELECT author, COUNT(*) AS n FROM posts WHERE author LIKE ? ESCAPE '\\' GROUP BY author"
+            " ORDER BY (author LIKE ? ESCAPE '\\') DESC, n DESC, author LIMIT ?", (like, like[1:], limit))
+        return [r["author"] for r in rows]
+
+    def thread_posts(self, thread_id: str) -> list[PostView]:
+        index = self._current()
+        summary = self.resolve_thread(thread_id)
+        rows = index.db.query("SELECT * FROM posts WHERE thread_id = ? ORDER BY post_index", (summary.thread_id,))
+        return [self._post_view(index, r, summary) for r in rows]
+
+    def post(self, thread_id: str, number: int) -> PostView:
+        index = self._current()
+        summary = self.resolve_thread(thread_id)
+        if not 1 <= number <= summary.post_count:
+            raise NotFoundError(f"{summary.title!r} has posts 1 to {summary.post_count}, not {number}")
+        row = index.db.one("SELECT * FROM posts WHERE thread_id = ? AND post_index = ?",
+                           (summary.thread_id, number - 1))
+        return self._post_view(index, row, summary)
+
+    def post_by_id(self, post_id: str) -> PostView:
+        index = self._current()
+        row = index.db.one("SELECT * FROM posts WHERE post_id = ?", (post_id,))
+        if row is None:
+            raise NotFoundError(f"no post {post_id!r}")
+        return self._post_view(index, row, self.resolve_thread(row["thread_id"]))
+
+    def _post_view(self, index: LoadedIndex, row, summary: ThreadSummary) -> PostView:
+        spans = index.db.query(
+            "SELECT q.quoting_start, q.quoting_end, s.post_id, s.thread_id, s.post_index, s.author, s.posted_at"
+            " FROM quotes q JOIN posts s ON s.post_id = q.source_post_id WHERE q.quoting_post_id = ?"
+            " ORDER BY q.quoting_start", (row["post_id"],))
+        return PostView(
+            post_id=row["post_id"], thread_id=row["thread_id"], thread_title=summary.title,
+            post_index=row["post_index"], post_count=summary.post_count, author=row["author"],
+            posted_at=_dt(row["posted_at"]), body=row["body"], source=row["source"], url=row["url"],
+            quoted_spans=[QuotedSpan(s[0], s[1], s[2], s[3], s[4], s[5], _dt(s[6])) for s in spans],
+        )
+
+    def export(self, thread_id: str | None = None) -> Iterator[dict]:
+        """Every post in the JSONL import format plus post_id, post_index and source."""
+        index = self._current()
+        if thread_id:
+            thread_id = self.resolve_thread(thread_id).thread_id
+        where = "WHERE p.thread_id = ?" if thread_id else ""
+        rows = index.db.query(
+            "SELECT p.*, t.title FROM posts p JOIN threads t USING (thread_id) "
+            f"{where} ORDER BY t.first_posted_at, t.thread_id, p.post_index", (thread_id,) if thread_id else ())
+        for r in rows:
+            item = {"thread_id": r["thread_id"], "thread_title": r["title"], "post_id": r["post_id"],
+                    "post_index": r["post_index"], "author": r["author"], "posted_at": r["posted_at"],
+                    "body": r["body"], "source": r["source"]}
+            if r["url"]:
+                item["url"] = r["url"]
+            yield item
+
+    # --- quotes -------------------------------------------------------------------------------
+    def quotes(self, thread_id: str | None = None) -> list[QuoteRelation]:
+        index = self._current()
+        params: tuple = ()
+        where = ""
+        if thread_id:
+            where, params = "WHERE q.thread_id = ?", (self.resolve_thread(thread_id).thread_id,)
+        rows = index.db.query(
+            "SELECT q.*, a.post_index AS qi, a.author AS qa, a.posted_at AS qd, s.post_index AS si,"
+            " s.author AS sa, s.posted_at AS sd, s.thread_id AS st FROM quotes q"
+            " JOIN posts a ON a.post_id = q.quoting_post_id JOIN posts s ON s.post_id = q.source_post_id"
+            f" {where} ORDER BY a.posted_at, q.quoting_start", params)
+        return [QuoteRelation(
+            thread_id=r["thread_id"], quoting_post_id=r["quoting_post_id"], quoting_post_index=r["qi"],
+            quoting_author=r["qa"], quoting_posted_at=_dt(r["qd"]), source_post_id=r["source_post_id"],
+            source_post_index=r["si"], source_author=r["sa"], source_posted_at=_dt(r["sd"]), text=r["text"],
+            quoting_start=r["quoting_start"], quoting_end=r["quoting_end"], source_start=r["source_start"],
+            source_end=r["source_end"], source_thread_id=r["st"] if r["st"] != r["thread_id"] else None,
+        ) for r in rows]
+
+    def quote(self, text: str, limit: int = 5) -> list[QuoteTrace]:
+        from .quote_trace import trace_quote
+
+        text = (text or "").strip()
+        if len(text.split()) < 3:
+            raise UsageError("give at least a few words of the passage")
+        return trace_quote(self, self._current(), text, limit)
+
+    # --- admin --------------------------------------------------------------------------------
+    @property
+    def rebuild_status(self) -> tuple[str | None, float] | None:
+        return self._rebuild_status
+
+    def effective_sources(self, sources: Sequence[str] | None = None, add: bool = False) -> list[str]:
+        """Explicit sources; else configured ones; else those the live index was built from.
+
+        With add=True, explicit sources are added to those of the live index.
+        """
+        previous: list[str] = []
+        manifest = self.data.read_manifest() if self.data.current_build() else None
+        if manifest:
+            previous = manifest.get("sources", [])
+        if sources:
+            chosen = [*previous, *sources] if add else list(sources)
+        else:
+            chosen = list(self.settings.sources) or previous
+        if not chosen:
+            raise UsageError("no sources: give files or directories to index, or set `sources` in the config")
+        resolved = [str(Path(s).expanduser().resolve()) for s in chosen]
+        return list(dict.fromkeys(resolved))
+
+    def rebuild(self, sources: Sequence[str] | None = None, *, add: bool = False,
+                progress: Callable[[str, int, int], None] | None = None,
+                started_by: str | None = None) -> BuildReport:
+        if not self._rebuild_lock.acquire(blocking=False):
+            who, when = self._rebuild_status or (None, None)
+            raise RebuildInProgressError(who, when)
+        try:
+            self._rebuild_status = (started_by, time.time())
+            report = build_index(self.settings, self.effective_sources(sources, add), self.embedder,
+                                 progress=progress, started_by=started_by)
+            self._current()  # switch to the new build now rather than on the next request
+            return report
+        finally:
+            self._rebuild_status = None
+            self._rebuild_lock.release()
+
+    def stats(self) -> Stats:
+        index = self._current()
+        m = index.manifest
+        counts = m.get("counts", {})
+        return Stats(
+            threads=counts.get("threads", 0), posts=counts.get("posts", 0), passages=counts.get("passages", 0),
+            authors=index.db.scalar("SELECT COUNT(DISTINCT author) FROM posts") or 0,
+            quotes=counts.get("quotes", 0), model=m.get("model", ""), dimension=m.get("dimension", 0),
+            built_at=m.get("built_at", ""), build_id=m.get("build_id", ""), index_path=str(index.path),
+            data_dir_bytes=self.data.size_bytes(), sources=m.get("sources", []),
+        )
+
+
+def _summary(row) -> ThreadSummary:
+    return ThreadSummary(thread_id=row["thread_id"], title=row["title"], source=row["source"],
+                         post_count=row["post_count"], first_posted_at=_dt(row["first_posted_at"]),
+                         last_posted_at=_dt(row["last_posted_at"]))
