@@ -9,8 +9,10 @@ thread file + post index.  All threads are detected together, as at index time (
 * false positive: a predicted pair that is not in the truth (whatever the truth says about that post);
 * false negative: a truth pair not predicted, **except** pairs that cannot be attributed from the archive:
   ``quoted_author`` null, or a name that posts nowhere in the evaluated archive (the passage was quoted from
-  another site or an unarchived thread).  Those are counted in ``excluded`` and left out of recall; predicting
-  some other author for such a post still counts as a false positive.
+  another site or an unarchived thread).  Those are counted in ``excluded`` and left out of recall.  A predicted
+  pair whose text is (mostly) the text of such an unattributable truth quote cannot be judged either way (the
+  truth names nobody in the archive, yet the words are in it): it is counted in ``unverifiable``, not in
+  precision.  Any other predicted pair for such a post is a false positive.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from .models import Thread, to_jsonable
-from .quotes import detect_quotes
+from .quotes import detect_quotes, tokenize
 
 
 @dataclass
@@ -56,6 +58,7 @@ class QuoteEvalReport:
     fp: int
     fn: int
     excluded: int  # truth pairs whose source is not in the archive
+    unverifiable: int  # predicted pairs for the text of an excluded truth quote (neither tp nor fp)
     relations: int  # detected QuoteRelations (spans), several may give one pair
     seconds: float  # detection time only
     per_thread: list[ThreadQuoteEval] = field(default_factory=list)
@@ -80,7 +83,8 @@ class QuoteEvalReport:
 
     def summary(self) -> str:
         return (f"threads {self.threads}  posts {self.posts}  relations {self.relations}  "
-                f"pairs: truth {self.truth_pairs} (+{self.excluded} unattributable) predicted {self.predicted_pairs}\n"
+                f"pairs: truth {self.truth_pairs} (+{self.excluded} unattributable) predicted {self.predicted_pairs} "
+                f"({self.unverifiable} unverifiable)\n"
                 f"precision {self.precision:.3f}  recall {self.recall:.3f}  f1 {self.f1:.3f}  "
                 f"(tp {self.tp} fp {self.fp} fn {self.fn})  detection {self.seconds:.2f}s")
 
@@ -125,31 +129,41 @@ def evaluate_quotes(threads_dir: str | Path, truth_dir: str | Path,
     archive_authors = {p.author.casefold() for p in posts}
 
     report = QuoteEvalReport(threads=len(parsed), posts=len(posts), truth_pairs=0, predicted_pairs=0,
-                             tp=0, fp=0, fn=0, excluded=0, relations=len(relations), seconds=seconds)
+                             tp=0, fp=0, fn=0, excluded=0, unverifiable=0, relations=len(relations), seconds=seconds)
     for stem, tposts in truths.items():
         ev = evals[stem]
         for tp in tposts:
             key = (stem, tp["index"])
-            truth, excluded = {}, 0
+            truth, excluded = {}, []
             for q in tp["quotes"]:
                 name = (q.get("quoted_author") or "").casefold()
                 if name and name in archive_authors:
                     truth.setdefault(name, (q["quoted_author"], q["text"]))
                 else:
-                    excluded += 1
+                    excluded.append(q["text"])
             pred = predicted.get(key, {})
             ev.tp += len(pred.keys() & truth.keys())
             for name in pred.keys() - truth.keys():
+                if any(_overlap(pred[name], text) >= 0.5 for text in excluded):
+                    report.unverifiable += 1
+                    continue
                 ev.false_positives.append(QuoteError(tp["index"], tp["author"], name, pred[name]))
             for name in truth.keys() - pred.keys():
                 ev.misses.append(QuoteError(tp["index"], tp["author"], truth[name][0], truth[name][1]))
-            report.excluded += excluded
+            report.excluded += len(excluded)
             report.truth_pairs += len(truth)
             report.predicted_pairs += len(pred)
         ev.fp, ev.fn = len(ev.false_positives), len(ev.misses)
         report.tp, report.fp, report.fn = report.tp + ev.tp, report.fp + ev.fp, report.fn + ev.fn
         report.per_thread.append(ev)
     return report
+
+
+def _overlap(predicted: str, truth: str) -> float:
+    """Share of the predicted text's words that occur in the truth text."""
+    words = [w for w, _, _ in tokenize(predicted)]
+    inside = {w for w, _, _ in tokenize(truth)}
+    return sum(w in inside for w in words) / len(words) if words else 0.0
 
 
 def format_errors(report: QuoteEvalReport, limit: int = 80) -> str:

@@ -37,16 +37,18 @@ MAX_GAP = 4  # words that may differ between two matching stretches of one quote
 CLUSTER_JUMP = 40  # seeds further apart than this (in either post) are aligned separately
 MARGIN = 8  # words of context added around a seed cluster before aligning
 LINE_SLACK = 1  # words a quote may stop short of a line boundary (0: quotes are whole lines)
-MIN_RUN = 2  # a nested part (words of another origin) shorter than this is merged into its neighbours
+MIN_RUN = 3  # a nested part (words of another origin) shorter than this is merged into its neighbours
 MARKED_MIN_WORDS = 3  # threshold for text introduced by a quote marker
-SHORT_MIN_WORDS = 2  # threshold for an unmarked whole-post reply quote (see _short_quotes)
+REPOST_SHARE = 0.9  # see QuoteDetector._is_repost
+SHORT_MIN_WORDS = 3  # threshold for an unmarked short reply-quote (see _short_quotes)
 
 _SMILEY = re.compile(
     r":[A-Za-z0-9_?!]+:"  # :roll: :happy7: :?:
     r"|(?<!\S)(?:[:;=8xX][-'^o]?[()DPpOo|/\\\]\[*$@3]+|<3|\^_?\^)(?=\s|$|[.,!?])"
 )
-_WORD = re.compile(r"(?:https?://|www\.)\S+|[^\W_]+(?:['\u2019][^\W_]+)*", re.I)  # a URL is one word
-_BOILERPLATE = re.compile(r"^[ \t]*sent from my\b.*$", re.I | re.M)  # app footers ("... using Tapatalk")
+_WORD = re.compile(r"(?:https?://|www\.)\S+|[^\W_]+(?:['`\u2019][^\W_]+)*", re.I)  # a URL is one word
+_BOILERPLATE = re.compile(  # app footers ("Sent from my X using Tapatalk"), photo-host captions
+    r"^[ \t]*sent from my\b.*$|^[^\n]*\bby\s*\n?[^\n]*, on Flickr[ \t]*$", re.I | re.M)
 _PLACEHOLDER = re.compile(r"^(?:image|img|attachment)$|\.(?:jpe?g|png|gif)$", re.I)
 _MARKER = re.compile(
     r"^[ \t]*(?:(?:quote:?[ \t]*)?originally posted by[ \t]+(?P<a>.+?)"
@@ -85,7 +87,7 @@ def tokenize(text: str) -> list[tuple[str, int, int]]:
         word = m.group()
         if _PLACEHOLDER.search(word):
             continue
-        out.append((word.replace("'", "").replace("\u2019", "").casefold(), m.start(), m.end()))
+        out.append((re.sub("['`\u2019]", "", word).casefold(), m.start(), m.end()))
     return out
 
 
@@ -122,7 +124,8 @@ class QuoteDetector:
         self.docs: list[_Doc] = []
         self.vocab: dict[str, int] = {}
         self.shingles: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
-        self.bodies: dict[tuple, dict[tuple, int]] = defaultdict(dict)  # thread -> word ids -> first doc
+        # thread -> word ids of a whole post shorter than min_words -> (doc, 0)
+        self.short: dict[str, dict[tuple, tuple[int, int]]] = defaultdict(dict)
         self.relations: list[QuoteRelation] = []
 
     # -- indexing -------------------------------------------------------------------------------
@@ -143,8 +146,8 @@ class QuoteDetector:
             lst = self.shingles[tuple(ids[i:i + k])]
             if len(lst) < SHINGLE_CAP:
                 lst.append((d.order, i))
-        if ids:
-            self.bodies[d.post.thread_id].setdefault(tuple(ids), d.order)
+        if len(ids) < self.min_words:
+            self.short[d.post.thread_id].setdefault(tuple(ids), (d.order, 0))
 
     # -- candidate regions ----------------------------------------------------------------------
     def _regions(self, d: _Doc) -> list[_Region]:
@@ -156,7 +159,7 @@ class QuoteDetector:
         best = sorted(seeds.items(), key=lambda kv: -len({i for i, _ in kv[1]}))[:MAX_CANDIDATES]
         regions = []
         for doc, hits in best:
-            for cluster in _clusters(sorted(hits)):
+            for cluster in _clusters(hits):
                 regions.extend(self._align(d, self.docs[doc], cluster))
         return regions
 
@@ -206,6 +209,8 @@ class QuoteDetector:
                     continue
                 if getattr(r, "short", False) and len(part) != len(r.pairs):
                     continue
+                if self._is_repost(d, r.doc, part):
+                    continue
                 for i in range(part[0][0], part[-1][0] + 1):
                     covered[i] = True
                 chosen.append(_Region(r.doc, part))
@@ -218,6 +223,13 @@ class QuoteDetector:
         self.relations.extend(rels)
         return rels
 
+    def _is_repost(self, d: _Doc, doc: int, part: list) -> bool:
+        """The author posting (nearly) the same whole post again (a double post or corrected re-post)
+        is not quoting: same author and the span covers REPOST_SHARE of both posts."""
+        src = self.docs[doc]
+        return (src.post.author == d.post.author and len(part) >= REPOST_SHARE * len(d.ids)
+                and len(part) >= REPOST_SHARE * len(src.ids))
+
     def _marked_words(self, d: _Doc) -> dict[int, str | None]:
         """Word positions inside text introduced by a quote marker -> the named author (or None)."""
         marks: dict[int, str | None] = {}
@@ -228,22 +240,16 @@ class QuoteDetector:
         return marks
 
     def _short_quotes(self, d: _Doc) -> list[_Region]:
-        """Whole short earlier posts of the thread repeated verbatim, on their own lines, at the start
-        of a post that goes on with more text (a reply to a short post quoted without markers)."""
-        if self.min_words <= SHORT_MIN_WORDS or len(d.ids) <= SHORT_MIN_WORDS:
-            return []
-        bodies, body = self.bodies.get(d.post.thread_id, {}), d.post.body
-        out = []
-        for end in range(SHORT_MIN_WORDS, min(self.min_words, len(d.ids))):
-            nl = body.find("\n", d.ends[end - 1])
-            if nl < 0 or body[d.ends[end - 1]:nl].strip(" \t.,!?;:)"):
-                continue
-            doc = bodies.get(tuple(d.ids[:end]))
-            if doc is not None:
-                r = _Region(doc, [(i, i) for i in range(end)])
+        """A short reply-quote without markers: the first whole line(s) of a post that goes on with more
+        text reproduce a whole earlier post of the thread at least SHORT_MIN_WORDS words long (and
+        shorter than min_words: longer ones are found by the shingles)."""
+        short, ln = self.short.get(d.post.thread_id, {}), d.lines
+        for end in range(min(self.min_words - 1, len(d.ids) - 1), SHORT_MIN_WORDS - 1, -1):
+            if ln[end] != ln[end - 1] and (hit := short.get(tuple(d.ids[:end]))):
+                r = _Region(hit[0], [(i, hit[1] + i) for i in range(end)])
                 r.short = True
-                out.append(r)
-        return out[-1:]
+                return [r]
+        return []
 
     # -- chains ---------------------------------------------------------------------------------
     def _resolve(self, d: _Doc, r: _Region) -> list[QuoteRelation]:
@@ -276,15 +282,20 @@ class QuoteDetector:
 
 
 def _clusters(hits: list[tuple[int, int]]) -> Iterable[list[tuple[int, int]]]:
-    """Group seed hits (sorted by position in the new post) into separately aligned clusters."""
-    cur: list[tuple[int, int]] = []
-    for i, j in hits:
-        if cur and (i - cur[-1][0] > CLUSTER_JUMP or abs(j - cur[-1][1]) > CLUSTER_JUMP + (i - cur[-1][0])):
-            yield cur
-            cur = []
-        cur.append((i, j))
-    if cur:
-        yield cur
+    """Group seed hits (new post word, earlier post word) into separately aligned clusters: hits more than
+    CLUSTER_JUMP words apart in the earlier post, then in the new post, go to different clusters."""
+    for by_j in _gaps(sorted(hits, key=lambda h: h[1]), 1):
+        yield from _gaps(sorted(by_j), 0)
+
+
+def _gaps(hits: list[tuple[int, int]], axis: int) -> list[list[tuple[int, int]]]:
+    out: list[list[tuple[int, int]]] = []
+    for h in hits:
+        if out and h[axis] - out[-1][-1][axis] <= CLUSTER_JUMP:
+            out[-1].append(h)
+        else:
+            out.append([h])
+    return out
 
 
 def _trim_to_lines(d: _Doc, part: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -310,21 +321,23 @@ def _split(pairs: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
 
 
 def _smooth(runs: list[list]) -> list[list]:
-    """Merge runs shorter than MIN_RUN words into a neighbour, then join equal neighbours."""
-    changed = True
-    while changed and len(runs) > 1:
-        changed = False
-        for x, run in enumerate(runs):
-            if len(run[1]) < MIN_RUN:
-                y = x - 1 if x > 0 and (x == len(runs) - 1 or len(runs[x - 1][1]) >= len(runs[x + 1][1])) else x + 1
-                runs[y][1][:] = sorted(runs[y][1] + [(i, runs[y][1][0][1]) for i, _ in run[1]])
-                del runs[x]
-                changed = True
-                break
+    """Drop runs without MIN_RUN consecutive words at the ends of a region (stray matches), merge inner
+    ones into the previous run (edits inside a quote), then join equal neighbours."""
+    def weak(run: list) -> bool:
+        best = cur = 1
+        for (i0, _), (i1, _) in zip(run[1], run[1][1:]):
+            cur = cur + 1 if i1 == i0 + 1 else 1
+            best = max(best, cur)
+        return best < MIN_RUN
+
+    while len(runs) > 1 and weak(runs[-1]):
+        runs.pop()
+    while len(runs) > 1 and weak(runs[0]):
+        runs.pop(0)
     out: list[list] = []
     for od, pairs in runs:
-        if out and out[-1][0] == od:
-            out[-1][1].extend(pairs)
+        if out and (out[-1][0] == od or weak([od, pairs])):
+            out[-1][1].extend((i, out[-1][1][-1][1]) if out[-1][0] != od else (i, t) for i, t in pairs)
         else:
             out.append([od, list(pairs)])
     return out

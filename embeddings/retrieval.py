@@ -21,6 +21,8 @@ _TERM = re.compile(r"\w+", re.UNICODE)
 
 @dataclass(frozen=True)
 class Filters:
+    """Restrictions applied inside retrieval: author (any case), thread, posted_at in [after, before)."""
+
     author: str | None = None
     thread_id: str | None = None
     after: datetime | None = None
@@ -41,7 +43,7 @@ class Filters:
             clauses.append(f"{alias}.posted_at >= ?")
             params.append(iso(self.after))
         if self.before:
-            clauses.append(f"{alias}.posted_at <= ?")
+            clauses.append(f"{alias}.posted_at < ?")
             params.append(iso(self.before))
         return (" AND ".join(clauses) or "1"), params
 

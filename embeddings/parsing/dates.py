@@ -64,3 +64,28 @@ def parse_iso(value: str) -> datetime:
     if dt.tzinfo is not None:
         dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
     return dt
+
+
+def parse_user_date(value: str) -> datetime:
+    """A date typed by a user for a filter: ISO 8601 (`2009-08-16`, `2009-08-16 14:32`),
+    a year-month (`2009-08`), a year (`2009`) or an archive date (`16th August 2009, 00:31`)."""
+    from ..errors import UsageError
+
+    text = (value or "").strip()
+    if re.fullmatch(r"\d{4}", text):
+        return datetime(int(text), 1, 1)
+    if re.fullmatch(r"\d{4}-\d{1,2}", text):
+        year, month = map(int, text.split("-"))
+        if 1 <= month <= 12:
+            return datetime(year, month, 1)
+    try:
+        return parse_iso(text)
+    except ValueError:
+        pass
+    try:
+        parsed = parse_archive_date(text) or parse_archive_date(text + ", 00:00")
+    except DateFormatError:
+        parsed = None
+    if parsed is None:
+        raise UsageError(f"cannot read the date {value!r}: use YYYY-MM-DD, e.g. 2009-08-16")
+    return parsed

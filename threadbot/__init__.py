@@ -1,0 +1,1 @@
+"""The `threadbot` command line: a thin edge over embeddings.SearchService."""
