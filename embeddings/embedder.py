@@ -49,6 +49,11 @@ def resolve_model(name: str) -> tuple[str, str, bool]:
     return name, name, False
 
 
+# Loaded models, shared by every Embedder of the process (a bot and its rebuilds, a test session).
+_MODELS: dict[tuple[str, str | None], object] = {}
+_MODELS_LOCK = threading.Lock()
+
+
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -72,6 +77,13 @@ class Embedder:
         return self._model
 
     def _load(self):
+        key = (self._load_target, self.device)
+        with _MODELS_LOCK:
+            if key not in _MODELS:
+                _MODELS[key] = self._load_uncached()
+            return _MODELS[key]
+
+    def _load_uncached(self):
         if self._local:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -109,7 +109,10 @@ class DataDir:
     # --- writing -------------------------------------------------------------------------------
     def new_build_dir(self) -> tuple[str, Path]:
         self.builds.mkdir(parents=True, exist_ok=True)
-        build_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+        now = time.time()
+        build_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now * 1e6) % 10**6:06d}-{os.getpid()}"
+        while (self.builds / build_id).exists() or (self.builds / f"{build_id}.tmp").exists():
+            build_id += "x"
         tmp = self.builds / f"{build_id}.tmp"
         tmp.mkdir()
         return build_id, tmp

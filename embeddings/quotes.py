@@ -22,6 +22,7 @@ earlier post of the same thread repeated on its own lines at the start of a long
 """
 from __future__ import annotations
 
+import gc
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ MAX_GAP = 4  # words that may differ between two matching stretches of one quote
 CLUSTER_JUMP = 40  # seeds further apart than this (in either post) are aligned separately
 MARGIN = 8  # words of context added around a seed cluster before aligning
 LINE_SLACK = 1  # words a quote may stop short of a line boundary (0: quotes are whole lines)
-MIN_RUN = 3  # a nested part (words of another origin) shorter than this is merged into its neighbours
+MIN_RUN = 3  # a nested part needs this many consecutive words, else dropped at region ends / merged inside
 MARKED_MIN_WORDS = 3  # threshold for text introduced by a quote marker
 REPOST_SHARE = 0.9  # see QuoteDetector._is_repost
 SHORT_MIN_WORDS = 3  # threshold for an unmarked short reply-quote (see _short_quotes)
@@ -76,6 +77,7 @@ class _Region:
     doc: int  # candidate (earlier) doc
     pairs: list[tuple[int, int]]  # (word in new post, word in candidate), increasing
     key: tuple = ()
+    short: bool = False  # from _short_quotes: accepted whole, below min_words
 
 
 def tokenize(text: str) -> list[tuple[str, int, int]]:
@@ -205,9 +207,9 @@ class QuoteDetector:
                     continue
                 first = part[0][0]
                 need = MARKED_MIN_WORDS if first in marks else self.min_words
-                if len(part) < need and not getattr(r, "short", False):
+                if len(part) < need and not r.short:
                     continue
-                if getattr(r, "short", False) and len(part) != len(r.pairs):
+                if r.short and len(part) != len(r.pairs):
                     continue
                 if self._is_repost(d, r.doc, part):
                     continue
@@ -246,9 +248,7 @@ class QuoteDetector:
         short, ln = self.short.get(d.post.thread_id, {}), d.lines
         for end in range(min(self.min_words - 1, len(d.ids) - 1), SHORT_MIN_WORDS - 1, -1):
             if ln[end] != ln[end - 1] and (hit := short.get(tuple(d.ids[:end]))):
-                r = _Region(hit[0], [(i, hit[1] + i) for i in range(end)])
-                r.short = True
-                return [r]
+                return [_Region(hit[0], [(i, hit[1] + i) for i in range(end)], short=True)]
         return []
 
     # -- chains ---------------------------------------------------------------------------------
@@ -358,6 +358,12 @@ def detect_quotes(posts: Sequence[Post], *, min_words: int = 6,
         thread_rank.setdefault(p.thread_id, len(thread_rank))
     ordered = sorted(posts, key=lambda p: (p.posted_at, thread_rank[p.thread_id], p.post_index))
     det = QuoteDetector(min_words=min_words)
-    for p in ordered:
-        det.add(p)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the index is millions of small tuples: repeated full GC passes would make this quadratic
+    try:
+        for p in ordered:
+            det.add(p)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     return det.relations

@@ -227,10 +227,14 @@ def cmd_eval(args, settings) -> int:
 
 
 def cmd_eval_quotes(args, settings) -> int:
-    from embeddings.quote_eval import evaluate_quotes, format_report
+    from embeddings.quote_eval import evaluate_quotes, format_errors
 
     report = evaluate_quotes(args.threads_dir, args.truth_dir, min_words=settings.quote_min_words)
-    _print_json(report) if args.json else print(format_report(report, details=args.details))
+    if args.json:
+        _print_json(report)
+    else:
+        print(format_errors(report) + "\n" if args.details else "", end="")
+        print(report.summary())
     return 0
 
 

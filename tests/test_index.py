@@ -1,0 +1,132 @@
+"""Index builds: cache, manifest, atomic swap, crash safety and model checks."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from embeddings.errors import IndexMismatchError, NoIndexError, RebuildInProgressError
+from embeddings.builder import BuildFailed
+from embeddings.indexdir import BuildLock, DataDir
+from embeddings.service import SearchService
+
+from .conftest import ROOT, SAMPLE_DIR, make_settings
+
+
+def test_manifest_and_counts(sample_service):
+    data = DataDir(sample_service.settings.data_dir)
+    manifest = data.read_manifest()
+    assert manifest["format_version"] == 1
+    assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2" and manifest["dimension"] == 384
+    assert manifest["counts"]["threads"] == 1 and manifest["counts"]["posts"] == 11
+    assert manifest["counts"]["passages"] == len(sample_service._current().vectors) > 11
+    assert manifest["sources"] == [str(SAMPLE_DIR)]
+    assert manifest["built_at"].startswith("20")
+
+
+def test_rebuild_with_nothing_changed_embeds_nothing(fresh_service, tmp_path):
+    service = fresh_service()
+    service.settings.data_dir.joinpath("cache.sqlite").unlink()  # start cold: this test counts embeddings
+    first = service.rebuild([str(SAMPLE_DIR)])
+    assert first.embedded == first.passages > 0 and first.cached == 0
+    second = service.rebuild()  # same sources, recorded in the manifest
+    assert second.embedded == 0 and second.cached == first.passages
+    assert second.build_id != first.build_id
+    assert service.stats().build_id == second.build_id
+    # one new post embeds only its own passages
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(json.dumps({"thread_id": "x", "thread_title": "Extra", "author": "zed",
+                                 "posted_at": "2020-01-01T00:00", "body": "A brand new remark about turnips."}) + "\n")
+    third = service.rebuild([str(extra)], add=True)
+    assert third.embedded == 1 and third.posts == 12
+
+
+def test_old_builds_are_pruned(fresh_service):
+    service = fresh_service()
+    for _ in range(4):
+        service.rebuild([str(SAMPLE_DIR)])
+    builds = sorted(p.name for p in service.data.builds.iterdir())
+    assert len(builds) == 2 and service.data.current_build() in builds
+
+
+def test_no_index_and_model_mismatch_are_clear(fresh_service, embedder):
+    service = fresh_service()
+    with pytest.raises(NoIndexError, match="threadbot index"):
+        service.search("anything")
+    service.rebuild([str(SAMPLE_DIR)])
+    data = service.data
+    manifest = data.read_manifest()
+    manifest["model"] = "some/other-model"
+    (data.current_path() / "manifest.json").write_text(json.dumps(manifest))
+    other = SearchService(service.settings, embedder)
+    with pytest.raises(IndexMismatchError) as err:
+        other.search("anything")
+    assert "some/other-model" in str(err.value) and "rebuild" in str(err.value)
+
+
+def test_failed_build_keeps_the_old_index(fresh_service, tmp_path):
+    service = fresh_service()
+    service.rebuild([str(SAMPLE_DIR)])
+    before = service.data.current_build()
+    junk = tmp_path / "junk.txt"
+    junk.write_text("no posts in here\n")
+    with pytest.raises(BuildFailed) as err:
+        service.rebuild([str(junk)])
+    assert "junk.txt" in str(err.value.errors[0])
+    assert service.data.current_build() == before
+    assert service.search("Ryutin platform", 1)[0].author == "Ismail"
+    assert not list(service.data.builds.glob("*.tmp"))
+
+
+def test_one_build_at_a_time(fresh_service):
+    service = fresh_service()
+    with BuildLock(service.data.root, started_by="alice"):
+        with pytest.raises(RebuildInProgressError) as err:
+            service.rebuild([str(SAMPLE_DIR)])
+    assert err.value.started_by == "alice"
+
+
+def _uncached_corpus(path, n=400):
+    """Posts whose text nobody has embedded yet, so that embedding takes a few seconds."""
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike".split()
+    with open(path, "w") as fh:
+        for i in range(n):
+            body = " ".join(words[(i * 7 + j) % len(words)] for j in range(40)) + f" marker {time.time_ns()} {i}."
+            fh.write(json.dumps({"thread_id": f"t{i // 20}", "thread_title": f"Thread {i // 20}", "author": f"u{i % 9}",
+                                 "posted_at": f"2020-01-{1 + i % 28:02d}T10:{i % 60:02d}", "body": body}) + "\n")
+
+
+@pytest.mark.slow
+def test_killed_build_leaves_the_old_index_answering(fresh_service, tmp_path):
+    service = fresh_service()
+    service.rebuild([str(SAMPLE_DIR)])
+    live = service.data.current_build()
+    corpus = tmp_path / "big.jsonl"
+    _uncached_corpus(corpus)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "threadbot", "--data-dir", str(service.settings.data_dir), "index", "--replace",
+         str(corpus)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, cwd=tmp_path)
+    seen = b""
+    deadline = time.time() + 120
+    while b"embedding passages" not in seen or not list(service.data.builds.glob("*.tmp")):
+        assert proc.poll() is None, seen.decode(errors="replace")
+        assert time.time() < deadline
+        seen += os.read(proc.stderr.fileno(), 4096)
+    time.sleep(1.0)  # let it embed some batches
+    assert proc.poll() is None, "the build finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    assert service.data.current_build() == live
+    fresh = SearchService(service.settings, service.embedder)
+    assert fresh.search("Ryutin platform", 1)[0].author == "Ismail"
+    assert fresh.stats().posts == 11
+    # the next build cleans up what the killed one left behind and succeeds
+    report = fresh.rebuild([str(SAMPLE_DIR)])
+    assert report.posts == 11 and not list(service.data.builds.glob("*.tmp"))

@@ -1,0 +1,151 @@
+"""Parsing vBulletin archive text and JSON Lines into threads and posts."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from embeddings.errors import InputError
+from embeddings.parsing import ingest
+from embeddings.parsing.jsonl import parse_jsonl_file
+from embeddings.parsing.vbulletin import parse_file, parse_text
+
+from .conftest import SAMPLE_DIR, SAMPLE_FILE
+
+EXPECTED = [  # (author, posted_at) of the 11 posts of the sample thread, in order
+    ("Andrei Kuznetsov", "2009-08-15T14:32"), ("Led Zeppelin", "2009-08-15T16:35"),
+    ("Andrei Kuznetsov", "2009-08-15T16:45"), ("Led Zeppelin", "2009-08-15T16:56"),
+    ("Andrei Kuznetsov", "2009-08-16T00:31"), ("Revy", "2009-08-16T14:28"), ("Ismail", "2009-08-17T11:46"),
+    ("Andrei Kuznetsov", "2009-08-17T14:32"), ("Led Zeppelin", "2009-08-17T14:41"),
+    ("Die Neue Zeit", "2009-08-18T01:50"), ("pranabjyoti", "2009-09-26T09:22"),
+]
+
+
+def test_sample_thread_posts_authors_dates():
+    thread = parse_file(SAMPLE_FILE)
+    assert thread.title == "On Socialist Methods & Stalin-Era Purges"
+    assert [(p.author, p.posted_at) for p in thread.posts] == [
+        (a, datetime.fromisoformat(d)) for a, d in EXPECTED]
+    assert [p.post_index for p in thread.posts] == list(range(11))
+    assert all(p.thread_id == thread.thread_id and p.source == str(SAMPLE_FILE) for p in thread.posts)
+
+
+def test_sample_thread_first_and_last_body_lines():
+    posts = parse_file(SAMPLE_FILE).posts
+    lines = SAMPLE_FILE.read_text(encoding="utf-8").split("\n")
+    assert posts[0].body.split("\n")[0] == \
+        "http://mikeely.wordpress.com/2009/07/13/on-socialist-methods-and-the-stalin-era-purges/"
+    assert posts[1].body.split("\n")[0].startswith("This is actually a very decent piece.")
+    assert posts[10].body.split("\n")[0] == "Comrade Kuznetsov,"
+    assert posts[10].body.split("\n")[-1].endswith('Can anybody give me any clue to anything that can prove that '
+                                                  'trotskytes "self-criticise" themselves.')
+    for post in posts:
+        # the author line and date line precede the body; the body's last line is followed by
+        # a blank line or the next header (never swallowed into the body)
+        assert lines[post.line - 1] == post.author
+        assert "\n\n" + post.author + "\n" not in post.body
+        assert post.body == post.body.strip("\n")
+    # blank lines inside a body are kept: the first post has many paragraphs
+    assert posts[0].body.count("\n\n") > 10
+
+
+def test_ids_are_stable_and_unique():
+    a, b = parse_file(SAMPLE_FILE), parse_file(SAMPLE_FILE)
+    assert a.thread_id == b.thread_id
+    assert [p.post_id for p in a.posts] == [p.post_id for p in b.posts]
+    assert len({p.post_id for p in a.posts}) == 11
+
+
+def test_both_date_styles_and_blank_lines_in_body():
+    text = ("View Full Version : Dates\n\n\nalice\n01-May-2012, 15:54\nfirst paragraph\n\nsecond paragraph\n\n"
+            "bob\n2nd June 2012, 09:05\nreply\n")
+    thread = parse_text(text, "t.txt")
+    assert [(p.author, p.posted_at) for p in thread.posts] == [
+        ("alice", datetime(2012, 5, 1, 15, 54)), ("bob", datetime(2012, 6, 2, 9, 5))]
+    assert thread.posts[0].body == "first paragraph\n\nsecond paragraph"
+    assert thread.posts[1].line == 10
+
+
+def test_unparseable_date_names_file_and_line(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("View Full Version : X\n\nalice\n1st May 2012, 10:00\nhi\n\nbob\n31st Febtember 2012, 10:00\nyo\n")
+    with pytest.raises(InputError) as err:
+        parse_file(bad)
+    assert err.value.path == str(bad) and err.value.line == 8
+    assert "Febtember" in str(err.value)
+
+
+def test_file_without_posts_is_an_error(tmp_path):
+    empty = tmp_path / "notes.txt"
+    empty.write_text("just some notes\nwith no posts\n")
+    with pytest.raises(InputError, match="no recognisable post") as err:
+        parse_file(empty)
+    assert err.value.path == str(empty)
+
+
+def test_cp1252_fallback_with_warning(tmp_path):
+    f = tmp_path / "old.txt"
+    f.write_bytes("View Full Version : Caf\xe9\n\nzo\xeb\n1st May 2012, 10:00\nna\xefve \x93quotes\x94\n".encode("latin-1"))
+    warnings: list[str] = []
+    thread = parse_file(f, warnings)
+    assert thread.title == "Café" and thread.posts[0].author == "zoë"
+    assert thread.posts[0].body == "naïve “quotes”"
+    assert len(warnings) == 1 and str(f) in warnings[0] and "cp1252" in warnings[0]
+
+
+def _jsonl(path, rows):
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_jsonl_import_orders_by_date_then_file_order(tmp_path):
+    f = _jsonl(tmp_path / "posts.jsonl", [
+        {"thread_id": "t1", "thread_title": "T", "author": "b", "posted_at": "2020-01-02T10:00", "body": "second",
+         "post_id": "p-b", "url": "http://x/2"},
+        {"thread_id": "t1", "thread_title": "T", "author": "a", "posted_at": "2020-01-01T10:00", "body": "first"},
+        {"thread_id": "t1", "thread_title": "T", "author": "c", "posted_at": "2020-01-02T10:00", "body": "third"},
+    ])
+    [thread] = parse_jsonl_file(f)
+    assert [p.body for p in thread.posts] == ["first", "second", "third"]
+    assert [p.post_index for p in thread.posts] == [0, 1, 2]
+    assert thread.posts[1].post_id == "p-b" and thread.posts[1].url == "http://x/2"
+    assert thread.posts[0].line == 2
+
+
+@pytest.mark.parametrize("row, message, line", [
+    ('{"thread_id": "t", "thread_title": "T", "author": "a", "body": "x"}', "missing field(s): posted_at", 2),
+    ('{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "yesterday", "body": "x"}',
+     "not an ISO 8601 date", 2),
+    ('{"thread_id": "t", ', "bad JSON", 2),
+    ('{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "2020-01-01", "body": "x", "post_id": "p1"}',
+     "duplicate post_id 'p1'", 2),
+])
+def test_jsonl_errors_name_the_line(tmp_path, row, message, line):
+    good = {"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "2020-01-01", "body": "x",
+            "post_id": "p1"}
+    f = _jsonl(tmp_path / "bad.jsonl", [good, row])
+    with pytest.raises(InputError) as err:
+        parse_jsonl_file(f)
+    assert message in str(err.value) and err.value.line == line and err.value.path == str(f)
+
+
+def test_ingest_walks_directories_and_reports_bad_files(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "sample.txt").write_text(SAMPLE_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "a" / "broken.txt").write_text("nothing here\n")
+    _jsonl(tmp_path / "a" / "more.jsonl", [{"thread_id": "j", "thread_title": "J", "author": "x",
+                                            "posted_at": "2021-05-05T05:05", "body": "hello"}])
+    (tmp_path / "a" / "image.png").write_bytes(b"\x89PNG")
+    result = ingest([tmp_path / "a", tmp_path / "missing"])
+    assert sorted(t.title for t in result.threads) == ["J", "On Socialist Methods & Stalin-Era Purges"]
+    assert result.posts == 12
+    errors = sorted(str(e) for e in result.errors)
+    assert any("broken.txt" in e and "no recognisable post" in e for e in errors)
+    assert any("missing" in e and "no such file" in e for e in errors)
+    assert len(errors) == 2
+
+
+def test_same_thread_twice_is_reported_once(tmp_path):
+    result = ingest([SAMPLE_DIR, SAMPLE_FILE])
+    assert len(result.threads) == 1 and len(result.errors) == 1

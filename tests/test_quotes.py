@@ -1,0 +1,196 @@
+"""Quote detection (issue 4): behaviour on the sample thread and on small synthetic threads."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from embeddings.models import Post
+from embeddings.parsing.vbulletin import parse_file
+from embeddings.quote_eval import evaluate_quotes
+from embeddings.quotes import detect_quotes, own_spans, tokenize
+
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "vbulletin" / "on-socialist-methods-and-stalin-era-purges.txt"
+T0 = datetime(2020, 1, 1, 12, 0)
+
+ALICE = ("The carburettor on my split screen keeps flooding whenever the engine gets properly hot "
+         "on long motorway runs in the summer.")
+BOB = ("Have you checked the float height and the needle valve, because a sticking needle valve "
+       "is the usual cause of that kind of flooding.")
+CAROL = "Replacing the fuel pump with a low pressure electric one solved exactly this problem for me last year."
+
+
+def thread(*bodies_and_authors, thread_id="t1", start=T0):
+    """Posts of one thread from (author, body) pairs, one hour apart."""
+    return [Post(post_id=f"{thread_id}-{i}", thread_id=thread_id, post_index=i, author=a,
+                 posted_at=start + timedelta(hours=i), body=b, source=f"{thread_id}.txt", line=1 + 10 * i)
+            for i, (a, b) in enumerate(bodies_and_authors)]
+
+
+def pairs(relations):
+    return sorted((r.quoting_post_index, r.source_author) for r in relations)
+
+
+def check_offsets(posts, relations):
+    by_id = {p.post_id: p for p in posts}
+    for r in relations:
+        quoting, source = by_id[r.quoting_post_id], by_id[r.source_post_id]
+        assert quoting.body[r.quoting_start:r.quoting_end] == r.text
+        q_words = [w for w, _, _ in tokenize(r.text)]
+        s_words = [w for w, _, _ in tokenize(source.body[r.source_start:r.source_end])]
+        shared = len(set(q_words) & set(s_words))
+        assert shared >= 0.8 * len(set(q_words)), (r.text, source.body[r.source_start:r.source_end])
+
+
+# -- the sample thread --------------------------------------------------------------------------------
+def test_sample_thread_relations_are_exact():
+    posts = parse_file(SAMPLE).posts
+    rels = detect_quotes(posts)
+    got = sorted((r.quoting_author, r.quoting_posted_at, r.source_author, r.source_posted_at) for r in rels)
+    assert got == sorted([
+        ("Led Zeppelin", datetime(2009, 8, 15, 16, 35), "Andrei Kuznetsov", datetime(2009, 8, 15, 14, 32)),
+        ("Led Zeppelin", datetime(2009, 8, 17, 14, 41), "Andrei Kuznetsov", datetime(2009, 8, 15, 14, 32)),
+        ("Led Zeppelin", datetime(2009, 8, 17, 14, 41), "Andrei Kuznetsov", datetime(2009, 8, 17, 14, 32)),
+        ("Die Neue Zeit", datetime(2009, 8, 18, 1, 50), "Andrei Kuznetsov", datetime(2009, 8, 16, 0, 31)),
+    ])
+    check_offsets(posts, rels)
+    first = next(r for r in rels if r.quoting_posted_at == datetime(2009, 8, 15, 16, 35))
+    assert first.text.startswith("I don’t think people like Trotsky")
+    assert first.text.endswith("disdain for evidence and logic).")
+    assert all(r.source_thread_id is None for r in rels)
+
+
+# -- synthetic cases ----------------------------------------------------------------------------------
+def test_post_quoting_several_posts():
+    posts = thread(("alice", ALICE), ("bob", BOB), ("carol", f"{ALICE}\n\nSounds like fuel.\n\n{BOB}\n\nAgreed with that."))
+    rels = [r for r in detect_quotes(posts) if r.quoting_post_index == 2]
+    assert pairs(rels) == [(2, "alice"), (2, "bob")]
+    assert [r.text for r in rels] == [ALICE, BOB]  # in body order
+    check_offsets(posts, rels)
+
+
+def test_chain_credits_original_words_to_first_author():
+    own_b = "I had the same trouble and a new float fixed it within the hour."
+    posts = thread(("alice", ALICE), ("bob", f"{ALICE}\n\n{own_b}"), ("carol", f"{ALICE}\n\n{own_b}\n\nThanks both."))
+    rels = detect_quotes(posts)
+    assert pairs(rels) == [(1, "alice"), (2, "alice"), (2, "bob")]
+    c_from_a, c_from_b = sorted((r for r in rels if r.quoting_post_index == 2), key=lambda r: r.quoting_start)
+    assert c_from_a.source_post_index == 0 and c_from_a.text == ALICE
+    assert c_from_a.source_start == 0 and c_from_a.source_end == len(ALICE)
+    assert c_from_b.source_post_index == 1 and c_from_b.text == own_b
+    check_offsets(posts, rels)
+
+
+def test_author_repeating_own_earlier_words():
+    posts = thread(("alice", ALICE), ("bob", BOB), ("alice", f"{ALICE}\n\nStill happening, any more ideas?"))
+    rels = detect_quotes(posts)
+    assert pairs(rels) == [(2, "alice")]
+    assert rels[0].source_post_index == 0
+
+
+def test_double_post_is_not_a_quote():
+    posts = thread(("alice", ALICE), ("alice", ALICE))
+    assert detect_quotes(posts) == []
+
+
+def test_text_quoted_by_many_posts_keeps_first_appearance_as_source():
+    posts = thread(("alice", ALICE), *[(f"user{i}", f"{ALICE}\n\nReply number {i} here.") for i in range(5)])
+    rels = detect_quotes(posts)
+    assert pairs(rels) == [(i, "alice") for i in range(1, 6)]
+    assert {r.source_post_index for r in rels} == {0}
+
+
+def test_near_verbatim_quote_with_case_smilies_and_small_edits():
+    edited = ("the carburettor on my SPLIT SCREEN keeps flooding :roll: whenever the engine gets really hot\n"
+              "on long motorway runs in summer :)")
+    posts = thread(("alice", ALICE), ("bob", f"{edited}\n\nCheck the float first."))
+    rels = detect_quotes(posts)
+    assert pairs(rels) == [(1, "alice")]
+    r = rels[0]
+    assert r.quoting_start == 0 and r.text.startswith("the carburettor") and "in summer" in r.text
+    assert r.source_start == 0 and ALICE[r.source_start:r.source_end].endswith("in the summer.")
+    check_offsets(posts, rels)
+
+
+def test_cross_thread_source():
+    first = thread(("alice", ALICE), thread_id="ta")
+    second = thread(("bob", BOB), ("carol", f"{ALICE}\n\nSomeone asked this in another thread."),
+                    thread_id="tb", start=T0 + timedelta(days=1))
+    rels = detect_quotes(second + first)  # input order does not matter, time does
+    assert pairs(rels) == [(1, "alice")]
+    assert rels[0].thread_id == "tb" and rels[0].source_thread_id == "ta"
+
+
+def test_same_thread_source_has_no_source_thread_id():
+    rels = detect_quotes(thread(("alice", ALICE), ("bob", f"{ALICE}\n\nYes.")))
+    assert rels[0].source_thread_id is None
+
+
+def test_marker_accepts_a_shorter_quote_and_names_the_source():
+    long_post = f"{CAROL}\nCheck the fuel pressure.\n{BOB}"
+    marked = thread(("alice", long_post), ("bob", "alice wrote:\n\nCheck the fuel pressure.\n\nWill do."))
+    unmarked = thread(("alice", long_post), ("bob", "Check the fuel pressure.\n\nWill do."))
+    assert pairs(detect_quotes(marked)) == [(1, "alice")]
+    assert detect_quotes(unmarked) == []  # 4 words, no marker: too short
+    quote_lines = thread(("alice", long_post), ("bob", "> Check the\n> fuel pressure.\n\nWill do."))
+    assert pairs(detect_quotes(quote_lines)) == [(1, "alice")]
+
+
+def test_below_min_words_not_reported():
+    source = f"{CAROL}\nCheck the float height first.\n{BOB}"  # a 5-word line inside a longer post
+    posts = thread(("alice", source), ("bob", "Check the float height first.\n\nDone that already."))
+    assert detect_quotes(posts) == []
+    assert pairs(detect_quotes(posts, min_words=4)) == [(1, "alice")]
+
+
+def test_short_whole_post_reply_quote():
+    posts = thread(("alice", "Looking really good mate"), ("bob", "Looking really good mate\n\nThanks, nearly done now."))
+    assert pairs(detect_quotes(posts)) == [(1, "alice")]
+
+
+def test_shared_phrase_inside_sentences_is_not_a_quote():
+    posts = thread(("alice", "Yesterday I went to the shop on the corner of the road to buy a new set of plugs."),
+                   ("bob", "My brother went to the shop on the corner of the road to buy milk, typical."))
+    assert detect_quotes(posts) == []
+
+
+def test_own_spans_is_the_complement_of_quoted_spans():
+    posts = thread(("alice", ALICE), ("bob", f"Well:\n{ALICE}\nTry this."))
+    rels = detect_quotes(posts)
+    body = posts[1].body
+    assert own_spans(len(body), rels) == [(0, rels[0].quoting_start), (rels[0].quoting_end, len(body))]
+    assert [body[s:e] for s, e in own_spans(len(body), rels)] == ["Well:\n", "\nTry this."]
+    assert own_spans(10, []) == [(0, 10)]
+
+
+# -- evaluation ---------------------------------------------------------------------------------------
+def _archive(posts):
+    lines = ["View Full Version : Test thread", ""]
+    for author, when, body in posts:
+        lines += [author, when.strftime("%d-%b-%Y, %H:%M"), body, ""]
+    return "\n".join(lines)
+
+
+def test_evaluate_quotes_counts_pairs(tmp_path):
+    posts = [("alice", T0, ALICE), ("bob", T0 + timedelta(hours=1), BOB),
+             ("carol", T0 + timedelta(hours=2), f"{ALICE}\n\nGood point."),  # tp
+             ("dave", T0 + timedelta(hours=3), f"{BOB}\n\nAlso this."),  # fp: truth says no quote
+             ("erin", T0 + timedelta(hours=4), "I read somewhere else that it is the pump."),  # fn
+             ("fred", T0 + timedelta(hours=5), "Somebody elsewhere said so.")]  # excluded: not in archive
+    (tmp_path / "threads").mkdir()
+    (tmp_path / "truth").mkdir()
+    (tmp_path / "threads" / "x.txt").write_text(_archive(posts), encoding="utf-8")
+    quotes = {2: [{"quoted_author": "Alice", "text": ALICE}], 4: [{"quoted_author": "bob", "text": "pump"}],
+              5: [{"quoted_author": "stranger", "text": "so"}, {"quoted_author": None, "text": "so"}]}
+    truth = {"posts": [{"index": i, "author": a, "body": b, "quotes": quotes.get(i, [])}
+                       for i, (a, _, b) in enumerate(posts)]}
+    (tmp_path / "truth" / "x.json").write_text(json.dumps(truth), encoding="utf-8")
+    report = evaluate_quotes(tmp_path / "threads", tmp_path / "truth")
+    assert (report.tp, report.fp, report.fn, report.excluded) == (1, 1, 1, 2)
+    assert report.precision == pytest.approx(0.5) and report.recall == pytest.approx(0.5)
+    ev = report.per_thread[0]
+    assert [(e.post_index, e.source_author) for e in ev.false_positives] == [(3, "bob")]
+    assert [(e.post_index, e.source_author) for e in ev.misses] == [(4, "bob")]
+    assert ev.problems == []
