@@ -109,6 +109,10 @@ def _apply(settings: Settings, values: dict, origin: str) -> Settings:
 
 
 def _validate(s: Settings) -> Settings:
+    if s.bot.dev_guild_id == 0:
+        s = replace(s, bot=replace(s.bot, dev_guild_id=None))
+    if s.device == "":
+        s = replace(s, device=None)
     if s.search_mode not in ("dense", "lexical", "hybrid"):
         raise ConfigError(f"search_mode must be dense, lexical or hybrid, not {s.search_mode!r}")
     if s.quote_mode not in ("drop", "keep"):
