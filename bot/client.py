@@ -1,0 +1,89 @@
+"""The bot: settings and the search service come in through the constructor."""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from .errors import handle_app_command_error
+
+if TYPE_CHECKING:
+    from embeddings.config import Settings
+    from embeddings.service import SearchService
+
+log = logging.getLogger("threadbot.bot")
+T = TypeVar("T")
+
+AUTOCOMPLETE_TIMEOUT = 2.0  # Discord gives autocomplete 3 seconds
+
+
+class ThreadbotTree(app_commands.CommandTree):
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        await handle_app_command_error(interaction, error)
+
+
+class ThreadBot(commands.Bot):
+    """Slash-command front end of a :class:`~embeddings.service.SearchService`.
+
+    ``sync_on_start``: sync the commands to ``settings.bot.dev_guild_id`` in ``setup_hook`` when one is
+    configured. Global sync is never automatic (see :func:`bot.runner.sync_commands`).
+    """
+
+    def __init__(self, settings: "Settings", service: "SearchService | None", *, sync_on_start: bool = True,
+                 **options: Any):
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=ThreadbotTree,
+            **options,
+        )
+        self.settings = settings
+        self.service = service
+        self.sync_on_start = sync_on_start
+
+    async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a (blocking) service method in a worker thread, never on the event loop."""
+        return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
+
+    async def call_fast(self, fn: Callable[..., T], /, *args: Any, default: T, **kwargs: Any) -> T:
+        """Like :meth:`call`, but give up with `default` after AUTOCOMPLETE_TIMEOUT seconds or on an error."""
+        try:
+            return await asyncio.wait_for(self.call(fn, *args, **kwargs), AUTOCOMPLETE_TIMEOUT)
+        except asyncio.TimeoutError:
+            log.warning("%s took longer than %.1fs; answering autocomplete empty", fn.__name__,
+                        AUTOCOMPLETE_TIMEOUT)
+        except Exception:  # autocomplete must never surface an error
+            log.warning("%s failed during autocomplete", getattr(fn, "__name__", fn), exc_info=True)
+        return default
+
+    async def load_features(self) -> None:
+        """Add every cog (one per feature). Called by setup_hook; no network."""
+        from .cogs import ask, post, quote, reindex, stats, threads
+
+        for module in (ask, post, threads, stats, reindex, quote):
+            await module.setup(self)
+
+    @property
+    def dev_guild(self) -> discord.Object | None:
+        gid = getattr(self.settings.bot, "dev_guild_id", None)
+        return discord.Object(id=gid) if gid else None
+
+    async def setup_hook(self) -> None:
+        await self.load_features()
+        guild = self.dev_guild
+        if self.sync_on_start and guild is not None:
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to dev guild %s", len(synced), guild.id)
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s (%s); in %d guilds", self.user, getattr(self.user, "id", "?"), len(self.guilds))

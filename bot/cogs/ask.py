@@ -1,0 +1,111 @@
+"""/ask: the most relevant posts, attributed, with Prev/Next paging."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Optional
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from ..autocomplete import author_choices, thread_choices
+from ..errors import UserInputError
+from ..render import escape, results_embeds, results_header
+from ..views import FetchingSource, Page, Paginator
+
+MAX_PER_PAGE = 10  # 10 embeds per message
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+                 "%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%Y-%m", "%Y")
+
+
+def parse_date(value: str) -> datetime:
+    """'2009-08-15', '2009-08-15 14:32', '15 Aug 2009', '2009-08', '2009' → a (naive, archive-clock) datetime."""
+    text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", value.strip().replace(",", " "))
+    text = " ".join(text.split())
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise ValueError(value)
+
+
+class DateTransformer(app_commands.Transformer):
+    async def transform(self, interaction: discord.Interaction, value: str) -> datetime:
+        try:
+            return parse_date(value)
+        except ValueError:
+            raise UserInputError(f"I can't read “{discord.utils.escape_markdown(value[:50])}” as a date. "
+                                 "Use YYYY-MM-DD, e.g. `2009-08-15` (or `2009-08-15 14:32`).") from None
+
+
+Date = app_commands.Transform[datetime, DateTransformer]
+
+
+class AskCog(commands.Cog):
+    def __init__(self, bot):
+        self.bot = bot
+
+    @app_commands.command(name="ask", description="Search the archive: the most relevant posts, with who wrote them")
+    @app_commands.describe(
+        question="What you want to find, in your own words",
+        author="Only posts by this author",
+        thread="Only posts in this thread",
+        after="Only posts from this date on (YYYY-MM-DD)",
+        before="Only posts before this date (YYYY-MM-DD)",
+        limit="Results per page (1-10)",
+        private="Only you see the answer (default from the bot's config)",
+    )
+    @app_commands.autocomplete(author=author_choices, thread=thread_choices)
+    async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 1000],
+                  author: Optional[str] = None, thread: Optional[str] = None, after: Optional[Date] = None,
+                  before: Optional[Date] = None, limit: Optional[app_commands.Range[int, 1, MAX_PER_PAGE]] = None,
+                  private: Optional[bool] = None) -> None:
+        if not question.strip():
+            raise UserInputError("Your question is empty — type a few words about what you're looking for.")
+        if after and before and after >= before:
+            raise UserInputError("`after` must be earlier than `before`.")
+        bot = self.bot
+        cfg = bot.settings.bot
+        ephemeral = cfg.private_by_default if private is None else private
+        per_page = max(1, min(MAX_PER_PAGE, limit or cfg.results_per_page))
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+
+        thread_id, thread_title = None, None
+        if thread:
+            summary = await bot.call(bot.service.resolve_thread, thread)
+            thread_id, thread_title = summary.thread_id, summary.title
+        filters = ", ".join(x for x in (
+            f"by {escape(author)}" if author else "",
+            f"in “{escape(thread_title)}”" if thread_title else "",
+            f"from {after:%Y-%m-%d}" if after else "",
+            f"before {before:%Y-%m-%d}" if before else "",
+        ) if x)
+
+        async def fetch(index: int) -> tuple[Page, bool]:
+            offset = index * per_page
+            # one extra result tells whether a next page exists
+            results = await bot.call(bot.service.search, question, per_page + 1, offset=offset, author=author,
+                                     thread=thread_id, after=after, before=before)
+            shown = results[:per_page]
+            if not shown:
+                return Page(content=f"No more results for “{escape(question[:300])}”."), False
+            header = results_header(question, offset, len(shown), filters)
+            return Page(content=header, embeds=results_embeds(shown)), len(results) > per_page
+
+        first, more = await fetch(0)
+        if not first.embeds:
+            hint = " Try fewer filters or other words." if filters else " Try other words."
+            interaction.extras["answered"] = True
+            await interaction.edit_original_response(
+                content=f"No posts match “{escape(question[:300])}”"
+                        f"{' (' + filters + ')' if filters else ''}.{hint}")
+            return
+        view = Paginator(FetchingSource(fetch, first, more), owner_id=interaction.user.id)
+        await view.start(interaction, first)
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(AskCog(bot))

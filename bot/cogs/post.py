@@ -1,0 +1,39 @@
+"""/post: one whole post, split over pages when long, quoted spans marked."""
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from ..autocomplete import thread_choices
+from ..errors import UserInputError
+from ..render import post_pages
+from ..views import Page, Paginator, StaticSource
+
+
+class PostCog(commands.Cog):
+    def __init__(self, bot):
+        self.bot = bot
+
+    @app_commands.command(name="post", description="Show one whole post of a thread")
+    @app_commands.describe(thread="The thread (pick from the suggestions, or its id or exact title)",
+                           number="Which post: 1 is the first post of the thread",
+                           private="Only you see the answer (default from the bot's config)")
+    @app_commands.autocomplete(thread=thread_choices)
+    async def post(self, interaction: discord.Interaction, thread: str, number: app_commands.Range[int, 1, None],
+                   private: bool | None = None) -> None:
+        bot = self.bot
+        ephemeral = bot.settings.bot.private_by_default if private is None else private
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        summary = await bot.call(bot.service.resolve_thread, thread)
+        if number > summary.post_count:
+            raise UserInputError(f"“{discord.utils.escape_markdown(summary.title[:200])}” has "
+                                 f"{summary.post_count} posts: pick a number from 1 to {summary.post_count}.")
+        view = await bot.call(bot.service.post, summary.thread_id, number)
+        pages = [Page(content=None, embeds=[e]) for e in post_pages(view)]
+        paginator = Paginator(StaticSource(pages), owner_id=interaction.user.id)
+        await paginator.start(interaction, pages[0])
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(PostCog(bot))

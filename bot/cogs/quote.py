@@ -1,0 +1,41 @@
+"""/quote: who wrote this passage first, and every later post that quoted it (issue 4)."""
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from ..errors import UserInputError
+from ..render import escape, quote_embed
+
+MAX_TRACES = 3
+
+
+class QuoteCog(commands.Cog):
+    def __init__(self, bot):
+        self.bot = bot
+
+    @app_commands.command(name="quote", description="Find who wrote a passage first and who quoted it later")
+    @app_commands.describe(text="The passage, or part of it (it may be slightly misremembered)",
+                           private="Only you see the answer (default from the bot's config)")
+    async def quote(self, interaction: discord.Interaction, text: app_commands.Range[str, 1, 2000],
+                    private: bool | None = None) -> None:
+        if len(text.split()) < 3:
+            raise UserInputError("Give me at least a few words of the passage (3 or more).")
+        bot = self.bot
+        ephemeral = bot.settings.bot.private_by_default if private is None else private
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        traces = await bot.call(bot.service.quote, text, MAX_TRACES)
+        interaction.extras["answered"] = True
+        if not traces:
+            await interaction.edit_original_response(
+                content=f"I found no post containing “{escape(text[:300])}”. Check the wording, or try `/ask`.")
+            return
+        budget = 5500 // len(traces[:MAX_TRACES]) - 600
+        embeds = [quote_embed(t, budget=max(300, budget)) for t in traces[:MAX_TRACES]]
+        head = "Best match" if len(embeds) == 1 else f"{len(embeds)} candidate originals, best first"
+        await interaction.edit_original_response(content=f"{head} for “{escape(text[:200])}”", embeds=embeds)
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(QuoteCog(bot))

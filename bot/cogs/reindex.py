@@ -1,0 +1,122 @@
+"""/reindex (admins only): rebuild in a worker thread while every other command keeps answering."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from embeddings.errors import RebuildInProgressError, ThreadbotError
+
+from ..errors import new_reference, rebuild_running_message
+from ..permissions import admin_only
+from ..render import escape, progress_text, report_embed
+
+log = logging.getLogger("threadbot.bot")
+
+# An interaction token lives 15 minutes; past this, the end is reported with a channel message.
+INTERACTION_WINDOW_SECONDS = 14 * 60
+
+
+class Progress:
+    """Latest (stage, done, total), written by the rebuild thread, read by the event loop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.state: tuple[str | None, int, int] = (None, 0, 0)
+        self.version = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        with self._lock:
+            self.state = (stage, int(done), int(total))
+            self.version += 1
+
+    def snapshot(self) -> tuple[int, tuple[str | None, int, int]]:
+        with self._lock:
+            return self.version, self.state
+
+
+class ReindexCog(commands.Cog):
+    def __init__(self, bot):
+        self.bot = bot
+        self.interaction_window = INTERACTION_WINDOW_SECONDS
+        self.clock = time.monotonic
+
+    @app_commands.command(name="reindex", description="Rebuild the index from the configured sources (admins)")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    @admin_only()
+    async def reindex(self, interaction: discord.Interaction) -> None:
+        bot = self.bot
+        status = bot.service.rebuild_status
+        if status:
+            await interaction.response.send_message(rebuild_running_message(*status), ephemeral=True)
+            return
+        who = f"{interaction.user} ({interaction.user.id})"
+        log.info("rebuild requested by %s in guild %s", who, interaction.guild_id)
+        started = self.clock()
+        await interaction.response.send_message(progress_text(None, 0, 0, 0))
+        interaction.extras["answered"] = True
+
+        progress = Progress()
+        task = asyncio.ensure_future(bot.call(bot.service.rebuild, progress=progress, started_by=str(interaction.user)))
+        interval = max(0.05, float(bot.settings.bot.progress_interval_seconds))
+        shown = 0
+        while not task.done():
+            await asyncio.wait({task}, timeout=interval)
+            version, (stage, done, total) = progress.snapshot()
+            if task.done() or version == shown or self.clock() - started >= self.interaction_window:
+                continue
+            shown = version
+            try:
+                await interaction.edit_original_response(content=progress_text(stage, done, total,
+                                                                               self.clock() - started))
+            except discord.HTTPException:
+                log.debug("progress edit failed", exc_info=True)
+
+        content, embed = None, None
+        try:
+            report = task.result()
+        except RebuildInProgressError as exc:
+            content = rebuild_running_message(exc.started_by, exc.started_at)
+        except ThreadbotError as exc:
+            content = f"Rebuild failed: {escape(str(exc))}\nThe previous index is still serving."
+            log.warning("rebuild by %s failed: %s", who, exc)
+        except Exception as exc:
+            ref = new_reference()
+            log.error("rebuild by %s failed unexpectedly [ref %s]", who, ref, exc_info=exc)
+            content = (f"Rebuild failed unexpectedly (reference `{ref}`). The previous index is still serving; "
+                       "the log has the details.")
+        else:
+            embed = report_embed(report)
+            log.info("rebuild by %s finished: %s", who, report)
+        await self._finish(interaction, started, content, embed)
+
+    async def _finish(self, interaction: discord.Interaction, started: float, content: str | None,
+                      embed: discord.Embed | None) -> None:
+        if self.clock() - started < self.interaction_window:
+            try:
+                await interaction.edit_original_response(content=content, embed=embed)
+                return
+            except discord.HTTPException:
+                log.warning("could not edit the /reindex response; reporting in the channel", exc_info=True)
+        channel = interaction.channel
+        if channel is None and interaction.channel_id is not None:
+            channel = self.bot.get_partial_messageable(interaction.channel_id, guild_id=interaction.guild_id)
+        if channel is None:
+            log.warning("rebuild ended but there is no channel to report to: %s", content or embed.description)
+            return
+        text = f"{interaction.user.mention}: the rebuild you started has ended. {content or ''}".strip()
+        try:
+            await channel.send(text, embed=embed, allowed_mentions=discord.AllowedMentions(users=[interaction.user]))
+        except discord.HTTPException:
+            log.warning("could not report the end of the rebuild in channel %s", interaction.channel_id,
+                        exc_info=True)
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(ReindexCog(bot))

@@ -1,0 +1,27 @@
+"""/stats: counts, model, index build time, data directory size."""
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from ..render import stats_embed
+
+
+class StatsCog(commands.Cog):
+    def __init__(self, bot):
+        self.bot = bot
+
+    @app_commands.command(name="stats", description="Index statistics: counts, model, build time, size")
+    @app_commands.describe(private="Only you see the answer (default from the bot's config)")
+    async def stats(self, interaction: discord.Interaction, private: bool | None = None) -> None:
+        bot = self.bot
+        ephemeral = bot.settings.bot.private_by_default if private is None else private
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        stats = await bot.call(bot.service.stats)
+        interaction.extras["answered"] = True
+        await interaction.edit_original_response(embed=stats_embed(stats, bot.service.rebuild_status))
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(StatsCog(bot))

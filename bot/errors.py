@@ -1,0 +1,126 @@
+"""Errors → short ephemeral replies.
+
+A user's mistake (a ThreadbotError from the core, a bad option value, a refused
+admin command) gets a message saying how to fix it. Anything else is a bug: the
+user gets a reference id, the log gets the traceback under the same id.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+from discord import app_commands
+
+from embeddings.errors import (
+    ConfigError,
+    IndexMismatchError,
+    NoIndexError,
+    NotFoundError,
+    RebuildInProgressError,
+    ThreadbotError,
+    UsageError,
+)
+
+log = logging.getLogger("threadbot.bot")
+
+
+class UserInputError(app_commands.AppCommandError):
+    """A bad option value detected by the bot itself (e.g. an unreadable date)."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+class NotAdmin(app_commands.CheckFailure):
+    def __init__(self, command: str):
+        self.command = command
+        super().__init__(f"not an admin for /{command}")
+
+
+def new_reference() -> str:
+    return secrets.token_hex(4)
+
+
+def user_message(error: BaseException) -> str | None:
+    """The message for an error a user can fix, or None for a bug."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    if isinstance(error, app_commands.TransformerError) and error.__cause__ is not None:
+        error = error.__cause__
+    if isinstance(error, UserInputError):
+        return error.message
+    if isinstance(error, NotAdmin):
+        return (f"Only bot admins can use `/{error.command}`. Ask a server manager, or an admin listed in the "
+                "bot's configuration (`bot.admin_user_ids` / `bot.admin_role_ids`).")
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down: try again in {error.retry_after:.0f}s."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works in a server channel."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use this command here."
+    if isinstance(error, NoIndexError):
+        return "Nothing is indexed yet. An admin can build the index with `/reindex`."
+    if isinstance(error, IndexMismatchError):
+        return f"The index doesn't match the configured model ({error}). An admin should run `/reindex`."
+    if isinstance(error, RebuildInProgressError):
+        return rebuild_running_message(error.started_by, error.started_at)
+    if isinstance(error, NotFoundError):
+        return f"{error} — pick a thread from the suggestions, or see `/threads` for the list."
+    if isinstance(error, UsageError):
+        return f"{error}"
+    if isinstance(error, ConfigError):
+        return f"The bot is misconfigured: {error}. Tell the bot's operator."
+    if isinstance(error, ThreadbotError):
+        return str(error)
+    return None
+
+
+def rebuild_running_message(started_by: str | None, started_at: float | None) -> str:
+    who = f" by {discord.utils.escape_mentions(discord.utils.escape_markdown(started_by))}" if started_by else ""
+    when = f", started <t:{int(started_at)}:R>" if started_at else ""
+    return f"A rebuild is already running{who}{when}. Try again when it has finished."
+
+
+async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """Reply privately whatever state the interaction is in."""
+    try:
+        if not interaction.response.is_done():
+            await interaction.response.send_message(text, ephemeral=True)
+            return
+        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message \
+                and not interaction.extras.get("answered"):
+            # the "thinking…" placeholder may be public: remove it so the message below is truly private
+            try:
+                await interaction.delete_original_response()
+            except discord.HTTPException:
+                pass
+        await interaction.followup.send(text, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not send an error reply for interaction %s", interaction.id, exc_info=True)
+
+
+async def report_unexpected(interaction: discord.Interaction, error: BaseException, where: str) -> str:
+    ref = new_reference()
+    original = getattr(error, "original", error)
+    log.error("unexpected error [ref %s] in %s (user %s, interaction %s)", ref, where,
+              getattr(interaction.user, "id", None), interaction.id,
+              exc_info=(type(original), original, original.__traceback__))
+    await send_ephemeral(interaction, f"Something went wrong on our side (reference `{ref}`). "
+                                      "Please try again; if it keeps happening, give the reference to the bot's operator.")
+    return ref
+
+
+async def handle_app_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    command = interaction.command.qualified_name if interaction.command else "?"
+    message = user_message(error)
+    if message is None:
+        await report_unexpected(interaction, error, f"/{command}")
+        return
+    if isinstance(error, NotAdmin):
+        log.warning("refused /%s to non-admin %s (%s) in guild %s", command, interaction.user,
+                    getattr(interaction.user, "id", None), interaction.guild_id)
+    else:
+        log.info("/%s: user error for %s: %s", command, getattr(interaction.user, "id", None), message)
+    await send_ephemeral(interaction, message)

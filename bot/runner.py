@@ -1,0 +1,127 @@
+"""What the CLI calls: `threadbot run`, `threadbot sync [--global]`, `threadbot commands --json`."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from typing import Callable
+
+import aiohttp
+import discord
+
+from .client import ThreadBot
+
+log = logging.getLogger("threadbot.bot")
+
+TOKEN_ENV = "DISCORD_TOKEN"
+EXIT_OK = 0
+EXIT_NO_TOKEN = 78  # EX_CONFIG
+EXIT_BAD_TOKEN = 77  # EX_NOPERM
+EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: Discord unreachable
+EXIT_USAGE = 2
+
+
+def _say(message: str) -> None:
+    print(f"threadbot: {message}", file=sys.stderr)
+
+
+def setup_logging(level: str) -> None:
+    """Timestamped log lines on stderr at the configured level."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_threadbot", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        handler._threadbot = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(getattr(logging, str(level).upper(), logging.INFO))
+
+
+def read_token(environ=None) -> str | None:
+    token = (os.environ if environ is None else environ).get(TOKEN_ENV, "").strip()
+    return token or None
+
+
+def _no_token() -> int:
+    _say(f"{TOKEN_ENV} is not set. Create a bot in the Discord developer portal (Applications → your app → Bot → "
+         f"Reset Token) and run: export {TOKEN_ENV}=<token>")
+    return EXIT_NO_TOKEN
+
+
+def _bad_token() -> int:
+    _say(f"Discord rejected the token in {TOKEN_ENV}. Copy a fresh one from the developer portal "
+         "(Applications → your app → Bot → Reset Token).")
+    return EXIT_BAD_TOKEN
+
+
+def _default_service(settings):
+    from embeddings.service import SearchService
+
+    return SearchService(settings)
+
+
+def run_bot(settings, *, service_factory: Callable | None = None, bot_factory: Callable = ThreadBot) -> int:
+    """Start the bot and block until it stops. Returns a process exit code; never raises for a bad token."""
+    setup_logging(settings.bot.log_level)
+    token = read_token()
+    if token is None:
+        return _no_token()
+    service = (service_factory or _default_service)(settings)
+    bot = bot_factory(settings, service)
+    try:
+        bot.run(token, log_handler=None)  # logging is configured above
+    except discord.LoginFailure:
+        return _bad_token()
+    except discord.PrivilegedIntentsRequired:
+        _say("Discord refused the gateway intents the bot asked for; enable them in the developer portal.")
+        return EXIT_BAD_TOKEN
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        _say(f"cannot reach Discord: {exc}")
+        return EXIT_UNAVAILABLE
+    return EXIT_OK
+
+
+async def _sync(settings, global_: bool, bot_factory: Callable) -> int:
+    token = read_token()
+    if token is None:
+        return _no_token()
+    bot = bot_factory(settings, None, sync_on_start=False)
+    async with bot:
+        try:
+            await bot.login(token)
+        except discord.LoginFailure:
+            return _bad_token()
+        if global_:
+            synced = await bot.tree.sync()
+            print(f"synced {len(synced)} commands globally (Discord may take up to an hour to show them everywhere)")
+            return EXIT_OK
+        guild = bot.dev_guild
+        if guild is None:
+            _say("no dev guild configured: set bot.dev_guild_id (or THREADBOT_DEV_GUILD_ID), "
+                 "or sync globally with `threadbot sync --global`.")
+            return EXIT_USAGE
+        bot.tree.copy_global_to(guild=guild)
+        synced = await bot.tree.sync(guild=guild)
+        print(f"synced {len(synced)} commands to guild {guild.id}")
+        return EXIT_OK
+
+
+def sync_commands(settings, global_: bool = False, *, bot_factory: Callable = ThreadBot) -> int:
+    """Register the slash commands with Discord: to the dev guild, or globally with global_=True."""
+    setup_logging(settings.bot.log_level)
+    try:
+        return asyncio.run(_sync(settings, global_, bot_factory))
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        _say(f"cannot reach Discord: {exc}")
+        return EXIT_UNAVAILABLE
+
+
+async def command_payloads_async(settings) -> list[dict]:
+    bot = ThreadBot(settings, None, sync_on_start=False)
+    await bot.load_features()
+    return [cmd.to_dict(bot.tree) for cmd in bot.tree.get_commands()]
+
+
+def command_payloads(settings) -> list[dict]:
+    """The JSON a sync would send for each command (dry run: no token, no network, no index)."""
+    return asyncio.run(command_payloads_async(settings))

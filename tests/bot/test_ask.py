@@ -1,0 +1,174 @@
+"""/ask end to end: real CommandTree and real SearchService, Discord's transport recorded."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+import logging
+import re
+
+import pytest
+
+from bot.render import archive_date, escape
+from bot.views import NOT_YOURS, Paginator
+from bot_harness import User
+from discord_rules import check_all_sent
+
+QUESTION = "Were the purges aimed at real counter-revolutionary networks?"
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+async def test_ask_embeds_show_author_date_thread_post_and_bold_highlight(discord_sample, sample_service):
+    reply = await discord_sample.command("ask", question=QUESTION)
+    expected = sample_service.search(QUESTION, 3)
+    first = reply.sent[0]
+    assert first.callback_type == 5  # deferred before the search ran
+    assert not reply.ephemeral  # private_by_default is False
+    embeds = reply.embeds
+    assert [e["author"]["name"] for e in embeds] == [r.author for r in expected]
+    for e, r in zip(embeds, expected):
+        fields = {f["name"]: f["value"] for f in e["fields"]}
+        assert e["title"] == escape(r.thread_title)
+        assert f"<t:{int(r.posted_at.replace(tzinfo=timezone.utc).timestamp())}:f>" \
+            in fields["Posted"]
+        assert archive_date(r.posted_at) in fields["Posted"]
+        assert fields["Post"] == f"post {r.post_index + 1} of {r.post_count}"
+        desc = e["description"]
+        assert desc.startswith("> ")
+        assert f"/post thread:{r.thread_id} number:{r.post_index + 1}" in desc
+        assert r.highlights, "the service marks the best sentence"
+        s, t = r.highlights[0]
+        first_line = next(x for x in r.passage[s:t].split("\n") if x.strip())
+        assert f"**{escape(first_line.strip())}**" in desc
+        # the passage text itself is shown verbatim (escaped), not paraphrased
+        plain = desc.replace("**", "")
+        assert _norm(escape(r.passage.strip().split("\n")[0]))[:60] in _norm(plain.replace("> ", ""))
+    assert check_all_sent(reply.sent) >= 1
+
+
+async def test_ask_private_and_config_default(make_discord, sample_service):
+    d = await make_discord(sample_service, private_by_default=True)
+    reply = await d.command("ask", question=QUESTION)
+    assert reply.sent[0].ephemeral and reply.ephemeral
+    public = await d.command("ask", question=QUESTION, private=False)
+    assert not public.sent[0].ephemeral and not public.ephemeral
+
+
+async def test_paging_next_prev_only_for_the_asker(discord_sample, sample_service):
+    asker, other = User(name="asker"), User(name="someone-else")
+    reply = await discord_sample.command("ask", user=asker, question=QUESTION, limit=2)
+    buttons = reply.buttons()
+    assert buttons["Prev"]["disabled"] is True and buttons["Next"].get("disabled", False) is False
+    page1 = [e["author"]["name"] + e["fields"][0]["value"] for e in reply.embeds]
+
+    before = dict(reply.message)
+    intruder = await discord_sample.press(reply.message, "Next", other)
+    assert intruder.sent[-1].callback_type == 4 and intruder.sent[-1].ephemeral
+    assert intruder.sent[-1].data["content"] == NOT_YOURS
+    assert reply.message["embeds"] == before["embeds"]  # nothing changed for anyone
+
+    await discord_sample.press(reply.message, "Next", asker)
+    expected = sample_service.search(QUESTION, 2, offset=2)
+    assert [e["author"]["name"] for e in reply.embeds] == [r.author for r in expected]
+    assert [e["footer"]["text"].split(" ")[0] for e in reply.embeds] == ["#3", "#4"]
+    assert reply.message["content"].startswith("Results 3–4")
+    assert reply.buttons()["Prev"].get("disabled", False) is False
+
+    await discord_sample.press(reply.message, "Prev", asker)
+    assert [e["author"]["name"] + e["fields"][0]["value"] for e in reply.embeds] == page1
+    assert reply.buttons()["Prev"]["disabled"] is True
+    check_all_sent(discord_sample.transport.sent)
+
+
+async def test_last_page_disables_next(discord_sample, sample_service):
+    total = len(sample_service.search(QUESTION, 50))
+    assert total == 11, "the sample thread has 11 posts"
+    asker = User()
+    reply = await discord_sample.command("ask", user=asker, question=QUESTION, limit=10)
+    assert len(reply.embeds) == 10 and reply.buttons()["Next"].get("disabled", False) is False
+    await discord_sample.press(reply.message, "Next", asker)
+    assert len(reply.embeds) == 1 and reply.embeds[0]["footer"]["text"].startswith("#11")
+    assert reply.buttons()["Next"]["disabled"] is True
+
+
+async def test_buttons_disable_on_timeout(discord_sample, monkeypatch):
+    monkeypatch.setattr(Paginator, "default_timeout", 0.3)
+    reply = await discord_sample.command("ask", question=QUESTION, limit=1)
+    assert reply.buttons()["Next"].get("disabled", False) is False
+    for _ in range(50):
+        await asyncio.sleep(0.05)
+        if all(b.get("disabled") for b in reply.buttons().values()):
+            break
+    assert all(b.get("disabled") for b in reply.buttons().values())
+
+
+async def test_filters_pass_through(discord_sample, sample_service):
+    author = "Led Zeppelin"
+    reply = await discord_sample.command("ask", question=QUESTION, author=author, limit=5)
+    expected = sample_service.search(QUESTION, 5, author=author)
+    assert expected and {r.author for r in expected} == {author}
+    assert [e["author"]["name"] for e in reply.embeds] == [r.author for r in expected]
+    assert "by Led Zeppelin" in reply.message["content"]
+
+    title = sample_service.threads()[0].title
+    by_title = await discord_sample.command("ask", question=QUESTION, thread=title.upper(), after="2009-08-16",
+                                            before="2009-08-18")
+    dated = sample_service.search(QUESTION, 3, thread=sample_service.threads()[0].thread_id,
+                                  after=datetime(2009, 8, 16),
+                                  before=datetime(2009, 8, 18))
+    assert [e["author"]["name"] for e in by_title.embeds] == [r.author for r in dated]
+    for e in by_title.embeds:
+        day = re.search(r"archive: (\d+) Aug 2009", e["fields"][0]["value"]).group(1)
+        assert 16 <= int(day) < 18
+
+
+@pytest.mark.parametrize("options, needle", [
+    ({"after": "last tuesday"}, "YYYY-MM-DD"),
+    ({"after": "2009-08-18", "before": "2009-08-16"}, "earlier than"),
+    ({"thread": "no such thread"}, "/threads"),
+    ({"question": "   "}, "empty"),
+])
+async def test_user_mistakes_get_short_private_hints(discord_sample, options, needle):
+    options = {"question": QUESTION, **options}
+    reply = await discord_sample.command("ask", **options)
+    assert reply.ephemeral, reply.sent
+    assert needle in reply.message["content"]
+    assert len(reply.message["content"]) < 300
+    assert not reply.embeds
+
+
+async def test_unexpected_error_gives_reference_and_logs_traceback(discord_sample, monkeypatch, caplog):
+    def broken(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(discord_sample.bot.service, "search", broken)
+    with caplog.at_level(logging.ERROR, logger="threadbot.bot"):
+        reply = await discord_sample.command("ask", question=QUESTION)
+    text = reply.message["content"]
+    ref = re.search(r"reference `([0-9a-f]{8})`", text).group(1)
+    assert reply.ephemeral and "disk on fire" not in text
+    record = next(r for r in caplog.records if ref in r.getMessage())
+    assert record.exc_info and record.exc_info[0] is RuntimeError
+
+
+async def test_ask_runs_the_service_off_the_event_loop(discord_sample, monkeypatch):
+    import threading
+
+    seen = []
+    real = discord_sample.bot.service.search
+
+    def spy(*a, **k):
+        seen.append(threading.current_thread() is threading.main_thread())
+        return real(*a, **k)
+
+    monkeypatch.setattr(discord_sample.bot.service, "search", spy)
+    await discord_sample.command("ask", question=QUESTION)
+    assert seen == [False]
+
+
+async def test_no_results_message(make_discord, special_service):
+    d = await make_discord(special_service)
+    reply = await d.command("ask", question="orchard vote", author="Nobody At All")
+    assert "No posts match" in reply.message["content"] and not reply.embeds

@@ -1,0 +1,111 @@
+"""Command payloads against Discord's rules; run/sync/commands entry points without a network."""
+from __future__ import annotations
+
+import asyncio
+
+import discord
+import pytest
+
+from bot.client import ThreadBot
+from bot.runner import EXIT_BAD_TOKEN, EXIT_NO_TOKEN, EXIT_USAGE, command_payloads, run_bot, sync_commands
+from bot_harness import APP_ID, FakeResponse, Transport
+from conftest import make_settings
+from discord_rules import RuleBroken, check_command
+
+COMMANDS = {"ask", "post", "threads", "stats", "reindex", "quote"}
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return make_settings(tmp_path / "data", [], dev_guild_id=4242)
+
+
+def test_every_command_payload_follows_discords_rules(settings):
+    payloads = command_payloads(settings)
+    assert {p["name"] for p in payloads} == COMMANDS
+    for p in payloads:
+        check_command(p)
+    reindex = next(p for p in payloads if p["name"] == "reindex")
+    assert int(reindex["default_member_permissions"]) == discord.Permissions(manage_guild=True).value
+    assert reindex["contexts"] == [0]  # guild only
+
+
+@pytest.mark.parametrize("bad", [
+    {"name": "Ask", "description": "x"},
+    {"name": "a" * 33, "description": "x"},
+    {"name": "ask", "description": ""},
+    {"name": "ask", "description": "d" * 101},
+    {"name": "ask", "description": "x", "options": [
+        {"type": 3, "name": "opt", "description": "x"},
+        {"type": 3, "name": "req", "description": "x", "required": True}]},
+    {"name": "ask", "description": "x", "options": [{"type": 3, "name": f"o{i}", "description": "x"} for i in range(26)]},
+])
+def test_the_rule_checker_rejects_bad_payloads(bad):
+    with pytest.raises(RuleBroken):
+        check_command(bad)
+
+
+def _offline_factory(transport):
+    def factory(settings, service, **kwargs):
+        bot = ThreadBot(settings, service, **kwargs)
+        bot.http.request = transport.http_request
+        return bot
+    return factory
+
+
+def test_sync_to_dev_guild_sends_exactly_the_payloads(settings, monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "offline")
+    transport = Transport()
+    assert sync_commands(settings, global_=False, bot_factory=_offline_factory(transport)) == 0
+    puts = [s for s in transport.sent if s.method == "PUT"]
+    assert [s.path for s in puts] == [f"/applications/{APP_ID}/guilds/4242/commands"]
+    assert sorted(puts[0].payload, key=lambda p: p["name"]) == sorted(command_payloads(settings),
+                                                                      key=lambda p: p["name"])
+
+
+def test_global_sync_only_when_asked(settings, monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "offline")
+    transport = Transport()
+    assert sync_commands(settings, global_=True, bot_factory=_offline_factory(transport)) == 0
+    assert [s.path for s in transport.sent if s.method == "PUT"] == [f"/applications/{APP_ID}/commands"]
+
+
+def test_sync_without_dev_guild_explains(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DISCORD_TOKEN", "offline")
+    transport = Transport()
+    code = sync_commands(make_settings(tmp_path, []), global_=False, bot_factory=_offline_factory(transport))
+    assert code == EXIT_USAGE and "--global" in capsys.readouterr().err
+    assert not [s for s in transport.sent if s.method == "PUT"]
+
+
+async def test_start_syncs_to_dev_guild_only_and_never_globally(settings):
+    for dev_guild, expected in ((4242, [f"/applications/{APP_ID}/guilds/4242/commands"]), (None, [])):
+        transport = Transport()
+        bot = ThreadBot(make_settings(settings.data_dir, [], dev_guild_id=dev_guild), None)
+        bot.http.request = transport.http_request
+        await bot.login("offline")
+        await bot.close()
+        assert [s.path for s in transport.sent if s.method == "PUT"] == expected
+
+
+def test_run_without_token(settings, monkeypatch, capsys):
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    assert run_bot(settings, service_factory=lambda s: None) == EXIT_NO_TOKEN
+    err = capsys.readouterr().err
+    assert "DISCORD_TOKEN" in err and "Traceback" not in err
+
+
+def test_run_with_rejected_token(settings, monkeypatch, capsys):
+    monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
+    transport = Transport()
+    transport.fail_http["/users/@me"] = discord.HTTPException(FakeResponse(401, "Unauthorized"),
+                                                               {"message": "401: Unauthorized", "code": 0})
+    code = run_bot(settings, service_factory=lambda s: None, bot_factory=_offline_factory(transport))
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_TOKEN and "rejected" in err and "Traceback" not in err
+
+
+def test_client_defaults(settings):
+    bot = ThreadBot(settings, None)
+    assert bot.allowed_mentions.to_dict() == discord.AllowedMentions.none().to_dict()
+    assert not bot.intents.message_content and not bot.intents.members

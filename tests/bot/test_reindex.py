@@ -1,0 +1,174 @@
+"""/reindex: admin check at run time, progress edits, the real rebuild lock, answers during a rebuild."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import replace
+
+from bot_harness import CHANNEL_ID, MANAGE_GUILD, User
+from discord_rules import check_all_sent
+
+ADMIN = MANAGE_GUILD
+
+
+def gate_rebuild(service):
+    """Hold the *real* rebuild (and so its lock) at its first progress report until `release` is set."""
+    entered, release = threading.Event(), threading.Event()
+    real = service.rebuild
+
+    def rebuild(*args, progress=None, **kwargs):
+        def gated(stage, done, total):
+            if not entered.is_set():
+                entered.set()
+                release.wait(30)
+            if progress:
+                progress(stage, done, total)
+
+        return real(*args, progress=gated, **kwargs)
+
+    service.rebuild = rebuild
+    return entered, release
+
+
+async def _wait_for(event: threading.Event, timeout: float = 30) -> None:
+    assert await asyncio.to_thread(event.wait, timeout)
+
+
+async def test_non_admin_is_refused_even_when_the_command_is_visible(make_discord, rebuild_service, caplog):
+    d = await make_discord(rebuild_service)
+    calls = []
+    rebuild_service.rebuild = lambda *a, **k: calls.append(1)
+    member = User(name="member")  # the server let them see /reindex, but they lack Manage Server
+    with caplog.at_level(logging.WARNING, logger="threadbot.bot"):
+        reply = await d.command("reindex", user=member)
+    assert reply.ephemeral and "Only bot admins" in reply.message["content"]
+    assert calls == []
+    assert any("refused /reindex" in r.getMessage() and str(member.id) in r.getMessage() for r in caplog.records)
+
+
+async def test_configured_admins_replace_the_default(make_discord, rebuild_service):
+    admin_role = 555
+    d = await make_discord(rebuild_service, admin_user_ids=(42,), admin_role_ids=(admin_role,))
+    calls = []
+    rebuild_service.rebuild = lambda *a, **k: calls.append(k["started_by"]) or _report()
+    manager = User(name="manager", permissions=ADMIN)  # Manage Server no longer suffices
+    assert "Only bot admins" in (await d.command("reindex", user=manager)).message["content"]
+    await d.command("reindex", user=User(id=42, name="listed"))
+    await d.command("reindex", user=User(name="role-holder", roles=(admin_role,)))
+    assert calls == ["listed", "role-holder"]
+
+
+def _report():
+    from embeddings.models import BuildReport
+
+    return BuildReport("b1", 1, 1, 1, 0, 1, 0, 0.1)
+
+
+async def test_rebuild_reports_progress_and_counts(make_discord, rebuild_service):
+    d = await make_discord(rebuild_service, progress_interval_seconds=0.2)
+    entered, release = gate_rebuild(rebuild_service)
+    admin = User(name="admin", permissions=ADMIN)
+    payload = d.command_payload("reindex", admin)
+    tasks = d.dispatch(payload)
+    await _wait_for(entered)
+    await asyncio.sleep(0.5)
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 120)
+
+    sent = d.transport.by_token(payload["token"])
+    assert sent[0].callback_type == 4 and not sent[0].ephemeral and "Rebuilding" in sent[0].data["content"]
+    progress = [s for s in sent if s.method == "PATCH" and "Rebuilding" in (s.payload.get("content") or "")]
+    assert progress and any("Embedding passages" in s.payload["content"] or "Parsing" in s.payload["content"]
+                            for s in progress)
+    final = d.transport.message_for(payload["token"])
+    embed = final["embeds"][0]
+    assert embed["title"] == "Rebuild finished"
+    stats = rebuild_service.stats()
+    assert f"{stats.posts:,} posts" in embed["description"] and f"{stats.passages:,} passages" in embed["description"]
+    check_all_sent(sent)
+
+
+async def test_progress_edits_are_rate_limited(make_discord, rebuild_service):
+    interval = 0.3
+    d = await make_discord(rebuild_service, progress_interval_seconds=interval)
+    real = rebuild_service.rebuild
+
+    def chatty(*args, progress=None, **kwargs):  # a rebuild that reports progress very often
+        for i in range(40):
+            progress("embed", i, 40)
+            time.sleep(0.03)
+        return real(*args, progress=progress, **kwargs)
+
+    rebuild_service.rebuild = chatty
+    stamps = []
+    original = d.transport.webhook
+
+    def stamped(method, path, payload, params):
+        if method == "PATCH" and "Rebuilding" in ((payload or {}).get("content") or ""):
+            stamps.append(time.monotonic())
+        return original(method, path, payload, params)
+
+    d.transport.webhook = stamped
+    await d.command("reindex", user=User(permissions=ADMIN))
+    assert len(stamps) >= 2
+    assert all(b - a >= interval * 0.9 for a, b in zip(stamps, stamps[1:]))
+    assert len(stamps) <= 1.2 / interval + 2  # 40 reports in ~1.2 s, not 40 edits
+
+
+async def test_one_rebuild_at_a_time_and_ask_answers_meanwhile(make_discord, rebuild_service):
+    d = await make_discord(rebuild_service, progress_interval_seconds=0.1)
+    entered, release = gate_rebuild(rebuild_service)
+    first = User(name="first-admin", permissions=ADMIN)
+    payload = d.command_payload("reindex", first)
+    tasks = d.dispatch(payload)
+    try:
+        await _wait_for(entered)  # the real rebuild holds its lock now
+        second = await d.command("reindex", user=User(name="second-admin", permissions=ADMIN))
+        assert second.ephemeral and "already running by first-admin" in second.message["content"]
+
+        ask = await asyncio.wait_for(d.command("ask", question="Were the purges justified?"), 20)
+        assert len(ask.embeds) == 3 and ask.embeds[0]["author"]["name"]
+
+        stats = await d.command("stats")
+        assert any(f["name"] == "Rebuild running" and "first-admin" in f["value"] for f in stats.embeds[0]["fields"])
+    finally:
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 120)
+    assert d.transport.message_for(payload["token"])["embeds"][0]["title"] == "Rebuild finished"
+
+
+async def test_rebuild_failure_keeps_the_old_index(make_discord, rebuild_service, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    rebuild_service.settings = replace(rebuild_service.settings, sources=(str(empty),))
+    d = await make_discord(rebuild_service)
+    payload = d.command_payload("reindex", User(permissions=ADMIN))
+    await d.run(payload)
+    text = d.transport.message_for(payload["token"])["content"]
+    assert text.startswith("Rebuild failed") and "previous index is still serving" in text
+    ask = await d.command("ask", question="Were the purges justified?")
+    assert len(ask.embeds) == 3
+
+
+async def test_rebuild_outlasting_the_interaction_window_reports_in_the_channel(make_discord, rebuild_service):
+    d = await make_discord(rebuild_service, progress_interval_seconds=0.05)
+    cog = d.bot.get_cog("ReindexCog")
+    cog.interaction_window = 0.3  # stands in for Discord's 15 minutes
+    entered, release = gate_rebuild(rebuild_service)
+    admin = User(name="patient-admin", permissions=ADMIN)
+    payload = d.command_payload("reindex", admin)
+    tasks = d.dispatch(payload)
+    await _wait_for(entered)
+    await asyncio.sleep(0.5)
+    edits_before = len([s for s in d.transport.by_token(payload["token"]) if s.method == "PATCH"])
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 120)
+
+    sent = d.transport.by_token(payload["token"])
+    assert len([s for s in sent if s.method == "PATCH"]) == edits_before  # the token is no longer used
+    [post] = [s for s in d.transport.sent if s.path == f"/channels/{CHANNEL_ID}/messages"]
+    assert f"<@{admin.id}>" in post.payload["content"] and "has ended" in post.payload["content"]
+    assert post.payload["embeds"][0]["title"] == "Rebuild finished"
+    assert [int(u) for u in post.payload["allowed_mentions"]["users"]] == [admin.id]
