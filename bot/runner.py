@@ -29,7 +29,7 @@ def _say(message: str) -> None:
 def setup_logging(level: str) -> None:
     """Timestamped log lines on stderr at the configured level."""
     root = logging.getLogger()
-    if not any(getattr(h, "_threadbot", False) for h in root.handlers):
+    if not root.handlers:  # the CLI may have configured logging already
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
         handler._threadbot = True  # type: ignore[attr-defined]
