@@ -29,6 +29,8 @@ class ProgressPrinter:
             if total != bar.total:
                 bar.total = total
             bar.update(done - bar.n)
+            if total and done >= total:
+                self.close()
 
     def close(self) -> None:
         if self._bar is not None:

@@ -20,11 +20,11 @@ def gate_rebuild(service):
 
     def rebuild(*args, progress=None, **kwargs):
         def gated(stage, done, total):
+            if progress:  # report first, so the held rebuild has progress to show
+                progress(stage, done, total)
             if not entered.is_set():
                 entered.set()
                 release.wait(30)
-            if progress:
-                progress(stage, done, total)
 
         return real(*args, progress=gated, **kwargs)
 
