@@ -18,6 +18,7 @@ from .errors import InputError, ThreadbotError
 from .indexdir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, BuildLock, DataDir
 from .models import BuildReport, Passage, QuoteRelation, Thread
 from .parsing import ingest
+from .quotes import detect_quotes, own_spans
 from .store import write_index_db
 
 log = logging.getLogger(__name__)
@@ -33,37 +34,21 @@ class BuildFailed(ThreadbotError):
         self.errors = list(errors)
 
 
-def own_regions(body_len: int, quoted: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The parts of a body that are not inside any quoted span."""
-    regions, pos = [], 0
-    for s, e in sorted(quoted):
-        if s > pos:
-            regions.append((pos, s))
-        pos = max(pos, e)
-    if pos < body_len:
-        regions.append((pos, body_len))
-    return regions
-
-
 def detect_quote_relations(threads: Sequence[Thread], min_words: int) -> list[QuoteRelation]:
-    try:
-        from .quotes import detect_quotes
-    except ImportError:  # quote detection not available in this build
-        return []
     posts = [p for t in threads for p in t.posts]
-    return detect_quotes(posts, min_words=min_words, thread_titles={t.thread_id: t.title for t in threads})
+    return detect_quotes(posts, min_words=min_words)
 
 
 def make_passages(threads: Sequence[Thread], chunker: Chunker,
                   quotes: Sequence[QuoteRelation], drop_quoted: bool) -> list[Passage]:
-    quoted: dict[str, list[tuple[int, int]]] = {}
+    quoted: dict[str, list[QuoteRelation]] = {}
     if drop_quoted:
         for q in quotes:
-            quoted.setdefault(q.quoting_post_id, []).append((q.quoting_start, q.quoting_end))
+            quoted.setdefault(q.quoting_post_id, []).append(q)
     passages: list[Passage] = []
     for thread in threads:
         for post in thread.posts:
-            regions = own_regions(len(post.body), quoted.get(post.post_id, []))
+            regions = own_spans(len(post.body), quoted.get(post.post_id, []))
             for chunk in chunker.chunk(post.body, regions):
                 passages.append(Passage(len(passages) + 1, post.post_id, chunk.start, chunk.end, chunk.text))
     return passages

@@ -27,7 +27,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Sequence
 
 from .models import Post, QuoteRelation
 
@@ -349,10 +349,9 @@ def _extend(body: str, end: int) -> int:
     return m.end() if m else end
 
 
-def detect_quotes(posts: Sequence[Post], *, min_words: int = 6,
-                  thread_titles: Mapping[str, str] | None = None) -> list[QuoteRelation]:
+def detect_quotes(posts: Sequence[Post], *, min_words: int = 6) -> list[QuoteRelation]:
     """All quote relations among `posts` (any number of threads), in chronological order of the
-    quoting posts.  `thread_titles` is accepted for callers' convenience and not needed here."""
+    quoting posts."""
     thread_rank: dict[str, int] = {}
     for p in posts:
         thread_rank.setdefault(p.thread_id, len(thread_rank))
