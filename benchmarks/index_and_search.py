@@ -39,6 +39,13 @@ def main() -> None:
               f"({cold.embedded / cold_s:.1f} passages/s embedded)")
         print(f"warm rebuild (nothing changed): {warm_s:.2f}s, {warm.embedded} embedded "
               f"-> {cold_s / max(warm_s, 1e-6):.0f}x faster than cold")
+        first = []
+        for q in queries:  # sentences of the results not yet in the cache: highlights embed them
+            t0 = time.perf_counter()
+            service.search(q, 5, mode="hybrid")
+            first.append((time.perf_counter() - t0) * 1000)
+        print(f"search hybrid, first time: p50 {statistics.median(first):6.1f} ms   max {max(first):6.1f} ms"
+              f"   ({len(first)} queries, highlight sentences embedded)")
         for mode in ("dense", "lexical", "hybrid"):
             service.search(queries[0], 5, mode=mode)
             times = []
@@ -48,7 +55,7 @@ def main() -> None:
                 times.append((time.perf_counter() - t0) * 1000)
             times.sort()
             print(f"search {mode:7}: p50 {statistics.median(times):6.1f} ms   p95 {times[int(0.95 * len(times)) - 1]:6.1f} ms"
-                  f"   ({len(times)} queries, limit 5, highlights included)")
+                  f"   ({len(times)} repeated queries, limit 5)")
 
 
 if __name__ == "__main__":

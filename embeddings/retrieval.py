@@ -145,21 +145,24 @@ def idf(passages: int, df: int) -> float:
 
 def term_coverage(index: LoadedIndex, query: str, passage_ids) -> dict[int, float]:
     """passage id -> share (0..1) of the query's IDF weight that the passage contains, for `passage_ids`."""
-    wanted = set(passage_ids)
+    wanted = list(dict.fromkeys(int(p) for p in passage_ids))
     if not wanted:
         return {}
     total_passages = max(len(index.vectors), 1)
     weight: dict[int, float] = {}
     total = 0.0
     for term in query_terms(query):
-        rows = index.db.query("SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?",
-                              ['"' + term.replace('"', '""') + '"'])
-        if not rows:  # absent from the index: says nothing about any passage
+        match = '"' + term.replace('"', '""') + '"'
+        df = index.db.scalar("SELECT COUNT(*) FROM passages_fts WHERE passages_fts MATCH ?", [match])
+        if not df:  # absent from the index: says nothing about any passage
             continue
-        w = idf(total_passages, len(rows))
+        w = idf(total_passages, df)
         total += w
-        for (rowid,) in rows:
-            if rowid in wanted:
+        for i in range(0, len(wanted), 500):
+            part = wanted[i:i + 500]
+            for (rowid,) in index.db.query(
+                    "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?"
+                    f" AND rowid IN ({','.join('?' * len(part))})", [match, *part]):
                 weight[rowid] = weight.get(rowid, 0.0) + w
     return {pid: w / total for pid, w in weight.items()} if total else {}
 
@@ -173,6 +176,22 @@ def blend(index: LoadedIndex, query: str, qvec: np.ndarray, dense: list[tuple[in
     coverage = term_coverage(index, query, cosine)  # every candidate, also dense ones beyond the lexical top-k
     scores = {pid: cos + fusion.lift * coverage.get(pid, 0.0) ** fusion.power for pid, cos in cosine.items()}
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def display_passage(index: LoadedIndex, query: str, candidates: list[tuple[int, float]],
+                    extra_lift: float = 0.15) -> tuple[int, float]:
+    """Of one post's candidate passages (id, fused score), the one to show.
+
+    Posts are ranked by their best fused score; within a post, a passage holding more of the query's rare words
+    is preferred a little more strongly (extra_lift on top of the fusion's lift), so the passage shown is the
+    one that contains what was asked about. The post's score is unchanged.
+    """
+    if len(candidates) == 1:
+        return candidates[0]
+    coverage = term_coverage(index, query, [pid for pid, _ in candidates])
+    best_score = candidates[0][1]
+    pid, _ = max(candidates, key=lambda c: c[1] + extra_lift * coverage.get(c[0], 0.0) ** 2)
+    return pid, best_score
 
 
 def rank_passages(index: LoadedIndex, query: str, qvec: np.ndarray | None, k: int, mode: str,

@@ -7,6 +7,7 @@ previous build; when the new build is live the service switches to it.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from datetime import datetime
@@ -16,19 +17,19 @@ from typing import Callable, Iterator, Sequence
 from .builder import build_index
 from .chunking import sentence_spans
 from .config import Settings
-from .embedder import Embedder
+from .embedder import Embedder, EmbeddingCache, embed_with_cache
 from .errors import NotFoundError, RebuildInProgressError, UsageError
 from .highlight import best_sentences
 from .indexdir import DataDir, LoadedIndex
 from .models import (BuildReport, PostView, QuotedBy, QuotedSpan, QuoteRelation, QuoteTrace, Result, Stats,
                      ThreadSummary)
-from .retrieval import MODES, Filters, allowed_passage_ids, rank_passages
+from .retrieval import MODES, Filters, allowed_passage_ids, display_passage, rank_passages
 
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
 MAX_QUERY_CHARS = 2000
-HIGHLIGHT_TOP = 20  # results whose highlight uses sentence embeddings; the rest use term overlap
+HIGHLIGHT_TOP = 10  # results whose highlight uses sentence embeddings (cached); the rest use term overlap
 
 
 def _dt(value: str) -> datetime:
@@ -45,6 +46,7 @@ class SearchService:
         self._load_lock = threading.Lock()
         self._rebuild_lock = threading.Lock()
         self._rebuild_status: tuple[str | None, float] | None = None
+        self._cache: EmbeddingCache | None = None
 
     # --- the live index -----------------------------------------------------------------------
     def _current(self) -> LoadedIndex:
@@ -61,7 +63,20 @@ class SearchService:
                     log.info("switched from build %s to %s", old.build_id, fresh.build_id)
             return self._index
 
+    def _sentence_cache(self) -> EmbeddingCache | None:
+        """The data directory's embedding cache, so a sentence is embedded once for all the searches."""
+        if self._cache is None:
+            try:
+                self._cache = EmbeddingCache(self.data.cache_path)
+            except (OSError, sqlite3.Error) as exc:  # read-only data dir: highlights still work, uncached
+                log.warning("embedding cache unavailable: %s", exc)
+                return None
+        return self._cache
+
     def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
         if self._index is not None:
             self._index.close()
             self._index = None
@@ -97,15 +112,14 @@ class SearchService:
         k = min(available, max(50, want * 4))
         while True:
             ranked = rank_passages(index, query, qvec, k, mode, filters, allowed)
-            best: dict[str, tuple[int, float]] = {}
+            per_post: dict[str, list[tuple[int, float]]] = {}
             for pid, score in ranked:
-                post_id = index.post_of_passage(pid)
-                if post_id not in best:
-                    best[post_id] = (pid, score)
-            if len(best) >= want or k >= available:
+                per_post.setdefault(index.post_of_passage(pid), []).append((pid, score))
+            if len(per_post) >= want or k >= available:
                 break
             k = min(available, k * 4)
-        hits = list(best.items())[offset:want]
+        hits = [(post_id, display_passage(index, query, passages) if mode == "hybrid" else passages[0])
+                for post_id, passages in list(per_post.items())[offset:want]]
         return self._results(index, query, qvec, hits, offset)
 
     def _results(self, index: LoadedIndex, query: str, qvec, hits, offset: int) -> list[Result]:
@@ -131,9 +145,7 @@ class SearchService:
         vectors = {}
         if qvec is not None and top:
             texts = [results[i].passage[s:e] for i in top for s, e in spans[i]]
-            from .embedder import embed_with_cache
-
-            matrix, _ = embed_with_cache(self.embedder, None, texts)
+            matrix, _ = embed_with_cache(self.embedder, self._sentence_cache(), texts)
             pos = 0
             for i in top:
                 vectors[i] = matrix[pos: pos + len(spans[i])]
