@@ -149,3 +149,24 @@ def test_ingest_walks_directories_and_reports_bad_files(tmp_path):
 def test_same_thread_twice_is_reported_once(tmp_path):
     result = ingest([SAMPLE_DIR, SAMPLE_FILE])
     assert len(result.threads) == 1 and len(result.errors) == 1
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2009-08-16", datetime(2009, 8, 16)), ("2009-08-16 14:32", datetime(2009, 8, 16, 14, 32)),
+    ("2009-08-16T14:32", datetime(2009, 8, 16, 14, 32)), ("2009-08", datetime(2009, 8, 1)),
+    ("2009", datetime(2009, 1, 1)), ("16th August 2009", datetime(2009, 8, 16)),
+    ("16 Aug 2009, 00:31", datetime(2009, 8, 16, 0, 31)), ("01-May-2012, 15:54", datetime(2012, 5, 1, 15, 54)),
+])
+def test_user_dates_for_filters(text, expected):
+    from embeddings.parsing.dates import parse_user_date
+
+    assert parse_user_date(text) == expected
+
+
+@pytest.mark.parametrize("text", ["last tuesday", "2009-13", "31st February 2009", ""])
+def test_unreadable_user_dates_are_usage_errors(text):
+    from embeddings.errors import UsageError
+    from embeddings.parsing.dates import parse_user_date
+
+    with pytest.raises(UsageError, match="YYYY-MM-DD"):
+        parse_user_date(text)

@@ -1,13 +1,15 @@
 """/ask: the most relevant posts, attributed, with Prev/Next paging."""
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Optional
 
 import discord
 from discord import app_commands
 from discord.ext import commands
+
+from embeddings.errors import UsageError
+from embeddings.parsing.dates import parse_user_date
 
 from ..autocomplete import author_choices, thread_choices
 from ..errors import UserInputError
@@ -16,27 +18,12 @@ from ..views import FetchingSource, Page, Paginator
 
 MAX_PER_PAGE = 10  # 10 embeds per message
 
-_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
-                 "%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%Y-%m", "%Y")
-
-
-def parse_date(value: str) -> datetime:
-    """'2009-08-15', '2009-08-15 14:32', '15 Aug 2009', '2009-08', '2009' → a (naive, archive-clock) datetime."""
-    text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", value.strip().replace(",", " "))
-    text = " ".join(text.split())
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    raise ValueError(value)
-
 
 class DateTransformer(app_commands.Transformer):
     async def transform(self, interaction: discord.Interaction, value: str) -> datetime:
         try:
-            return parse_date(value)
-        except ValueError:
+            return parse_user_date(value)
+        except UsageError:
             raise UserInputError(f"I can't read “{discord.utils.escape_markdown(value[:50])}” as a date. "
                                  "Use YYYY-MM-DD, e.g. `2009-08-15` (or `2009-08-15 14:32`).") from None
 
