@@ -72,7 +72,11 @@ def build_index(settings: Settings, sources: Sequence[str], embedder: Embedder, 
                 raise BuildFailed("nothing to index: no file produced a post", result.errors)
 
             quotes = detect_quote_relations(result.threads, settings.quote_min_words)
-            chunker = Chunker(embedder.count_tokens, settings.chunk_max_tokens, settings.chunk_overlap_sentences)
+            max_tokens = min(settings.chunk_max_tokens, embedder.max_seq_length - 2)  # room for [CLS] and [SEP]
+            if max_tokens < settings.chunk_max_tokens:
+                log.warning("chunk_max_tokens %d exceeds what %s reads (%d word pieces): using %d",
+                            settings.chunk_max_tokens, embedder.model_id, embedder.max_seq_length, max_tokens)
+            chunker = Chunker(embedder.count_tokens, max_tokens, settings.chunk_overlap_sentences)
             passages = make_passages(result.threads, chunker, quotes, drop_quoted=settings.quote_mode == "drop")
 
             total = len(passages)
@@ -105,7 +109,7 @@ def build_index(settings: Settings, sources: Sequence[str], embedder: Embedder, 
                 "sources": [str(Path(s).expanduser().resolve()) for s in sources],
                 "counts": {"threads": len(result.threads), "posts": result.posts, "passages": total,
                            "quotes": len(quotes)},
-                "chunking": {"max_tokens": settings.chunk_max_tokens,
+                "chunking": {"max_tokens": max_tokens,
                              "overlap_sentences": settings.chunk_overlap_sentences},
                 "quote_mode": settings.quote_mode,
                 "skipped": [str(e) for e in result.errors],

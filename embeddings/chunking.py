@@ -75,9 +75,9 @@ class Chunker:
     def _split_long(self, body: str, s: int, e: int) -> list[tuple[int, int, int]]:
         words = [(m.start(), m.end()) for m in _WORD.finditer(body, s, e)]
         counts = self.count_tokens([body[a:b] for a, b in words])
+        words, counts = self._split_long_words(body, words, counts)
         pieces, piece_start, total, last_end = [], None, 0, s
         for (a, b), n in zip(words, counts):
-            n = min(n, self.max_tokens)
             if piece_start is not None and total + n > self.max_tokens:
                 pieces.append((piece_start, last_end, total))
                 piece_start, total = None, 0
@@ -88,6 +88,22 @@ class Chunker:
         if piece_start is not None:
             pieces.append((piece_start, last_end, total))
         return pieces
+
+    def _split_long_words(self, body: str, words, counts):
+        """Cut any single "word" longer than the budget (a long URL, a run of symbols) into character slices."""
+        if all(n <= self.max_tokens for n in counts):
+            return words, counts
+        out_words, out_counts = [], []
+        for (a, b), n in zip(words, counts):
+            if n <= self.max_tokens:
+                out_words.append((a, b))
+                out_counts.append(n)
+                continue
+            step = max(1, (b - a) * self.max_tokens // (2 * n))  # about half the budget per slice
+            slices = [(x, min(x + step, b)) for x in range(a, b, step)]
+            out_words.extend(slices)
+            out_counts.extend(self.count_tokens([body[x:y] for x, y in slices]))
+        return out_words, out_counts
 
     def _pack(self, body: str, spans: list[tuple[int, int, int]]) -> list[Chunk]:
         chunks = []

@@ -45,22 +45,27 @@ class EvalReport:
 
 def load_queries(path: str | Path) -> list[dict]:
     queries = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(str(path), lineno, f"bad JSON: {exc.msg}") from None
-            missing = [k for k in ("query", "author", "posted_at") if not obj.get(k)]
-            if missing:
-                raise InputError(str(path), lineno, f"missing field(s): {', '.join(missing)}")
-            try:
-                obj["posted_at"] = parse_iso(obj["posted_at"])
-            except ValueError:
-                raise InputError(str(path), lineno, f"bad posted_at {obj['posted_at']!r}") from None
-            queries.append(obj)
+    try:
+        lines = Path(path).read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), None, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(str(path), lineno, f"bad JSON: {exc.msg}") from None
+        if not isinstance(obj, dict):
+            raise InputError(str(path), lineno, "expected a JSON object")
+        missing = [k for k in ("query", "author", "posted_at") if not isinstance(obj.get(k), str) or not obj[k]]
+        if missing:
+            raise InputError(str(path), lineno, f"missing or non-text field(s): {', '.join(missing)}")
+        try:
+            obj["posted_at"] = parse_iso(str(obj["posted_at"]))
+        except ValueError:
+            raise InputError(str(path), lineno, f"bad posted_at {obj['posted_at']!r}") from None
+        queries.append(obj)
     if not queries:
         raise InputError(str(path), None, "no queries")
     return queries

@@ -200,7 +200,8 @@ def _parse_lock(text: str) -> dict:
 
 
 def _pid_of(name: str) -> int | None:
-    parts = name.split("-")
+    """The pid in a build directory name "<timestamp>-<pid>[.tmp]"."""
+    parts = name.removesuffix(".tmp").split("-")
     try:
         return int(parts[1])
     except (IndexError, ValueError):

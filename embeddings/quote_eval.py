@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .errors import InputError
 from .models import Thread, to_jsonable
 from .quotes import detect_quotes, tokenize
 
@@ -100,13 +101,23 @@ def evaluate_quotes(threads_dir: str | Path, truth_dir: str | Path,
     """Detect quotes in every ``threads_dir/<name>.txt`` that has ``truth_dir/<name>.json`` and score them."""
     parse = parse or _default_parse
     threads_dir, truth_dir = Path(threads_dir), Path(truth_dir)
+    for d in (threads_dir, truth_dir):
+        if not d.is_dir():
+            raise InputError(str(d), None, "not a directory")
     truths, parsed, evals = {}, {}, {}
     for tf in sorted(truth_dir.glob("*.json")):
         src = threads_dir / (tf.stem + ".txt")
         if not src.exists():
             continue
-        data = json.loads(tf.read_text(encoding="utf-8"))
-        truths[tf.stem] = data["posts"] if isinstance(data, dict) else data
+        try:
+            data = json.loads(tf.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise InputError(str(tf), None, f"bad JSON: {exc}") from None
+        posts = data.get("posts") if isinstance(data, dict) else data
+        if not isinstance(posts, list) or not all(
+                isinstance(tp, dict) and {"index", "author", "quotes"} <= tp.keys() for tp in posts):
+            raise InputError(str(tf), None, "not a truth file (expected posts with index, author and quotes)")
+        truths[tf.stem] = posts
         parsed[tf.stem] = parse(src)
         evals[tf.stem] = ev = ThreadQuoteEval(tf.stem, len(truths[tf.stem]))
         got = parsed[tf.stem].posts
@@ -116,6 +127,11 @@ def evaluate_quotes(threads_dir: str | Path, truth_dir: str | Path,
             if tp["author"] != pp.author:
                 ev.problems.append(f"post {tp['index']}: author {pp.author!r} != truth {tp['author']!r}")
 
+    if not parsed:
+        raise InputError(str(truth_dir), None, f"no truth file <name>.json with a thread {threads_dir}/<name>.txt")
+    problems = [f"{ev.name}: {p}" for ev in evals.values() for p in ev.problems]
+    if problems:  # scores over misparsed threads would be meaningless
+        raise InputError(str(threads_dir), None, "the parser disagrees with the truth: " + "; ".join(problems[:5]))
     posts = [p for t in parsed.values() for p in t.posts]
     stem_of = {t.thread_id: stem for stem, t in parsed.items()}
     t0 = time.perf_counter()

@@ -177,7 +177,7 @@ class SearchService:
         return _summary(row)
 
     def complete_threads(self, prefix: str = "", limit: int = 25) -> list[ThreadSummary]:
-        like = "%" + prefix.strip().replace("%", r"\%").replace("_", r"\_") + "%"
+        like = "%" + _like_escape(prefix.strip()) + "%"
         rows = self._current().db.query(
             "SELECT * FROM threads WHERE title LIKE ? ESCAPE '\\' OR thread_id LIKE ? ESCAPE '\\'"
             " ORDER BY (title LIKE ? ESCAPE '\\') DESC, post_count DESC, title LIMIT ?",
@@ -185,7 +185,7 @@ class SearchService:
         return [_summary(r) for r in rows]
 
     def authors(self, prefix: str = "", limit: int = 25) -> list[str]:
-        like = "%" + prefix.strip().replace("%", r"\%").replace("_", r"\_") + "%"
+        like = "%" + _like_escape(prefix.strip()) + "%"
         rows = self._current().db.query(
             "SELECT author, COUNT(*) AS n FROM posts WHERE author LIKE ? ESCAPE '\\' GROUP BY author"
             " ORDER BY (author LIKE ? ESCAPE '\\') DESC, n DESC, author LIMIT ?", (like, like[1:], limit))
@@ -320,6 +320,10 @@ class SearchService:
             built_at=m.get("built_at", ""), build_id=m.get("build_id", ""), index_path=str(index.path),
             data_dir_bytes=self.data.size_bytes(), sources=m.get("sources", []),
         )
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
 
 
 def _summary(row) -> ThreadSummary:

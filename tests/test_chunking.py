@@ -55,3 +55,13 @@ def test_regions_exclude_text(embedder):
     chunker = Chunker(embedder.count_tokens, max_tokens=100)
     chunks = chunker.chunk(body, regions=[(0, 11), (44, len(body))])
     assert [c.text for c in chunks] == ["Mine first.", "Mine again."]
+
+
+def test_a_single_word_longer_than_the_budget_is_cut(embedder):
+    url = "http://example.com/" + "/".join(f"segment{i}x{i * 7}" for i in range(300))
+    body = f"See {url} for details."
+    chunks = Chunker(embedder.count_tokens, max_tokens=100).chunk(body)
+    assert len(chunks) > 3
+    assert all(embedder.count_tokens([c.text])[0] <= 100 + 8 for c in chunks)  # slice joins can add a piece
+    assert all(body[c.start:c.end] == c.text for c in chunks)
+    assert "".join(body[c.start:c.end] for c in chunks).replace(" ", "") == body.replace(" ", "")

@@ -49,11 +49,12 @@ def test_search_human_output_is_attributed(data_dir, capsys):
 
 def test_search_many_queries_from_stdin(data_dir, capsys, monkeypatch):
     queries = [json.loads(line)["query"] for line in SEED_QUERIES.read_text().splitlines()[:3]]
-    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(queries) + "\n\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO(queries[0] + "\n\n" + "\n".join(queries[1:]) + "\n"))
     code, out, _ = run(capsys, "--data-dir", str(data_dir), "search", "-", "--json", "--limit", "2")
     assert code == 0
-    lines = out.strip().split("\n")
-    assert len(lines) == 3 and all(len(json.loads(line)) == 2 for line in lines)
+    answers = [json.loads(line) for line in out.strip().split("\n")]
+    assert [len(a) for a in answers] == [2, 0, 2, 2]  # one line per input line: a blank query answers []
+    assert [a[0]["author"] for a in answers if a] == ["Andrei Kuznetsov", "Andrei Kuznetsov", "Ismail"]
 
 
 def test_filters_and_bad_dates(data_dir, capsys):
@@ -89,7 +90,6 @@ def test_export_reimports_to_the_same_index(data_dir, tmp_path, capsys):
     shutil.copytree(data_dir, other)
     assert main(["--data-dir", str(other), "index", "-q", "--replace", str(export)]) == 0
     capsys.readouterr()
-    run(capsys, "--data-dir", str(data_dir), "thread", rows[0]["thread_id"], "--json")
     code, a, _ = run(capsys, "--data-dir", str(data_dir), "thread", rows[0]["thread_id"], "--json")
     code, b, _ = run(capsys, "--data-dir", str(other), "thread", rows[0]["thread_id"], "--json")
     assert json.loads(a) == json.loads(b)
@@ -134,3 +134,37 @@ def test_eval_command(data_dir, capsys):
 def test_missing_index_is_a_clear_error(tmp_path, capsys):
     code, _, err = run(capsys, "--data-dir", str(tmp_path / "nothing"), "search", "x")
     assert code == 4 and "threadbot index" in err
+
+
+def test_export_of_a_thread_with_out_of_order_dates_reimports_identically(tmp_path, sample_service, shared_cache,
+                                                                           capsys):
+    archive = tmp_path / "clock.txt"  # a forum whose clock jumped back: file order is the thread order
+    archive.write_text("View Full Version : Clock skew\n\nalice\n15th August 2009, 10:00\nfirst post\n\n"
+                       "bob\n14th August 2009, 09:00\nsecond post, dated earlier\n\n"
+                       "carol\n16th August 2009, 11:00\nthird post\n")
+    first, second = tmp_path / "d1", tmp_path / "d2"
+    for d in (first, second):
+        d.mkdir()
+        shutil.copy(shared_cache, d / "cache.sqlite")
+    assert main(["--data-dir", str(first), "index", "-q", str(archive)]) == 0
+    export = tmp_path / "export.jsonl"
+    assert main(["--data-dir", str(first), "export", "-o", str(export)]) == 0
+    assert main(["--data-dir", str(second), "index", "-q", str(export)]) == 0
+    capsys.readouterr()
+    _, a, _ = run(capsys, "--data-dir", str(first), "export")
+    _, b, _ = run(capsys, "--data-dir", str(second), "export")
+    assert [json.loads(x)["author"] for x in a.splitlines()] == ["alice", "bob", "carol"]
+    assert a == b
+
+
+def test_io_and_input_errors_are_one_line_messages(data_dir, tmp_path, capsys):
+    code, _, err = run(capsys, "--data-dir", str(data_dir), "export", "-o", str(tmp_path / "no" / "such" / "f"))
+    assert code == 74 and err.startswith("threadbot: ") and "Traceback" not in err
+    code, _, err = run(capsys, "--data-dir", str(data_dir), "eval", str(tmp_path / "missing.jsonl"))
+    assert code == 65 and "missing.jsonl" in err and "Traceback" not in err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"query": "q", "author": "a", "posted_at": 2009}\n')
+    code, _, err = run(capsys, "--data-dir", str(data_dir), "eval", str(bad))
+    assert code == 65 and f"{bad}:1:" in err
+    code, _, err = run(capsys, "eval-quotes", str(tmp_path / "none"), str(tmp_path / "none"))
+    assert code == 65 and "not a directory" in err

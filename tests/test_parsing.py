@@ -170,3 +170,72 @@ def test_unreadable_user_dates_are_usage_errors(text):
 
     with pytest.raises(UsageError, match="YYYY-MM-DD"):
         parse_user_date(text)
+
+
+def test_body_lines_that_look_like_headers_stay_in_the_body():
+    text = ("View Full Version : Meetings\n\nalice\n1st May 2012, 10:00\nWe met on\n5 May 2012, 10:00 sharp.\n"
+            "Agenda for\n1st May 2012, 10:00\nfood\n\nbob\n2nd May 2012, 11:00\nok\n")
+    thread = parse_text(text, "m.txt")
+    assert [p.author for p in thread.posts] == ["alice", "bob"]
+    assert thread.posts[0].body == "We met on\n5 May 2012, 10:00 sharp.\nAgenda for\n1st May 2012, 10:00\nfood"
+
+
+def test_archive_without_blank_lines_between_posts():
+    text = "View Full Version : Dense\nalice\n1st May 2012, 10:00\nhello\nbob\n2nd May 2012, 11:00\nhi\n"
+    assert [p.author for p in parse_text(text, "d.txt").posts] == ["alice", "bob"]
+
+
+def test_thread_id_does_not_depend_on_the_file_name():
+    text = "alice\n1st May 2012, 10:00\nhello\n\nbob\n2nd May 2012, 11:00\nhi\n"
+    a, b = parse_text(text, "/x/a.txt"), parse_text(text, "/y/b.txt")
+    assert a.thread_id == b.thread_id and a.posts[0].post_id == b.posts[0].post_id
+    assert (a.title, b.title) == ("a", "b")  # the display title falls back to the file name
+
+
+def _post(tid, author, when, body, **extra):
+    return {"thread_id": tid, "thread_title": tid.upper(), "author": author, "posted_at": when, "body": body, **extra}
+
+
+def test_a_thread_split_over_files_is_one_thread(tmp_path):
+    d = tmp_path / "split"
+    d.mkdir()
+    _jsonl(d / "2020-02.jsonl", [_post("t1", "b", "2020-02-01T10:00", "later")])
+    _jsonl(d / "2020-01.jsonl", [_post("t1", "a", "2020-01-01T10:00", "earlier")])
+    result = ingest([d])
+    assert not result.errors
+    [thread] = result.threads
+    assert [(p.post_index, p.body) for p in thread.posts] == [(0, "earlier"), (1, "later")]
+
+
+def test_post_index_orders_an_export_even_against_dates(tmp_path):
+    f = _jsonl(tmp_path / "export.jsonl", [
+        _post("t", "bob", "2009-08-14T10:00", "second, though dated earlier", post_index=1, post_id="p2"),
+        _post("t", "alice", "2009-08-15T10:00", "first", post_index=0, post_id="p1"),
+    ])
+    [thread] = parse_jsonl_file(f)
+    assert [p.author for p in thread.posts] == ["alice", "bob"]
+
+
+def test_formats_are_picked_by_content(tmp_path):
+    d = tmp_path / "mixed"
+    d.mkdir()
+    _jsonl(d / "posts.txt", [_post("t", "a", "2020-01-01", "jsonl content in a .txt file")])
+    (d / "archive").write_text(SAMPLE_FILE.read_text(encoding="utf-8"), encoding="utf-8")  # no extension
+    (d / "LICENSE").write_text("Permission is hereby granted, free of charge...\n")
+    (d / "array.json").write_text('[{"thread_id": "x"}]\n')
+    result = ingest([d])
+    assert sorted(t.title for t in result.threads) == ["On Socialist Methods & Stalin-Era Purges", "T"]
+    assert [(e.path.endswith("array.json"), "JSON Lines" in e.message) for e in result.errors] == [(True, True)]
+
+
+@pytest.mark.parametrize("line, message", [
+    ('[1, 2]', "expected a JSON object"),
+    ('{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": 2009, "body": "x"}', "must be a string"),
+    ('{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "2009-01-01", "body": "x", '
+     '"post_index": -1}', "post_index"),
+])
+def test_more_jsonl_errors(tmp_path, line, message):
+    f = _jsonl(tmp_path / "bad.jsonl", [line])
+    with pytest.raises(InputError, match=message) as err:
+        parse_jsonl_file(f)
+    assert err.value.line == 1

@@ -154,12 +154,10 @@ def cmd_search(args, settings) -> int:
         _print_json(results) if args.json else print(render.format_results(results, color))
         return 0
     status = 0
-    for line in sys.stdin:
+    for line in sys.stdin:  # one answer line per input line, so answers line up with queries
         query = line.strip()
-        if not query:
-            continue
         try:
-            results = service.search(query, **kwargs)
+            results = service.search(query, **kwargs) if query else []
         except ThreadbotError as exc:
             print(f"threadbot: {query[:60]!r}: {exc}", file=sys.stderr)
             results, status = [], exc.exit_code
@@ -301,6 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for error in getattr(exc, "errors", []):
             print(f"  {error}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # e.g. `export -o` into a missing directory, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"threadbot: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 74  # EX_IOERR
     except KeyboardInterrupt:
         print("threadbot: interrupted", file=sys.stderr)
         return 130

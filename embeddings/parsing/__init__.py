@@ -14,14 +14,15 @@ from typing import Callable, Iterable
 
 from ..errors import InputError
 from ..models import Thread
-from .jsonl import parse_jsonl_file
+from .jsonl import Row, assemble, read_rows
 from .textfile import read_text
 from .vbulletin import looks_like_vbulletin, parse_text
 
 log = logging.getLogger(__name__)
 
-JSONL_EXTENSIONS = {".jsonl", ".ndjson"}
-TEXT_EXTENSIONS = {".txt", ".text", ""}
+JSONL_EXTENSIONS = {".jsonl", ".ndjson", ".json"}
+TEXT_EXTENSIONS = {".txt", ".text"}
+SNIFF_BYTES = 64 * 1024
 
 
 @dataclass
@@ -36,8 +37,28 @@ class IngestResult:
         return sum(len(t.posts) for t in self.threads)
 
 
+def _sniff(path: Path) -> str | None:
+    """"jsonl", "vbulletin" or None (not an archive), from the start of the file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError:
+        return None
+    if b"\x00" in head:
+        return None
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if text.lstrip().startswith("{"):
+        return "jsonl"
+    return "vbulletin" if looks_like_vbulletin(text.replace("\r\n", "\n")) else None
+
+
 def discover(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[InputError]]:
-    """Expand directories recursively (hidden entries skipped); keep the order given."""
+    """Expand directories recursively (hidden entries skipped); keep the order given.
+
+    Inside directories, files with a known extension are taken, and files without one when their content
+    looks like an archive; anything else (images, READMEs, ...) is passed over. A file named explicitly is
+    always read.
+    """
     files: list[Path] = []
     errors: list[InputError] = []
     for raw in paths:
@@ -47,7 +68,10 @@ def discover(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[Input
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(names):
                     candidate = Path(root) / name
-                    if not name.startswith(".") and candidate.suffix.lower() in JSONL_EXTENSIONS | TEXT_EXTENSIONS:
+                    if name.startswith("."):
+                        continue
+                    suffix = candidate.suffix.lower()
+                    if suffix in JSONL_EXTENSIONS | TEXT_EXTENSIONS or (not suffix and _sniff(candidate)):
                         files.append(candidate)
         elif path.is_file():
             files.append(path)
@@ -56,16 +80,14 @@ def discover(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[Input
     return files, errors
 
 
-def parse_path(path: Path, seen_post_ids: set[str], warnings: list[str]) -> list[Thread]:
-    """Parse one file by extension, falling back to sniffing its content."""
-    suffix = path.suffix.lower()
-    if suffix in JSONL_EXTENSIONS:
-        return parse_jsonl_file(path, seen_post_ids, warnings)
+def parse_path(path: Path, seen_post_ids: set[str], warnings: list[str]) -> tuple[list[Thread], list[Row]]:
+    """One file → (vBulletin threads, JSON Lines rows), by content first, then by extension."""
     text = read_text(path, warnings)
-    if suffix not in TEXT_EXTENSIONS and text.lstrip().startswith("{"):
-        from .jsonl import parse_jsonl_text
-
-        return parse_jsonl_text(text, str(path), seen_post_ids)
+    suffix = path.suffix.lower()
+    if text.lstrip().startswith("{") or (suffix in JSONL_EXTENSIONS and not text.strip()):
+        return [], read_rows(text, str(path), seen_post_ids)
+    if suffix in JSONL_EXTENSIONS:
+        raise InputError(str(path), 1, "expected JSON Lines: one JSON object per line")
     if suffix not in TEXT_EXTENSIONS and not looks_like_vbulletin(text):
         raise InputError(str(path), None, "unrecognised format (expected vBulletin archive text or JSON Lines)")
     thread = parse_text(text, str(path))
@@ -73,32 +95,38 @@ def parse_path(path: Path, seen_post_ids: set[str], warnings: list[str]) -> list
         if post.post_id in seen_post_ids:
             raise InputError(str(path), post.line, f"post id {post.post_id!r} already seen (same thread twice?)")
     seen_post_ids.update(p.post_id for p in thread.posts)
-    return [thread]
+    return [thread], []
 
 
 def ingest(paths: Iterable[str | os.PathLike], progress: Callable[[int, int], None] | None = None) -> IngestResult:
     files, errors = discover(paths)
     result = IngestResult(errors=list(errors))
-    seen_threads: dict[str, str] = {}
     seen_post_ids: set[str] = set()
+    threads: list[Thread] = []
+    rows: list[Row] = []
     for n, path in enumerate(files, start=1):
         try:
-            threads = parse_path(path, seen_post_ids, result.warnings)
+            found, found_rows = parse_path(path, seen_post_ids, result.warnings)
+            threads.extend(found)
+            rows.extend(found_rows)
         except InputError as exc:
             result.errors.append(exc)
             log.debug("skipped %s: %s", path, exc)
-            threads = []
         except OSError as exc:
             result.errors.append(InputError(str(path), None, f"cannot read: {exc.strerror or exc}"))
-            threads = []
-        for thread in threads:
-            if thread.thread_id in seen_threads:
-                result.errors.append(InputError(thread.source, None,
-                                                f"thread {thread.thread_id!r} already read from {seen_threads[thread.thread_id]}"))
-                continue
-            seen_threads[thread.thread_id] = thread.source
-            result.threads.append(thread)
         result.files = n
         if progress:
             progress(n, len(files))
+    try:
+        threads.extend(assemble(rows, seen_post_ids))  # JSON Lines threads may span files
+    except InputError as exc:
+        result.errors.append(exc)
+    seen_threads: dict[str, str] = {}
+    for thread in threads:
+        if thread.thread_id in seen_threads:
+            result.errors.append(InputError(thread.source, None, f"thread {thread.thread_id!r} already read from "
+                                            f"{seen_threads[thread.thread_id]}"))
+            continue
+        seen_threads[thread.thread_id] = thread.source
+        result.threads.append(thread)
     return result

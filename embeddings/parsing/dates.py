@@ -23,7 +23,7 @@ _LONG = re.compile(r"^(?P<day>\d{1,2})(?:st|nd|rd|th)? (?P<month>[A-Za-z]+)\.? (
 # "01-May-2012, 15:54"
 _SHORT = re.compile(r"^(?P<day>\d{1,2})-(?P<month>[A-Za-z]+)-(?P<year>\d{4}),? " + _TIME + r"$")
 # Loose shape used to tell "a date we failed to read" from ordinary text.
-_LOOKS_LIKE = re.compile(r"^\d{1,2}(?:st|nd|rd|th)?[ -][A-Za-z]+\.?[ -]\d{2,4},? \d{1,2}:\d{2}")
+_LOOKS_LIKE = re.compile(r"^\d{1,2}(?:st|nd|rd|th)?[ -][A-Za-z]+\.?[ -]\d{2,4},? \d{1,2}:\d{2}(?:\s*[AaPp][Mm])?$")
 
 
 class DateFormatError(ValueError):
@@ -39,7 +39,7 @@ def parse_archive_date(line: str) -> datetime | None:
     text = line.strip()
     m = _LONG.match(text) or _SHORT.match(text)
     if not m:
-        if _LOOKS_LIKE.match(text) and len(text) < 40:
+        if _LOOKS_LIKE.match(text):
             raise DateFormatError(f"unreadable date {text!r}")
         return None
     month = MONTHS.get(m["month"].lower())

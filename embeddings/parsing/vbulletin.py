@@ -49,33 +49,24 @@ def parse_text(text: str, source: str) -> Thread:
             title, title_line = m["title"], i + 1
             break
 
-    headers: list[tuple[int, str, object]] = []  # (index of author line, author, datetime)
-    for i in range(title_line, len(lines) - 1):
-        nxt = lines[i + 1]
-        if not nxt.strip() or not nxt.strip()[0].isdigit():
-            continue
-        try:
-            when = parse_archive_date(nxt)
-        except DateFormatError as exc:
-            if _is_author_line(lines[i]):
-                raise InputError(source, i + 2, str(exc)) from None
-            continue
-        if when is None or not _is_author_line(lines[i]):
-            continue
-        if headers and headers[-1][0] == i - 1:
-            continue  # a date line right after a header's date: not a new post
-        headers.append((i, lines[i].strip(), when))
+    headers = _find_headers(lines, title_line, source, after_blank=True)
+    if len(headers) < 2:  # maybe an archive without blank lines between posts
+        loose = _find_headers(lines, title_line, source, after_blank=False)
+        if len(loose) > len(headers):
+            headers = loose
 
     if not headers:
         raise InputError(source, None, "no recognisable post (expected an author line followed by a date line "
                          "such as '15th August 2009, 14:32')")
 
+    id_title = title
     if title is None:
         first = next((l.strip() for l in lines[: headers[0][0]] if l.strip() and l.strip() != "Log in"), None)
+        id_title = first or ""  # never the file name: ids must survive renaming the file
         title = first or Path(source).stem
 
     first_author, first_date = headers[0][1], headers[0][2]
-    thread_id = thread_id_for(title, first_author, first_date)
+    thread_id = thread_id_for(id_title, first_author, first_date)
     thread = Thread(thread_id=thread_id, title=title, source=source)
     seen: dict[tuple[str, object], int] = {}
     for n, (i, author, when) in enumerate(headers):
@@ -100,6 +91,30 @@ def parse_text(text: str, source: str) -> Thread:
             )
         )
     return thread
+
+
+def _find_headers(lines: list[str], start: int, source: str, after_blank: bool) -> list[tuple[int, str, object]]:
+    """(index of author line, author, datetime) of each post header: an author line followed by a date line.
+
+    With after_blank, the author line must follow a blank line (or the title block), as on every archive page
+    seen so far; this keeps a body line followed by a date-looking line from starting a post.
+    """
+    headers: list[tuple[int, str, object]] = []
+    for i in range(start, len(lines) - 1):
+        nxt = lines[i + 1].strip()
+        if not nxt or not nxt[0].isdigit() or not _is_author_line(lines[i]):
+            continue
+        if after_blank and i > start and lines[i - 1].strip():
+            continue
+        if headers and headers[-1][0] == i - 1:
+            continue  # a date line right after a header's date: not a new post
+        try:
+            when = parse_archive_date(nxt)
+        except DateFormatError as exc:
+            raise InputError(source, i + 2, str(exc)) from None
+        if when is not None:
+            headers.append((i, lines[i].strip(), when))
+    return headers
 
 
 def _strip_footer(body_lines: list[str]) -> list[str]:
