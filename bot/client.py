@@ -30,11 +30,12 @@ class ThreadbotTree(app_commands.CommandTree):
 class ThreadBot(commands.Bot):
     """Slash-command front end of a :class:`~embeddings.service.SearchService`.
 
-    ``sync_on_start``: sync the commands to ``settings.bot.dev_guild_id`` in ``setup_hook`` when one is
-    configured. Global sync is never automatic (see :func:`bot.runner.sync_commands`).
+    ``sync_on_start`` (off by default; ``threadbot run --sync``): sync the commands to
+    ``settings.bot.dev_guild_id`` in ``setup_hook``. Never globally: that is only
+    ``threadbot sync --global`` (see :func:`bot.runner.sync_commands`).
     """
 
-    def __init__(self, settings: "Settings", service: "SearchService | None", *, sync_on_start: bool = True,
+    def __init__(self, settings: "Settings", service: "SearchService | None", *, sync_on_start: bool = False,
                  **options: Any):
         intents = discord.Intents.none()
         intents.guilds = True
@@ -79,11 +80,16 @@ class ThreadBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.load_features()
+        if not self.sync_on_start:
+            return
         guild = self.dev_guild
-        if self.sync_on_start and guild is not None:
-            self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-            log.info("synced %d commands to dev guild %s", len(synced), guild.id)
+        if guild is None:  # run_bot refuses this combination; a global sync is never done at start
+            log.warning("sync on start asked for, but no dev guild is configured: not syncing "
+                        "(use `threadbot sync --global` for a global sync)")
+            return
+        self.tree.copy_global_to(guild=guild)
+        synced = await self.tree.sync(guild=guild)
+        log.info("synced %d commands to dev guild %s", len(synced), guild.id)
 
     async def on_ready(self) -> None:
         log.info("logged in as %s (%s); in %d guilds", self.user, getattr(self.user, "id", "?"), len(self.guilds))

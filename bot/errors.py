@@ -67,14 +67,19 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, RebuildInProgressError):
         return rebuild_running_message(error.started_by, error.started_at)
     if isinstance(error, NotFoundError):
-        return f"{error} — pick a thread from the suggestions, or see `/threads` for the list."
+        return f"{_said(error)} — pick a thread from the suggestions, or see `/threads` for the list."
     if isinstance(error, UsageError):
-        return f"{error}"
+        return _said(error)
     if isinstance(error, ConfigError):
-        return f"The bot is misconfigured: {error}. Tell the bot's operator."
+        return f"The bot is misconfigured: {_said(error)}. Tell the bot's operator."
     if isinstance(error, ThreadbotError):
-        return str(error)
+        return _said(error)
     return None
+
+
+def _said(error: BaseException) -> str:
+    """An error's text, short enough for a reply even when it quotes a very long option value."""
+    return _clip(str(error), ERROR_TEXT_MAX)
 
 
 def rebuild_running_message(started_by: str | None, started_at: float | None) -> str:
@@ -83,8 +88,17 @@ def rebuild_running_message(started_by: str | None, started_at: float | None) ->
     return f"A rebuild is already running{who}{when}. Try again when it has finished."
 
 
+CONTENT_MAX = 2000
+ERROR_TEXT_MAX = 400  # an error's own text can echo what the user typed (up to 6000 characters)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
     """Reply privately whatever state the interaction is in."""
+    text = _clip(text, CONTENT_MAX)
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)

@@ -71,8 +71,45 @@ def date_line(dt: datetime, style: str = "f") -> str:
 
 
 def post_ref(thread_id: str, number: int) -> str:
-    safe = thread_id.replace("`", "'")
+    safe = " ".join(thread_id.replace("`", "'").split())
     return f"`/post thread:{safe} number:{number}`"
+
+
+def post_pointer(thread_id: str, number: int, shortened: bool, room: int) -> str:
+    """The "\n*Whole post: `/post …`*" line under a passage, in at most `room` characters when it can be.
+
+    A thread id too long for `room` is left out: the short form names the command and number only (`/post`
+    also takes the thread's title)."""
+    lead = "Passage shortened. Whole post:" if shortened else "Whole post:"
+    full = f"\n*{lead} {post_ref(thread_id, number)}*"
+    if len(full) <= room:
+        return full
+    return f"\n*{lead} `/post` with this thread, `number:{number}`*"
+
+
+def fit_embed(embed: discord.Embed, budget: int) -> discord.Embed:
+    """Last resort so that `embed` counts at most `budget` characters (title, description, fields, footer and
+    author all count): cut the description, then the fields' values, then the title. Renderers budget their
+    parts up front; this only catches what their arithmetic did not foresee."""
+    over = len(embed) - budget
+    if over > 0 and embed.description:
+        embed.description = cut_words(embed.description, max(1, len(embed.description) - over))
+        over = len(embed) - budget
+    for i in reversed(range(len(embed.fields))):
+        if over <= 0:
+            break
+        f = embed.fields[i]
+        value = cut_words(f.value, max(1, len(f.value) - over))
+        embed.set_field_at(i, name=f.name, value=value, inline=f.inline)
+        over = len(embed) - budget
+    if over > 0 and embed.title:
+        embed.title = cut_words(embed.title, max(1, len(embed.title) - over))
+    return embed
+
+
+def _or(text: str, fallback: str) -> str:
+    """Discord rejects empty field names/values and author names: archived text can be blank."""
+    return text if text and text.strip() else fallback
 
 
 def message_chars(embeds: Iterable[discord.Embed]) -> int:
@@ -159,25 +196,34 @@ def render_passage(text: str, highlights: Sequence[tuple[int, int]], limit: int)
 
 
 # --------------------------------------------------------------------------- /ask
+MIN_PASSAGE_SHARE = 5  # at least 1/5 of an /ask result's characters go to the passage itself
+
+
 def result_embed(result, budget: int = 2000) -> discord.Embed:
-    """One search hit in at most `budget` characters: thread title, author, dates, "post N of M",
-    and the passage with its best sentence in bold (cut at a word boundary, with a pointer to /post)."""
+    """One search hit counting at most `budget` characters in all (title, author, fields, footer, passage and
+    the /post pointer): thread title, author, dates, "post N of M", and the passage with its best sentence in
+    bold (cut at a word boundary, with a pointer to /post)."""
     number = result.post_index + 1
     budget = max(300, budget)
-    embed = discord.Embed(title=plain(result.thread_title, min(TITLE_MAX, max(40, budget // 5))), colour=COLOUR)
-    embed.set_author(name=cut_words(result.author, min(AUTHOR_MAX, max(30, budget // 8))))
+    embed = discord.Embed(title=_or(plain(result.thread_title, min(TITLE_MAX, max(40, budget // 6))), "(untitled)"),
+                          colour=COLOUR)
+    embed.set_author(name=_or(cut_words(result.author, min(AUTHOR_MAX, max(20, budget // 10))), "(unknown author)"))
     embed.add_field(name="Posted", value=date_line(result.posted_at), inline=True)
     embed.add_field(name="Post", value=f"post {number} of {result.post_count}", inline=True)
     quoted_by = getattr(result, "quoted_by", None) or []
     if quoted_by:
-        embed.add_field(name="Quoted by", value=quoted_by_line(quoted_by, min(FIELD_VALUE_MAX, max(60, budget // 4))),
+        embed.add_field(name="Quoted by", value=quoted_by_line(quoted_by, min(FIELD_VALUE_MAX, max(60, budget // 6))),
                         inline=False)
     embed.set_footer(text=f"#{result.rank} · score {result.score:.2f}")
-    pointer = f"\n*Passage shortened. Whole post: {post_ref(result.thread_id, number)}*"
+    min_passage = budget // MIN_PASSAGE_SHARE
+    if quoted_by and budget - len(embed) < min_passage + 80:  # no room left for the passage: drop the extra
+        embed.remove_field(2)
+    # the pointer is measured in its longer ("shortened") wording, so either wording fits what is left
+    pointer = post_pointer(result.thread_id, number, True, budget - len(embed) - min_passage)
     room = min(DESCRIPTION_MAX, budget - len(embed)) - len(pointer)
-    body, cut = render_passage(result.passage, result.highlights or [], max(60, room))
-    embed.description = body + (pointer if cut else f"\n*Whole post: {post_ref(result.thread_id, number)}*")
-    return embed
+    body, cut = render_passage(result.passage, result.highlights or [], max(1, room))
+    embed.description = body + post_pointer(result.thread_id, number, cut, len(pointer))
+    return fit_embed(embed, budget)
 
 
 def quoted_by_line(quoted_by, limit: int = FIELD_VALUE_MAX) -> str:
@@ -198,11 +244,7 @@ def results_embeds(results: Sequence, budget: int = MESSAGE_EMBED_CHARS_MAX - 10
     if not results:
         return []
     per = budget // len(results)
-    embeds = [result_embed(r, per) for r in results]
-    while message_chars(embeds) > budget and per > 300:  # safety net; result_embed already fits `per`
-        per -= 50
-        embeds = [result_embed(r, per) for r in results]
-    return embeds
+    return [result_embed(r, per) for r in results]  # each counts at most `per` characters
 
 
 def results_header(question: str, offset: int, shown: int, filters: str = "") -> str:
@@ -275,37 +317,64 @@ def paginate_lines(lines: list[str], limit: int) -> list[str]:
 
 
 def post_pages(view, page_chars: int = 3800) -> list[discord.Embed]:
-    """A whole post as one embed per page; quoted spans marked "quoting X, date"."""
+    """A whole post as one embed per page; quoted spans marked "quoting X, date". Each page's description is
+    sized so that the whole embed (title, author, fields, footer too) stays within one message's limit."""
+    number = view.post_index + 1
+    title = _or(plain(f"{view.thread_title} — post {number} of {view.post_count}", TITLE_MAX), f"post {number}")
+    author = _or(cut_words(view.author, AUTHOR_MAX), "(unknown author)")
+    link = view.url if view.url and len(view.url) <= FIELD_VALUE_MAX else None
+    tid = cut_words(" ".join(view.thread_id.split()), 200)
+
+    def page(i: int, n: int, text: str) -> discord.Embed:
+        e = discord.Embed(title=title, description=text, colour=COLOUR)
+        e.set_author(name=author)
+        e.add_field(name="Posted", value=date_line(view.posted_at), inline=True)
+        if link:
+            e.add_field(name="Link", value=link, inline=True)
+        e.set_footer(text=f"Page {i}/{n} · {tid} #{number}")
+        return e
+
+    fixed = len(page(9999, 9999, ""))
+    page_chars = max(200, min(page_chars, DESCRIPTION_MAX, MESSAGE_EMBED_CHARS_MAX - 100 - fixed))
     lines = _rendered_lines(post_body_blocks(view), line_limit=min(page_chars, 1000))
     bodies = paginate_lines(lines, page_chars) or [""]
-    number = view.post_index + 1
-    title = plain(f"{view.thread_title} — post {number} of {view.post_count}", TITLE_MAX)
-    embeds = []
-    for i, text in enumerate(bodies, 1):
-        e = discord.Embed(title=title, description=text or "*(empty post)*", colour=COLOUR)
-        e.set_author(name=cut_words(view.author, AUTHOR_MAX))
-        e.add_field(name="Posted", value=date_line(view.posted_at), inline=True)
-        if view.url and len(view.url) <= FIELD_VALUE_MAX:
-            e.add_field(name="Link", value=view.url, inline=True)
-        e.set_footer(text=f"Page {i}/{len(bodies)} · {view.thread_id} #{number}"[:FOOTER_MAX])
-        embeds.append(e)
-    return embeds
+    return [page(i, len(bodies), text or "*(empty post)*") for i, text in enumerate(bodies, 1)]
 
 
 # --------------------------------------------------------------------------- /threads, /stats
+THREADS_PAGE_BUDGET = MESSAGE_EMBED_CHARS_MAX - 200  # title + footer + fields of one /threads page
+
+
+def _thread_field(t) -> tuple[str, str]:
+    tid = " ".join(t.thread_id.replace("`", "'").split())
+    head = (f"{t.post_count} posts · {date_line(t.first_posted_at, 'd')}\n"
+            f"last: {date_line(t.last_posted_at, 'd')}\nid: ")
+    room = FIELD_VALUE_MAX - len(head) - 2
+    ident = f"`{tid}`" if len(tid) <= room else f"`{tid[:room - 1]}…`"
+    return _or(plain(t.title, FIELD_NAME_MAX), "(untitled)"), head + ident
+
+
 def threads_pages(summaries: Sequence, per_page: int = 10) -> list[discord.Embed]:
-    summaries = list(summaries)
+    """/threads pages: up to `per_page` threads each, fewer when long titles/ids would break 6000 characters."""
+    chunks: list[list[tuple[str, str]]] = [[]]
+    used = 0
+    for t in summaries:
+        name, value = _thread_field(t)
+        size = len(name) + len(value)
+        if chunks[-1] and (len(chunks[-1]) >= min(per_page, FIELDS_MAX) or used + size > THREADS_PAGE_BUDGET):
+            chunks.append([])
+            used = 0
+        chunks[-1].append((name, value))
+        used += size
+    total = len(summaries)
     pages = []
-    chunks = [summaries[i:i + per_page] for i in range(0, len(summaries), per_page)] or [[]]
     for n, chunk in enumerate(chunks, 1):
         e = discord.Embed(title="Indexed threads", colour=COLOUR)
         if not chunk:
             e.description = "No threads are indexed yet. An admin can run `/reindex`."
-        for t in chunk:
-            value = (f"{t.post_count} posts · {date_line(t.first_posted_at, 'd')}\n"
-                     f"last: {date_line(t.last_posted_at, 'd')}\nid: `{t.thread_id.replace('`', '')}`")
-            e.add_field(name=plain(t.title, FIELD_NAME_MAX), value=value[:FIELD_VALUE_MAX], inline=False)
-        e.set_footer(text=f"Page {n}/{len(chunks)} · {len(summaries)} threads")
+        for name, value in chunk:
+            e.add_field(name=name, value=value, inline=False)
+        e.set_footer(text=f"Page {n}/{len(chunks)} · {total} threads")
         pages.append(e)
     return pages
 
@@ -367,21 +436,22 @@ def report_embed(report) -> discord.Embed:
 
 
 # --------------------------------------------------------------------------- /quote
-def quote_embed(trace, budget: int = 1800) -> discord.Embed:
+def quote_embed(trace, budget: int = 1900) -> discord.Embed:
+    """One /quote candidate counting at most `budget` characters in all (every part of the embed counts)."""
     o = trace.original
-    e = discord.Embed(title=plain(f"First written in: {o.thread_title}", TITLE_MAX), colour=COLOUR)
-    e.set_author(name=cut_words(o.author, AUTHOR_MAX))
-    hs = [(o.start - trace.context_start, o.end - trace.context_start)]
-    body, cut = render_passage(trace.context, hs, budget)
-    e.description = body + f"\n*Whole post: {post_ref(o.thread_id, o.post_index + 1)}*"
+    budget = max(400, budget)
+    e = discord.Embed(title=_or(plain(f"First written in: {o.thread_title}", min(TITLE_MAX, budget // 6)),
+                                "First written in: (untitled)"), colour=COLOUR)
+    e.set_author(name=_or(cut_words(o.author, min(AUTHOR_MAX, max(20, budget // 10))), "(unknown author)"))
     e.add_field(name="Original", value=f"{date_line(o.posted_at)} · post {o.post_index + 1}", inline=False)
     later = sorted(trace.quoted_by or [], key=lambda q: q.posted_at)
     if later:
+        limit = min(FIELD_VALUE_MAX, max(80, budget // 4))
         lines, shown = [], 0
         for q in later:
             where = "" if q.thread_id == o.thread_id else f" in {plain(q.thread_title, 80)}"
-            line = f"{plain(q.author, 80)} — {date_line(q.posted_at, 'd')} (post {q.post_index + 1}{where})"
-            if sum(len(x) + 1 for x in lines) + len(line) > FIELD_VALUE_MAX - 30:
+            line = f"{_or(plain(q.author, 80), '?')} — {date_line(q.posted_at, 'd')} (post {q.post_index + 1}{where})"
+            if sum(len(x) + 1 for x in lines) + len(line) > limit - 30:
                 break
             lines.append(line)
             shown += 1
@@ -391,4 +461,10 @@ def quote_embed(trace, budget: int = 1800) -> discord.Embed:
     else:
         e.add_field(name="Quoted later by", value="nobody in the archive", inline=False)
     e.set_footer(text=f"match {trace.score:.0%}")
-    return e
+    min_passage = budget // 5
+    pointer = post_pointer(o.thread_id, o.post_index + 1, False, budget - len(e) - min_passage)
+    room = min(DESCRIPTION_MAX, budget - len(e)) - len(pointer)
+    hs = [(o.start - trace.context_start, o.end - trace.context_start)]
+    body, _ = render_passage(trace.context, hs, max(1, room))
+    e.description = body + pointer
+    return fit_embed(e, budget)

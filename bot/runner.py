@@ -1,4 +1,4 @@
-"""What the CLI calls: `threadbot run`, `threadbot sync [--global]`, `threadbot commands --json`."""
+"""What the CLI calls: `threadbot run [--sync]`, `threadbot sync [--global]`, `threadbot commands --json`."""
 from __future__ import annotations
 
 import asyncio
@@ -60,14 +60,23 @@ def _default_service(settings):
     return SearchService(settings)
 
 
-def run_bot(settings, *, service_factory: Callable | None = None, bot_factory: Callable = ThreadBot) -> int:
-    """Start the bot and block until it stops. Returns a process exit code; never raises for a bad token."""
+def run_bot(settings, sync: bool = False, *, service_factory: Callable | None = None,
+            bot_factory: Callable = ThreadBot) -> int:
+    """Start the bot and block until it stops. Returns a process exit code; never raises for a bad token.
+
+    Commands are not synced at start unless `sync` (``threadbot run --sync``, for development) is set; then
+    they are synced to the configured dev guild only — never globally (that is ``threadbot sync --global``).
+    """
     setup_logging(settings.bot.log_level)
+    if sync and not getattr(settings.bot, "dev_guild_id", None):
+        _say("--sync syncs the commands to the dev guild, and none is configured: set bot.dev_guild_id "
+             "(or THREADBOT_DEV_GUILD_ID), or register them globally once with `threadbot sync --global`.")
+        return EXIT_USAGE
     token = read_token()
     if token is None:
         return _no_token()
     service = (service_factory or _default_service)(settings)
-    bot = bot_factory(settings, service)
+    bot = bot_factory(settings, service, sync_on_start=sync)
     try:
         bot.run(token, log_handler=None)  # logging is configured above
     except discord.LoginFailure:

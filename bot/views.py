@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Sequence
 
@@ -55,23 +56,53 @@ class FetchingSource(PageSource):
         return self.cache.get(index, (None, False))[1]
 
 
+# An interaction token can edit its message for 15 minutes; stay well inside that.
+TOKEN_LIFETIME = 15 * 60.0
+TOKEN_MARGIN = 30.0
+
 NOT_YOURS = "These buttons belong to the person who ran the command — run it yourself to page through your own results."
 
 
 class Paginator(discord.ui.View):
+    """Prev/Next over a PageSource.
+
+    The message can only be edited through an interaction token, and a token expires 15 minutes after its
+    interaction was created, while discord.py restarts the view's timeout on every accepted press. So the view
+    remembers the newest interaction that successfully touched the message (the command, then each press — every
+    press brings a fresh token) and edits through it on timeout; and its timeout is capped so that it always
+    fires while that token is still valid.
+    """
+
     default_timeout = 600.0  # seconds without a press before the buttons disable themselves
+    clock = staticmethod(time.monotonic)  # for token ages; replaceable in tests
 
     def __init__(self, source: PageSource, *, owner_id: int, timeout: float | None = None):
-        super().__init__(timeout=timeout or self.default_timeout)
+        self.base_timeout = min(float(timeout or self.default_timeout), TOKEN_LIFETIME - TOKEN_MARGIN)
+        super().__init__(timeout=self.base_timeout)
         self.source = source
         self.owner_id = owner_id
         self.index = 0
-        self.origin: discord.Interaction | None = None  # the command's interaction, to edit on timeout
+        self.origin: discord.Interaction | None = None  # the command's interaction
+        self.latest: discord.Interaction | None = None  # newest interaction whose token can edit the message
+        self.latest_at: float | None = None  # when `latest` was created (clock())
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:
         self.prev_page.disabled = self.index == 0
         self.next_page.disabled = not self.source.has_next(self.index)
+
+    def _touch(self, interaction: discord.Interaction) -> None:
+        """`interaction` has acknowledged/edited the message: its token is now the freshest way to edit it."""
+        self.latest, self.latest_at = interaction, self.clock()
+        self._fit_timeout()
+
+    def token_age(self) -> float:
+        return float("inf") if self.latest_at is None else self.clock() - self.latest_at
+
+    def _fit_timeout(self) -> None:
+        """(Re)start the timeout so that it fires before the newest token expires."""
+        left = TOKEN_LIFETIME - TOKEN_MARGIN - self.token_age()
+        self.timeout = max(0.001, min(self.base_timeout, left))  # the setter restarts the countdown
 
     async def start(self, interaction: discord.Interaction, first: Page) -> None:
         """Show the first page as the (deferred) response of `interaction`."""
@@ -82,6 +113,8 @@ class Paginator(discord.ui.View):
                                                  view=self if multi else None)
         if not multi:
             self.stop()
+            return
+        self._touch(interaction)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id:
@@ -90,11 +123,18 @@ class Paginator(discord.ui.View):
         return False
 
     async def _turn(self, interaction: discord.Interaction, step: int) -> None:
-        await interaction.response.defer()  # acknowledge now; the next page may need a search
+        try:
+            await interaction.response.defer()  # acknowledge now; the next page may need a search
+        except discord.HTTPException:
+            self._fit_timeout()  # discord.py restarted the countdown; keep it inside the older token's life
+            raise
+        self._touch(interaction)
         target = max(0, self.index + step)
         page = await self.source.get(target)
         self.index = target
         self._sync_buttons()
+        if self.is_finished():  # timed out while the page was fetched: don't bring dead buttons back
+            self.prev_page.disabled = self.next_page.disabled = True
         await interaction.edit_original_response(content=page.content, embeds=page.embeds, view=self)
 
     @discord.ui.button(label="Prev", emoji="◀️", style=discord.ButtonStyle.secondary)
@@ -109,11 +149,17 @@ class Paginator(discord.ui.View):
         for item in self.children:
             if isinstance(item, discord.ui.Button):
                 item.disabled = True
-        if self.origin is not None:
-            try:
-                await self.origin.edit_original_response(view=self)
-            except discord.HTTPException:
-                log.debug("could not disable buttons after timeout", exc_info=True)
+        target = self.latest
+        if target is None:
+            return
+        if self.token_age() >= TOKEN_LIFETIME:
+            log.info("paging buttons of message %s left enabled: the last interaction token has expired",
+                     getattr(target.message, "id", "?"))
+            return
+        try:
+            await target.edit_original_response(view=self)
+        except discord.HTTPException:
+            log.warning("could not disable paging buttons after timeout", exc_info=True)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item) -> None:
         from .errors import send_ephemeral, user_message

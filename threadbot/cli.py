@@ -84,7 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--thread", help="only this thread")
     c.add_argument("--json", action="store_true")
 
-    sub.add_parser("run", help="start the Discord bot (token from DISCORD_TOKEN)")
+    c = sub.add_parser("run", help="start the Discord bot (token from DISCORD_TOKEN)")
+    c.add_argument("--sync", action="store_true",
+                   help="sync the commands to [bot] dev_guild_id at start (development; never global)")
     c = sub.add_parser("sync", help="register slash commands with Discord (dev guild, or --global)")
     c.add_argument("--global", dest="global_", action="store_true", help="sync globally (takes up to an hour)")
     c = sub.add_parser("commands", help="print the slash-command payloads a sync would send")
@@ -251,7 +253,7 @@ def cmd_quotes(args, settings) -> int:
 def cmd_run(args, settings) -> int:
     from bot.runner import run_bot
 
-    return run_bot(settings)
+    return run_bot(settings, args.sync)
 
 
 def cmd_sync(args, settings) -> int:

@@ -13,7 +13,7 @@ from embeddings.parsing.dates import parse_user_date
 
 from ..autocomplete import author_choices, thread_choices
 from ..errors import UserInputError
-from ..render import escape, results_embeds, results_header
+from ..render import escape, plain, results_embeds, results_header
 from ..views import FetchingSource, Page, Paginator
 
 MAX_PER_PAGE = 10  # 10 embeds per message
@@ -23,8 +23,8 @@ class DateTransformer(app_commands.Transformer):
     async def transform(self, interaction: discord.Interaction, value: str) -> datetime:
         try:
             return parse_user_date(value)
-        except UsageError:
-            raise UserInputError(f"I can't read “{discord.utils.escape_markdown(value[:50])}” as a date. "
+        except (UsageError, ValueError, OverflowError):  # e.g. "0000" is a well-formed year datetime can't hold
+            raise UserInputError(f"I can't read “{escape(value[:50])}” as a date. "
                                  "Use YYYY-MM-DD, e.g. `2009-08-15` (or `2009-08-15 14:32`).") from None
 
 
@@ -65,8 +65,8 @@ class AskCog(commands.Cog):
             summary = await bot.call(bot.service.resolve_thread, thread)
             thread_id, thread_title = summary.thread_id, summary.title
         filters = ", ".join(x for x in (
-            f"by {escape(author)}" if author else "",
-            f"in “{escape(thread_title)}”" if thread_title else "",
+            f"by {plain(author, 100)}" if author else "",  # typed by the user: up to 6000 characters
+            f"in “{plain(thread_title, 150)}”" if thread_title else "",
             f"from {after:%Y-%m-%d}" if after else "",
             f"before {before:%Y-%m-%d}" if before else "",
         ) if x)

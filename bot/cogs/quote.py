@@ -6,7 +6,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from ..errors import UserInputError
-from ..render import escape, quote_embed
+from ..render import MESSAGE_EMBED_CHARS_MAX, escape, quote_embed
 
 MAX_TRACES = 3
 
@@ -31,8 +31,8 @@ class QuoteCog(commands.Cog):
             await interaction.edit_original_response(
                 content=f"I found no post containing “{escape(text[:300])}”. Check the wording, or try `/ask`.")
             return
-        budget = 5500 // len(traces[:MAX_TRACES]) - 600
-        embeds = [quote_embed(t, budget=max(300, budget)) for t in traces[:MAX_TRACES]]
+        budget = (MESSAGE_EMBED_CHARS_MAX - 100) // len(traces[:MAX_TRACES])  # every part of each embed counts
+        embeds = [quote_embed(t, budget=budget) for t in traces[:MAX_TRACES]]
         head = "Best match" if len(embeds) == 1 else f"{len(embeds)} candidate originals, best first"
         await interaction.edit_original_response(content=f"{head} for “{escape(text[:200])}”", embeds=embeds)
 

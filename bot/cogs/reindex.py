@@ -14,7 +14,7 @@ from embeddings.errors import RebuildInProgressError, ThreadbotError
 
 from ..errors import new_reference, rebuild_running_message
 from ..permissions import admin_only
-from ..render import escape, progress_text, report_embed
+from ..render import plain, progress_text, report_embed
 
 log = logging.getLogger("threadbot.bot")
 
@@ -84,7 +84,7 @@ class ReindexCog(commands.Cog):
         except RebuildInProgressError as exc:
             content = rebuild_running_message(exc.started_by, exc.started_at)
         except ThreadbotError as exc:
-            content = f"Rebuild failed: {escape(str(exc))}\nThe previous index is still serving."
+            content = f"Rebuild failed: {plain(str(exc), 1500)}\nThe previous index is still serving."
             log.warning("rebuild by %s failed: %s", who, exc)
         except Exception as exc:
             ref = new_reference()

@@ -7,6 +7,10 @@ would have been sent:
 * the webhook adapter in ``discord.webhook.async_.async_context`` (interaction callbacks, edits of the
   original response, follow-ups) — the same seam discord.py's own tests use.
 
+Like Discord, the transport refuses (HTTP 400) a message over Discord's limits (checked by
+``discord_rules``) and (HTTP 401) a use of an interaction token older than 15 minutes on its fake
+clock ``Transport.now``.
+
 Interactions are fed in as raw ``INTERACTION_CREATE`` gateway payloads through
 ``ConnectionState.parse_interaction_create``, so the real CommandTree, transformers, checks,
 autocomplete and the view store all run.
@@ -31,6 +35,7 @@ GUILD_ID = 800000000000000001
 CHANNEL_ID = 700000000000000001
 MANAGE_GUILD = discord.Permissions(manage_guild=True).value
 EVERYDAY = discord.Permissions(send_messages=True, view_channel=True, use_application_commands=True).value
+TOKEN_LIFETIME = 15 * 60  # seconds an interaction token can be used
 
 _ids = itertools.count(1_000_000_000_000_000_000)
 
@@ -77,6 +82,10 @@ class Transport:
         self.original: dict[str, int] = {}  # interaction token → id of its original response message
         self.adapter = _Adapter(self)
         self.fail_http: dict[str, Exception] = {}  # path prefix → exception to raise (e.g. a rejected token)
+        # Interaction tokens expire TOKEN_LIFETIME after their interaction; `now` is a fake clock (seconds) that
+        # tests advance, `born` when each token's interaction arrived.
+        self.now = 0.0
+        self.born: dict[str, float] = {}
 
     # ---- helpers for tests
     def clear(self) -> None:
@@ -108,10 +117,29 @@ class Transport:
         msg["edited_timestamp"] = _now()
         return dict(msg)
 
+    @staticmethod
+    def _enforce_limits(data: Any) -> None:
+        """Discord answers 400 to a message over its limits; so does this transport."""
+        from discord_rules import RuleBroken, check_message
+
+        if isinstance(data, dict) and ("embeds" in data or "content" in data):
+            try:
+                check_message(data)
+            except RuleBroken as exc:
+                raise discord.HTTPException(FakeResponse(400, "Bad Request"),
+                                            {"code": 50035, "message": f"Invalid Form Body: {exc}"}) from None
+
+    def expired(self, token: str) -> bool:
+        return token in self.born and self.now - self.born[token] >= TOKEN_LIFETIME
+
     # ---- webhook / interaction endpoints
     def webhook(self, method: str, path: str, payload: Any, params: dict | None) -> Any:
         self.sent.append(Sent(method, path, payload, params))
         parts = path.strip("/").split("/")
+        if self.expired(parts[2]):
+            raise discord.HTTPException(FakeResponse(401, "Unauthorized"),
+                                        {"code": 50027, "message": "Invalid Webhook Token"})
+        self._enforce_limits(Sent(method, path, payload, params).data)
         if parts[0] == "interactions":  # POST /interactions/{id}/{token}/callback
             interaction_id, token = parts[1], parts[2]
             kind = payload["type"]
@@ -162,6 +190,8 @@ class Transport:
         if payload is None and form:
             payload = json.loads(next(f["value"] for f in form if f["name"] == "payload_json"))
         self.sent.append(Sent(route.method, path, payload, kwargs.get("params")))
+        if route.method in ("POST", "PATCH") and "/messages" in path:
+            self._enforce_limits(payload)
         for prefix, exc in self.fail_http.items():
             if path.startswith(prefix):
                 raise exc
@@ -271,6 +301,7 @@ class Discord:
             async_context.reset(token)
 
     async def run(self, payload: dict, timeout: float = 60) -> dict:
+        self.transport.born.setdefault(payload["token"], self.transport.now)
         tasks = self.dispatch(payload)
         if tasks:
             await asyncio.wait_for(asyncio.gather(*tasks), timeout)

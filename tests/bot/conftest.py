@@ -52,6 +52,24 @@ def special_posts() -> list[dict]:
     ]
 
 
+LONG_THREAD_ID = "forum/politics/" + "a-very-long-thread-slug-" * 16 + "end"  # ~400 characters
+LONG_THREAD_TITLE = ("The orchard cooperative and its grain levy: minutes, motions, amendments and replies "
+                     * 5).strip()  # ~400 characters
+LONG_THREAD_POSTS = 12
+
+
+def long_thread_posts() -> list[dict]:
+    """One thread whose id and title are ~400 characters each, with enough posts for a full 10-result page."""
+    start = datetime(2012, 5, 1, 8, 0)
+    topics = ["pear trees", "the grain levy", "the harvest figures", "the northern districts", "the reform"]
+    return [{"thread_id": LONG_THREAD_ID, "thread_title": LONG_THREAD_TITLE,
+             "author": ("Delegate " + "with-a-very-long-name-" * 14) if n % 3 == 0 else f"Delegate {n}",
+             "posted_at": (start + timedelta(hours=n)).isoformat(),
+             "body": " ".join(f"Post {n}: the orchard cooperative argued about {topics[(n + k) % 5]} and asked "
+                              f"the assembly to vote again on the levy before the autumn harvest." for k in range(14))}
+            for n in range(LONG_THREAD_POSTS)]
+
+
 def make_settings(data_dir: Path, sources: list[str], **bot) -> Settings:
     return Settings(data_dir=data_dir, sources=tuple(sources), bot=BotSettings(**bot))
 
@@ -72,6 +90,19 @@ def special_service(sample_service, embedder, shared_cache, tmp_path_factory) ->
     root = tmp_path_factory.mktemp("special-index")
     src = root / "special.jsonl"
     src.write_text("\n".join(json.dumps(p) for p in special_posts()) + "\n", encoding="utf-8")
+    _warm(root / "data", shared_cache)
+    service = SearchService(make_settings(root / "data", [str(src)]), embedder)
+    service.rebuild()
+    yield service
+    service.close()
+
+
+@pytest.fixture(scope="session")
+def long_names_service(sample_service, embedder, shared_cache, tmp_path_factory) -> SearchService:
+    """The real SearchService on a real index of `long_thread_posts()`."""
+    root = tmp_path_factory.mktemp("long-names-index")
+    src = root / "long.jsonl"
+    src.write_text("\n".join(json.dumps(p) for p in long_thread_posts()) + "\n", encoding="utf-8")
     _warm(root / "data", shared_cache)
     service = SearchService(make_settings(root / "data", [str(src)]), embedder)
     service.rebuild()

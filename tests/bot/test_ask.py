@@ -104,6 +104,59 @@ async def test_buttons_disable_on_timeout(discord_sample, monkeypatch):
     assert all(b.get("disabled") for b in reply.buttons().values())
 
 
+async def _until_disabled(reply, seconds: float = 5.0) -> bool:
+    for _ in range(int(seconds / 0.05)):
+        if all(b.get("disabled") for b in reply.buttons().values()):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def _disabling_edits(transport) -> list:
+    return [s for s in transport.sent if s.method == "PATCH" and s.payload.get("components") and
+            all(c.get("disabled") for row in s.payload["components"] for c in row["components"])]
+
+
+async def test_timeout_after_a_late_press_disables_through_the_press_token(discord_sample, monkeypatch):
+    """discord.py restarts the timeout on every press: a press at minute 6 moves it past the command token's
+    15 minutes. The buttons must still be disabled, through the press's own (fresh) token."""
+    transport = discord_sample.transport
+    monkeypatch.setattr(Paginator, "clock", staticmethod(lambda: transport.now))
+    monkeypatch.setattr(Paginator, "default_timeout", 1.0)
+    asker = User()
+    reply = await discord_sample.command("ask", user=asker, question=QUESTION, limit=1)
+    transport.now = 6 * 60
+    press = await discord_sample.press(reply.message, "Next", asker)
+    assert reply.embeds[0]["footer"]["text"].startswith("#2")
+    transport.now = 16 * 60  # the command's token is dead, the press's has 5 minutes left
+    assert transport.expired(reply.token) and not transport.expired(press.token)
+    assert await _until_disabled(reply), "buttons still live after the timeout"
+    [edit] = _disabling_edits(transport)
+    assert f"/{press.token}/" in edit.path
+
+
+async def test_timeout_never_uses_an_expired_token(discord_sample, monkeypatch, caplog):
+    transport = discord_sample.transport
+    monkeypatch.setattr(Paginator, "clock", staticmethod(lambda: transport.now))
+    monkeypatch.setattr(Paginator, "default_timeout", 0.3)
+    reply = await discord_sample.command("ask", question=QUESTION, limit=1)
+    transport.now = 20 * 60  # e.g. the process was suspended: every token is dead when the timer fires
+    transport.clear()
+    with caplog.at_level(logging.INFO, logger="threadbot.bot"):
+        await asyncio.sleep(0.6)
+    assert transport.sent == []  # no request with a dead token
+    assert any("expired" in r.getMessage() for r in caplog.records)
+
+
+def test_paginator_timeout_stays_inside_a_tokens_life():
+    from bot.views import StaticSource, TOKEN_LIFETIME
+
+    async def make():
+        return Paginator(StaticSource([]), owner_id=1, timeout=3600).timeout
+
+    assert asyncio.run(make()) < TOKEN_LIFETIME
+
+
 async def test_filters_pass_through(discord_sample, sample_service):
     author = "Led Zeppelin"
     reply = await discord_sample.command("ask", question=QUESTION, author=author, limit=5)

@@ -78,14 +78,61 @@ def test_sync_without_dev_guild_explains(tmp_path, monkeypatch, capsys):
     assert not [s for s in transport.sent if s.method == "PUT"]
 
 
-async def test_start_syncs_to_dev_guild_only_and_never_globally(settings):
+async def test_start_does_not_sync_by_default(settings):
+    """Issue 3: "never on every start" — even with a dev guild configured."""
+    transport = Transport()
+    bot = ThreadBot(settings, None)
+    bot.http.request = transport.http_request
+    await bot.login("offline")  # runs setup_hook
+    loaded = {c.name for c in bot.tree.get_commands()}
+    await bot.close()
+    assert [s for s in transport.sent if s.method == "PUT" or "/commands" in s.path] == []
+    assert loaded == COMMANDS  # the commands are loaded, just not synced
+
+
+async def test_sync_on_start_goes_to_the_dev_guild_only_never_globally(settings):
     for dev_guild, expected in ((4242, [f"/applications/{APP_ID}/guilds/4242/commands"]), (None, [])):
         transport = Transport()
-        bot = ThreadBot(make_settings(settings.data_dir, [], dev_guild_id=dev_guild), None)
+        bot = ThreadBot(make_settings(settings.data_dir, [], dev_guild_id=dev_guild), None, sync_on_start=True)
         bot.http.request = transport.http_request
         await bot.login("offline")
         await bot.close()
         assert [s.path for s in transport.sent if s.method == "PUT"] == expected
+
+
+def _no_gateway_factory(transport):
+    """Like _offline_factory, but `connect` returns at once, so `bot.run` logs in, runs setup_hook and stops."""
+    def factory(settings, service, **kwargs):
+        bot = _offline_factory(transport)(settings, service, **kwargs)
+
+        async def connect(*a, **k):
+            return None
+
+        bot.connect = connect
+        return bot
+    return factory
+
+
+@pytest.mark.parametrize("sync, expected", [
+    (False, []),
+    (True, [f"/applications/{APP_ID}/guilds/4242/commands"]),
+])
+def test_run_syncs_only_with_sync_and_only_to_the_dev_guild(settings, monkeypatch, sync, expected):
+    monkeypatch.setenv("DISCORD_TOKEN", "offline")
+    transport = Transport()
+    assert run_bot(settings, sync, service_factory=lambda s: None, bot_factory=_no_gateway_factory(transport)) == 0
+    assert any(s.path == "/users/@me" for s in transport.sent)  # it did log in
+    assert [s.path for s in transport.sent if s.method == "PUT"] == expected
+
+
+def test_run_sync_without_dev_guild_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DISCORD_TOKEN", "offline")
+    transport = Transport()
+    code = run_bot(make_settings(tmp_path, []), sync=True, service_factory=lambda s: None,
+                   bot_factory=_no_gateway_factory(transport))
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE and "dev_guild_id" in err and "--global" in err and "Traceback" not in err
+    assert transport.sent == []  # not even a login
 
 
 def test_run_without_token(settings, monkeypatch, capsys):
