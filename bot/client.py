@@ -80,6 +80,8 @@ class ThreadBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.load_features()
+        if self.service is not None:  # load the model and index in the background, not on the first question
+            self._warm_up_task = asyncio.create_task(self._warm_up())
         if not self.sync_on_start:
             return
         guild = self.dev_guild
@@ -90,6 +92,12 @@ class ThreadBot(commands.Bot):
         self.tree.copy_global_to(guild=guild)
         synced = await self.tree.sync(guild=guild)
         log.info("synced %d commands to dev guild %s", len(synced), guild.id)
+
+    async def _warm_up(self) -> None:
+        try:
+            log.info("%s", await self.call(self.service.warm_up))
+        except Exception:  # never fatal: each command reports its own errors
+            log.warning("warm-up failed", exc_info=True)
 
     async def on_ready(self) -> None:
         log.info("logged in as %s (%s); in %d guilds", self.user, getattr(self.user, "id", "?"), len(self.guilds))

@@ -18,7 +18,7 @@ from .builder import build_index
 from .chunking import sentence_spans
 from .config import Settings
 from .embedder import Embedder, EmbeddingCache, embed_with_cache
-from .errors import NotFoundError, RebuildInProgressError, UsageError
+from .errors import IndexMismatchError, NoIndexError, NotFoundError, RebuildInProgressError, UsageError
 from .highlight import best_sentences
 from .indexdir import DataDir, LoadedIndex
 from .models import (BuildReport, PostView, QuotedBy, QuotedSpan, QuoteRelation, QuoteTrace, Result, Stats,
@@ -62,6 +62,18 @@ class SearchService:
                 if old is not None:
                     log.info("switched from build %s to %s", old.build_id, fresh.build_id)
             return self._index
+
+    def warm_up(self) -> str:
+        """Load the model and the live index now, so the first question is answered fast.
+
+        Returns a one-line status; a missing or mismatched index is reported, not raised.
+        """
+        self.embedder.encode_query("warm up")
+        try:
+            stats = self.stats()
+        except (NoIndexError, IndexMismatchError) as exc:
+            return str(exc)
+        return f"serving {stats.posts} posts of {stats.threads} threads (build {stats.build_id})"
 
     def _sentence_cache(self) -> EmbeddingCache | None:
         """The data directory's embedding cache, so a sentence is embedded once for all the searches."""

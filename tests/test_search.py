@@ -132,3 +132,8 @@ def test_threads_and_autocomplete(sample_service):
     assert sample_service.authors("zep") == ["Led Zeppelin"]
     assert sample_service.authors("")[0] == "Andrei Kuznetsov"  # most posts first
     assert len(sample_service.authors("", limit=3)) == 3
+
+
+def test_warm_up_reports_what_is_served(sample_service, fresh_service):
+    assert sample_service.warm_up().startswith("serving 11 posts of 1 threads")
+    assert "threadbot index" in fresh_service().warm_up()  # no index yet: said, not raised

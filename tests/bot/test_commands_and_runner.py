@@ -156,3 +156,12 @@ def test_client_defaults(settings):
     bot = ThreadBot(settings, None)
     assert bot.allowed_mentions.to_dict() == discord.AllowedMentions.none().to_dict()
     assert not bot.intents.message_content and not bot.intents.members
+
+
+async def test_start_up_warms_the_model_and_index_in_the_background(make_discord, sample_service, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="threadbot.bot"):
+        d = await make_discord(sample_service)
+        await d.bot._warm_up_task
+    assert any(r.getMessage().startswith("serving 11 posts of 1 threads") for r in caplog.records)
