@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import time
 from datetime import datetime, timezone
@@ -24,6 +25,13 @@ from .store import write_index_db
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+_SMILEY_CODE = re.compile(r":[\w-]+:")
+_WORD = re.compile(r"[^\W_]{2,}")
+
+
+def has_words(text: str) -> bool:
+    """Does a passage hold anything to find? Not "...", nor a line of smilies such as ":cheers: :wink:"."""
+    return bool(_WORD.search(_SMILEY_CODE.sub(" ", text)))
 
 
 class BuildFailed(ThreadbotError):
@@ -50,6 +58,8 @@ def make_passages(threads: Sequence[Thread], chunker: Chunker,
         for post in thread.posts:
             regions = own_spans(len(post.body), quoted.get(post.post_id, []))
             for chunk in chunker.chunk(post.body, regions):
+                if not has_words(chunk.text):  # e.g. "…" or ":cheers:" left between two quotes
+                    continue
                 passages.append(Passage(len(passages) + 1, post.post_id, chunk.start, chunk.end, chunk.text))
     return passages
 

@@ -58,7 +58,7 @@ class QuoteRelation:
     quoting_end: int
     source_start: int
     source_end: int
-    source_thread_id: str | None = None  # set when the source is in another thread
+    source_thread_id: str | None = None  # the source post's thread (== thread_id for a quote within the thread)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from .quotes import tokenize
 CANDIDATE_POSTS = 25
 MIN_SCORE = 0.6
 CONTEXT_CHARS = 240
+MAX_WIDEN = 400
 
 
 def align(text: str, body: str) -> tuple[float, int, int] | None:
@@ -47,8 +48,10 @@ def align(text: str, body: str) -> tuple[float, int, int] | None:
 
 
 def to_sentences(body: str, start: int, end: int) -> tuple[int, int]:
-    """Widen [start, end) to the sentences it touches, so a trace shows whole sentences."""
-    for s, e in sentence_spans(body):
+    """Widen [start, end) to the sentences it touches, so a trace shows whole sentences —
+    but never by more than MAX_WIDEN characters on a side (a post may be one endless sentence)."""
+    lo, hi = max(0, start - MAX_WIDEN), min(len(body), end + MAX_WIDEN)
+    for s, e in sentence_spans(body, lo, hi):
         if s <= start < e:
             start = s
         if s < end <= e:

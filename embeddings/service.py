@@ -271,7 +271,7 @@ class SearchService:
             quoting_author=r["qa"], quoting_posted_at=_dt(r["qd"]), source_post_id=r["source_post_id"],
             source_post_index=r["si"], source_author=r["sa"], source_posted_at=_dt(r["sd"]), text=r["text"],
             quoting_start=r["quoting_start"], quoting_end=r["quoting_end"], source_start=r["source_start"],
-            source_end=r["source_end"], source_thread_id=r["st"] if r["st"] != r["thread_id"] else None,
+            source_end=r["source_end"], source_thread_id=r["st"],
         ) for r in rows]
 
     def quote(self, text: str, limit: int = 5) -> list[QuoteTrace]:

@@ -65,3 +65,10 @@ def test_a_single_word_longer_than_the_budget_is_cut(embedder):
     assert all(embedder.count_tokens([c.text])[0] <= 100 + 8 for c in chunks)  # slice joins can add a piece
     assert all(body[c.start:c.end] == c.text for c in chunks)
     assert "".join(body[c.start:c.end] for c in chunks).replace(" ", "") == body.replace(" ", "")
+
+
+def test_passages_without_words_are_not_indexed():
+    from embeddings.builder import has_words
+
+    assert not has_words("….") and not has_words(":compress: :cheers: :compress:") and not has_words("!!! ?")
+    assert has_words("ok") and has_words("See :cheers: you there") and has_words("1976")

@@ -123,6 +123,7 @@ def test_quote_command(data_dir, capsys):
     assert code == 0
     assert "First written by Andrei Kuznetsov, 16 Aug 2009, 00:31" in out
     assert "Die Neue Zeit, 18 Aug 2009, 01:50" in out
+    assert ">>> " in out and " <<<" in out  # the passage is shown in its context, marked
 
 
 def test_eval_command(data_dir, capsys):

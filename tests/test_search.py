@@ -137,3 +137,11 @@ def test_threads_and_autocomplete(sample_service):
 def test_warm_up_reports_what_is_served(sample_service, fresh_service):
     assert sample_service.warm_up().startswith("serving 11 posts of 1 threads")
     assert "threadbot index" in fresh_service().warm_up()  # no index yet: said, not raised
+
+
+def test_quote_trace_widening_is_bounded_on_an_endless_sentence():
+    from embeddings.quote_trace import MAX_WIDEN, to_sentences
+
+    body = "word " * 40000  # 200,000 characters, no sentence boundary
+    start, end = to_sentences(body, 100000, 100050)
+    assert 100000 - MAX_WIDEN <= start <= 100000 and 100050 <= end <= 100050 + MAX_WIDEN

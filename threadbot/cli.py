@@ -101,6 +101,10 @@ def _filters(c: argparse.ArgumentParser) -> None:
     c.add_argument("--before", help="only posts before this date")
 
 
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
 def _print_json(obj) -> None:
     print(json.dumps(to_jsonable(obj), ensure_ascii=False, indent=None if isinstance(obj, list) else 2))
 
@@ -150,7 +154,7 @@ def _search_kwargs(args) -> dict:
 def cmd_search(args, settings) -> int:
     service = _service(settings)
     kwargs = _search_kwargs(args)
-    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    color = _color()
     if args.query != "-":
         results = service.search(args.query, **kwargs)
         _print_json(results) if args.json else print(render.format_results(results, color))
@@ -240,7 +244,7 @@ def cmd_eval_quotes(args, settings) -> int:
 
 def cmd_quote(args, settings) -> int:
     traces = _service(settings).quote(args.text, limit=args.limit)
-    _print_json(traces) if args.json else print(render.format_traces(traces))
+    _print_json(traces) if args.json else print(render.format_traces(traces, _color()))
     return 0 if traces else 1
 
 

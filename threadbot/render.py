@@ -99,19 +99,22 @@ def format_quotes(quotes: list[QuoteRelation]) -> str:
     for q in quotes:
         out.append(f"{q.quoting_author} ({_date(q.quoting_posted_at)}, post {q.quoting_post_index + 1}) quotes "
                    f"{q.source_author} ({_date(q.source_posted_at)}, post {q.source_post_index + 1})"
-                   + (f" of thread {q.source_thread_id}" if q.source_thread_id else "")
+                   + (f" of thread {q.source_thread_id}" if q.source_thread_id not in (None, q.thread_id) else "")
                    + "\n" + _quote_block(q.text))
     return "\n\n".join(out)
 
 
-def format_traces(traces: list[QuoteTrace]) -> str:
+def format_traces(traces: list[QuoteTrace], color: bool = False) -> str:
     if not traces:
         return "No post contains that passage."
     out = []
     for t in traces:
         o = t.original
+        at = o.start - t.context_start
+        mark_on, mark_off = (BOLD, RESET) if color else (">>> ", " <<<")
+        context = t.context[:at] + mark_on + t.context[at:at + len(o.text)] + mark_off + t.context[at + len(o.text):]
         lines = [f"First written by {o.author}, {_date(o.posted_at)} — {o.thread_title} (post {o.post_index + 1})"
-                 f"  [match {t.score:.2f}]", _quote_block(o.text)]
+                 f"  [match {t.score:.2f}]", _quote_block(("… " if t.context_start > 0 else "") + context.strip())]
         if t.quoted_by:
             lines.append("Quoted by:")
             lines += [f"  - {q.author}, {_date(q.posted_at)} — {q.thread_title} (post {q.post_index + 1})"
