@@ -9,12 +9,16 @@ Pure library (no I/O, no discord).  Algorithm, in one pass over the posts in chr
    ``shingle -> [(post, position), ...]`` (first ``SHINGLE_CAP`` occurrences, so the first appearance is
    always there).  A new post looks up its own shingles to find candidate earlier posts: no all-pairs work.
 3. Each candidate's seed hits are clustered and aligned with ``difflib`` on the word ids around the seeds;
-   matching blocks separated by small gaps (edits) merge into near-verbatim regions.
+   matching blocks separated by small gaps (edits) merge into near-verbatim regions.  Seeds an alignment
+   left out (paragraphs quoted in another order than the source's: one alignment keeps no crossing blocks)
+   are aligned again, with the words already matched masked, until none is left.
 4. Regions are chosen greedily (longest first; then marker-named author, same thread, earliest post) so
-   that no word of the new post is credited twice.
+   that no word of the new post is credited twice.  A span's ends must be runs of MIN_RUN matching words
+   unless only one word differs before them (no stray word of the quoter's text), then whole lines.
 5. Every word of every processed post carries its *origin* (the post and word where it first appeared
    as somebody's own words).  A region copied from post B is split by origin, so text B itself quoted
-   from A is credited to A (chains), and B's own words to B.
+   from A is credited to A (chains), and B's own words to B.  Character spans take in the text without
+   words around them (punctuation, smilies) to the line's ends, and whole such lines both posts share.
 
 Markers ("Originally Posted by X", "Quote: X", "X wrote:", ``>`` lines) lower the length threshold for the
 text they introduce and make X the preferred source.  A short reply-quote without markers (a whole short
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import gc
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -107,12 +112,18 @@ def own_spans(body_len: int, relations: Iterable[QuoteRelation]) -> list[tuple[i
 
 
 def find_markers(body: str) -> list[tuple[int, int, str | None]]:
-    """Quote markers of a body: (start, end, named author or None) of the text each one introduces."""
+    """Quote markers of a body: (start, end, named author or None) of the text each one introduces (up to
+    the next blank line or the next marker)."""
     out = []
-    for m in _MARKER.finditer(body):
+    blanks = [m.start() for m in re.finditer(r"(?=\n\n)", body)]
+    found = list(_MARKER.finditer(body))
+    for k, m in enumerate(found):
         name = (m.group("a") or m.group("b") or m.group("c") or "").strip() or None
-        nxt = body.find("\n\n", m.end() + 1)
-        out.append((m.end(), len(body) if nxt < 0 else nxt, name))
+        b = bisect_left(blanks, m.end() + 1)
+        end = blanks[b] if b < len(blanks) else len(body)
+        if k + 1 < len(found):  # the next marker's text is its own (linear time for many markers)
+            end = min(end, found[k + 1].end())
+        out.append((m.end(), end, name))
     for m in _GT_LINE.finditer(body):
         out.append((m.start(), m.end(), None))
     return out
@@ -162,15 +173,34 @@ class QuoteDetector:
         regions = []
         for doc, hits in best:
             for cluster in _clusters(hits):
-                regions.extend(self._align(d, self.docs[doc], cluster))
+                regions.extend(self._align_all(d, self.docs[doc], cluster))
         return regions
 
-    def _align(self, d: _Doc, src: _Doc, cluster: list[tuple[int, int]]) -> list[_Region]:
+    def _align_all(self, d: _Doc, src: _Doc, cluster: list[tuple[int, int]]) -> list[_Region]:
+        """Align a seed cluster, then again the seeds it left unmatched, until none is left.  One alignment
+        keeps only non-crossing blocks, so a post quoting a source's paragraphs in another order needs more
+        than one; words of the new post matched by an earlier pass are masked out of the later ones."""
+        out, matched, todo = [], set(), [cluster]
+        while todo:
+            hits = todo.pop()
+            regions, new = self._align(d, src, hits, matched)
+            out.extend(regions)
+            matched |= new
+            rest = [h for h in hits if h[0] not in matched]
+            if len(rest) < len(hits):  # progress: a region took at least one seed
+                todo.extend(_clusters(rest))
+        return out
+
+    def _align(self, d: _Doc, src: _Doc, cluster: list[tuple[int, int]],
+               masked: set[int] = frozenset()) -> tuple[list[_Region], set[int]]:
+        """Regions of one alignment around `cluster` and the new post's words in them; words in `masked`
+        cannot match."""
         a0 = max(0, min(i for i, _ in cluster) - MARGIN)
         a1 = min(len(d.ids), max(i for i, _ in cluster) + SHINGLE + MARGIN)
         b0 = max(0, min(j for _, j in cluster) - MARGIN)
         b1 = min(len(src.ids), max(j for _, j in cluster) + SHINGLE + MARGIN)
-        sm = SequenceMatcher(None, d.ids[a0:a1], src.ids[b0:b1], autojunk=False)
+        a = [-1 - i if i in masked else d.ids[i] for i in range(a0, a1)] if masked else d.ids[a0:a1]
+        sm = SequenceMatcher(None, a, src.ids[b0:b1], autojunk=False)
         out, cur, last = [], [], None
         for bi, bj, n in sm.get_matching_blocks():
             if not n:
@@ -183,7 +213,8 @@ class QuoteDetector:
             last = (bi + n, bj + n)
         if cur:
             out.append(cur)
-        return [_Region(src.order, p) for p in out if len(p) >= min(MARKED_MIN_WORDS, self.min_words)]
+        regions = [_Region(src.order, p) for p in out if len(p) >= min(MARKED_MIN_WORDS, self.min_words)]
+        return regions, {i for r in regions for i, _ in r.pairs}
 
     # -- selection ------------------------------------------------------------------------------
     def add(self, post: Post) -> list[QuoteRelation]:
@@ -202,7 +233,7 @@ class QuoteDetector:
                      src.thread_id != post.thread_id, r.doc)
         for r in sorted(regions, key=lambda r: r.key):
             for part in _split([(i, j) for i, j in r.pairs if not covered[i]]):
-                part = _trim_to_lines(d, part)
+                part = _trim_to_lines(d, _trim_weak_ends(part))
                 if not part:
                     continue
                 first = part[0][0]
@@ -227,18 +258,23 @@ class QuoteDetector:
 
     def _is_repost(self, d: _Doc, doc: int, part: list) -> bool:
         """The author posting (nearly) the same whole post again (a double post or corrected re-post)
-        is not quoting: same author and the span covers REPOST_SHARE of both posts."""
-        src = self.docs[doc]
-        return (src.post.author == d.post.author and len(part) >= REPOST_SHARE * len(d.ids)
-                and len(part) >= REPOST_SHARE * len(src.ids))
+        is not quoting: same author (any case) and the span covers REPOST_SHARE of both posts.  Tested
+        against the post the span was copied from and against the posts its words first appeared in
+        (a re-post copied from somebody else's copy of the author's post is still a re-post)."""
+        author, src = d.post.author.casefold(), self.docs[doc]
+        counts: dict[int, int] = defaultdict(int)
+        for _, j in part:
+            counts[src.origin_doc[j]] += 1
+        counts[doc] = len(part)
+        return any(n >= REPOST_SHARE * len(d.ids) and n >= REPOST_SHARE * len(self.docs[od].ids)
+                   and self.docs[od].post.author.casefold() == author for od, n in counts.items())
 
     def _marked_words(self, d: _Doc) -> dict[int, str | None]:
         """Word positions inside text introduced by a quote marker -> the named author (or None)."""
         marks: dict[int, str | None] = {}
         for s, e, name in find_markers(d.post.body):
-            for i, st in enumerate(d.starts):
-                if s <= st < e:
-                    marks[i] = name
+            for i in range(bisect_left(d.starts, s), bisect_left(d.starts, e)):
+                marks[i] = name
         return marks
 
     def _short_quotes(self, d: _Doc) -> list[_Region]:
@@ -263,14 +299,15 @@ class QuoteDetector:
             else:
                 runs.append([od, [(i, ot)]])
         runs = _smooth(runs)
-        out = []
+        out, prev_end = [], 0
         for od, pairs in runs:
             o = self.docs[od]
             for i, ot in pairs:
                 d.origin_doc[i], d.origin_tok[i] = od, ot
-            qs, qe = d.starts[pairs[0][0]], _extend(d.post.body, d.ends[pairs[-1][0]])
             toks = [ot for _, ot in pairs]
-            ss, se = o.starts[min(toks)], _extend(o.post.body, o.ends[max(toks)])
+            (qs, qe), (ss, se) = _widen(d, pairs[0][0], pairs[-1][0], o, min(toks), max(toks))
+            qs = max(qs, prev_end)
+            prev_end = qe
             sp, p = o.post, d.post
             out.append(QuoteRelation(
                 thread_id=p.thread_id, quoting_post_id=p.post_id, quoting_post_index=p.post_index,
@@ -296,6 +333,27 @@ def _gaps(hits: list[tuple[int, int]], axis: int) -> list[list[tuple[int, int]]]
         else:
             out.append([h])
     return out
+
+
+def _trim_weak_ends(part: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Drop the stretches at either end of a span that match fewer than MIN_RUN consecutive words and are
+    cut off from the rest by more than one differing word: a stray word of the quoter's own text ("...
+    someone lied *to* me") is not an edited end of the quote ("in the summer" -> "in summer" is)."""
+    runs: list[list[tuple[int, int]]] = []
+    for i, j in part:
+        if runs and i == runs[-1][-1][0] + 1 and j == runs[-1][-1][1] + 1:
+            runs[-1].append((i, j))
+        else:
+            runs.append([(i, j)])
+
+    def cut_off(before: list, after: list) -> bool:
+        return max(after[0][0] - before[-1][0], after[0][1] - before[-1][1]) > 2
+
+    while len(runs) > 1 and len(runs[-1]) < MIN_RUN and cut_off(runs[-2], runs[-1]):
+        runs.pop()
+    while len(runs) > 1 and len(runs[0]) < MIN_RUN and cut_off(runs[0], runs[1]):
+        runs.pop(0)
+    return [h for run in runs for h in run]
 
 
 def _trim_to_lines(d: _Doc, part: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -341,6 +399,82 @@ def _smooth(runs: list[list]) -> list[list]:
         else:
             out.append([od, list(pairs)])
     return out
+
+
+@dataclass
+class _Edges:
+    """Text without words around a span of a body: how far the span may grow to its line's first / last
+    non-blank character (None: a word precedes / follows on that line), and the non-blank lines of such
+    text above / below it, nearest first, up to a blank line or a line with a word: (start, end, text)."""
+    start: int | None
+    end: int | None
+    above: list[tuple[int, int, str]]
+    below: list[tuple[int, int, str]]
+
+
+def _edges(body: str, start: int, end: int, lo: int, hi: int) -> _Edges:
+    """`start`/`end`: the span; `lo`/`hi`: end of the word before it / start of the word after it."""
+    above: list[tuple[int, int, str]] = []
+    below: list[tuple[int, int, str]] = []
+    nl = body.rfind("\n", lo, start)
+    new_start = None
+    if nl >= 0 or lo == 0:
+        ls = nl + 1
+        new_start = ls + len(body[ls:start]) - len(body[ls:start].lstrip())
+        pos = nl
+        while pos >= 0:  # the line [prev + 1, pos) is free of words when it starts after the previous word
+            prev = body.rfind("\n", 0, pos)
+            text = body[prev + 1:pos]
+            if prev + 1 < lo or not text.strip():
+                break
+            above.append((prev + 1 + len(text) - len(text.lstrip()), pos - len(text) + len(text.rstrip()),
+                          " ".join(text.split())))
+            pos = prev
+    nl = body.find("\n", end, hi)
+    new_end = None
+    if nl >= 0 or hi == len(body):
+        le = nl if nl >= 0 else len(body)
+        new_end = end + len(body[end:le].rstrip())
+        pos = nl
+        while pos >= 0:
+            nxt = body.find("\n", pos + 1)
+            line_end = nxt if nxt >= 0 else len(body)
+            text = body[pos + 1:line_end]
+            if line_end > hi or not text.strip():
+                break
+            below.append((pos + 1 + len(text) - len(text.lstrip()), line_end - len(text) + len(text.rstrip()),
+                          " ".join(text.split())))
+            pos = nxt
+    return _Edges(new_start, new_end, above, below)
+
+
+def _widen(d: _Doc, first: int, last: int, o: _Doc, ofirst: int, olast: int) -> tuple[tuple[int, int], ...]:
+    """Character spans of words first..last of `d` (quoting) and ofirst..olast of `o` (source), widened over
+    the text without words (punctuation, smilies) around them: to their line's start / end when the rest
+    of that line has no words ("….please", "end!!! :)"), then over whole lines of such text above / below
+    ("\n:cheers:\n:compress:") as long as both posts have the same ones (a smiley line the quoter adds is
+    the quoter's own).  Both stay exact slices of their bodies."""
+    def edges(doc: _Doc, a: int, b: int) -> _Edges:
+        body = doc.post.body
+        return _edges(body, doc.starts[a], _extend(body, doc.ends[b]), doc.ends[a - 1] if a > 0 else 0,
+                      doc.starts[b + 1] if b + 1 < len(doc.starts) else len(body))
+
+    q, s = edges(d, first, last), edges(o, ofirst, olast)
+    qs = q.start if q.start is not None else d.starts[first]
+    ss = s.start if s.start is not None else o.starts[ofirst]
+    if q.start is not None and s.start is not None:
+        for (qa, _, qt), (sa, _, st) in zip(q.above, s.above):
+            if qt != st:
+                break
+            qs, ss = qa, sa
+    qe = q.end if q.end is not None else _extend(d.post.body, d.ends[last])
+    se = s.end if s.end is not None else _extend(o.post.body, o.ends[olast])
+    if q.end is not None and s.end is not None:
+        for (_, qb, qt), (_, sb, st) in zip(q.below, s.below):
+            if qt != st:
+                break
+            qe, se = qb, sb
+    return (qs, qe), (ss, se)
 
 
 def _extend(body: str, end: int) -> int:

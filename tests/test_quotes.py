@@ -194,3 +194,63 @@ def test_evaluate_quotes_counts_pairs(tmp_path):
     assert [(e.post_index, e.source_author) for e in ev.false_positives] == [(3, "bob")]
     assert [(e.post_index, e.source_author) for e in ev.misses] == [(4, "bob")]
     assert ev.problems == []
+
+
+# -- review fixes -------------------------------------------------------------------------------------
+CARB = "The carburettor on the 1600 twin port needs a full rebuild every ten years or it starts to flood badly."
+DISAGREE = "I disagree, mine went twenty years without any trouble at all."
+
+
+def test_paragraphs_quoted_in_another_order_than_in_the_source():
+    # Bob quotes Alice, then adds his own words; Carol quotes Bob's own words first, then Alice's; Dan quotes
+    # Carol's copy of Bob's words: the source is Bob, not Carol
+    posts = (thread(("Alice", f"{CARB}\n\nAlso check the fuel pump."), ("Bob", f"{CARB}\n\n{DISAGREE}"))
+             + thread(("Carol", f"{DISAGREE}\n\n{CARB}"), ("Dan", DISAGREE), thread_id="t2", start=T0 + timedelta(days=30)))
+    rels = detect_quotes(posts)
+    got = sorted((r.quoting_author, r.source_author, r.text) for r in rels)
+    assert got == [("Bob", "Alice", CARB), ("Carol", "Alice", CARB), ("Carol", "Bob", DISAGREE),
+                   ("Dan", "Bob", DISAGREE)]
+    check_offsets(posts, rels)
+
+
+def test_quote_does_not_swallow_a_stray_matching_word_of_the_quoters_own_text():
+    src = "The nasty bus won't come after you, it is parked up for winter now\n\nHorrid and no point to it at all"
+    rels = detect_quotes(thread(("A", src), ("B", src.split("\n\n")[0] + "\n\nI think someone lied to me")))
+    assert [r.text for r in rels] == ["The nasty bus won't come after you, it is parked up for winter now"]
+
+
+def test_many_quote_marker_lines_take_linear_time():
+    import time
+    for lines in ("\n".join(f"> line {i} of quoted stuff" for i in range(8000)),
+                  "\n".join(f"John wrote:\nline {i} of stuff" for i in range(8000))):
+        posts = thread(("a", "hello world"), ("b", lines))
+        t0 = time.perf_counter()
+        assert detect_quotes(posts) == []
+        assert time.perf_counter() - t0 < 3  # were ~10 s and ~30 s (every word scanned per marker)
+
+
+def test_repost_through_an_intermediate_copy_is_not_a_quote():
+    # Alice's post is copied whole into another thread by Bob; Alice then re-posts the same words there
+    # (author names differing in case): she does not quote herself (or Bob)
+    posts = (thread(("Alice", ALICE), thread_id="ta")
+             + thread(("Bob", ALICE), ("alice", ALICE), thread_id="tb", start=T0 + timedelta(days=1)))
+    assert sorted((r.quoting_author, r.source_author) for r in detect_quotes(posts)) == [("Bob", "Alice")]
+    posts = thread(("Alice", ALICE), ("ALICE", ALICE))
+    assert detect_quotes(posts) == []
+
+
+def test_quote_span_takes_in_wordless_text_that_belongs_to_it():
+    sig = "\u2026.please leave the field as you find it\n:compress:\n:cheers:\n:compress:"
+    src = f"I'll look into making some privy holes at the AGM.\n\n{sig}"
+    q = f"{src}\n\nOr perhaps a little more fertile ....\n:D"
+    posts = thread(("maddison", src), ("BJ1", q))
+    rels = detect_quotes(posts)
+    assert [r.text for r in rels] == [src]
+    assert (rels[0].source_start, rels[0].source_end) == (0, len(src))
+    check_offsets(posts, rels)
+    # a smiley line the quoter added after the quote is the quoter's own
+    posts = thread(("maddison", ALICE), ("BJ1", f"{ALICE}\n:D\n\nFair enough."))
+    assert [r.text for r in detect_quotes(posts)] == [ALICE]
+    # leading punctuation on the quote's first line
+    posts = thread(("maddison", f"... {ALICE}"), ("BJ1", f"Hm.\n\n... {ALICE}\n\nFair enough."))
+    assert [r.text for r in detect_quotes(posts)] == [f"... {ALICE}"]
