@@ -314,7 +314,7 @@ class QuoteDetector:
                 quoting_author=p.author, quoting_posted_at=p.posted_at, source_post_id=sp.post_id,
                 source_post_index=sp.post_index, source_author=sp.author, source_posted_at=sp.posted_at,
                 text=p.body[qs:qe], quoting_start=qs, quoting_end=qe, source_start=ss, source_end=se,
-                source_thread_id=sp.thread_id if sp.thread_id != p.thread_id else None))
+                source_thread_id=sp.thread_id))
         return out
 
 

@@ -59,7 +59,7 @@ def test_sample_thread_relations_are_exact():
     first = next(r for r in rels if r.quoting_posted_at == datetime(2009, 8, 15, 16, 35))
     assert first.text.startswith("I don’t think people like Trotsky")
     assert first.text.endswith("disdain for evidence and logic).")
-    assert all(r.source_thread_id is None for r in rels)
+    assert all(r.source_thread_id == r.thread_id for r in rels)
 
 
 # -- synthetic cases ----------------------------------------------------------------------------------
@@ -123,9 +123,9 @@ def test_cross_thread_source():
     assert rels[0].thread_id == "tb" and rels[0].source_thread_id == "ta"
 
 
-def test_same_thread_source_has_no_source_thread_id():
+def test_same_thread_source_names_its_own_thread():
     rels = detect_quotes(thread(("alice", ALICE), ("bob", f"{ALICE}\n\nYes.")))
-    assert rels[0].source_thread_id is None
+    assert rels[0].source_thread_id == rels[0].thread_id == "t1"
 
 
 def test_marker_accepts_a_shorter_quote_and_names_the_source():
