@@ -223,9 +223,13 @@ def test_formats_are_picked_by_content(tmp_path):
     (d / "archive").write_text(SAMPLE_FILE.read_text(encoding="utf-8"), encoding="utf-8")  # no extension
     (d / "LICENSE").write_text("Permission is hereby granted, free of charge...\n")
     (d / "array.json").write_text('[{"thread_id": "x"}]\n')
+    (d / "truth.json").write_text('{\n "posts": []\n}\n')  # a pretty-printed JSON document, not JSON Lines
+    _jsonl(d / "lines.json", [_post("u", "b", "2020-01-02", "JSON Lines in a .json file")])
     result = ingest([d])
-    assert sorted(t.title for t in result.threads) == ["On Socialist Methods & Stalin-Era Purges", "T"]
-    assert [(e.path.endswith("array.json"), "JSON Lines" in e.message) for e in result.errors] == [(True, True)]
+    assert sorted(t.title for t in result.threads) == ["On Socialist Methods & Stalin-Era Purges", "T", "U"]
+    assert result.errors == []  # in a directory, what is not an archive is passed over
+    named = ingest([d / "array.json"])  # a file named on purpose is read, and its problem reported
+    assert [(e.path.endswith("array.json"), "JSON Lines" in e.message) for e in named.errors] == [(True, True)]
 
 
 @pytest.mark.parametrize("line, message", [

@@ -6,6 +6,7 @@ first: the files that parse are indexed, the others are reported.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ from .vbulletin import looks_like_vbulletin, parse_text
 
 log = logging.getLogger(__name__)
 
-JSONL_EXTENSIONS = {".jsonl", ".ndjson", ".json"}
+JSONL_EXTENSIONS = {".jsonl", ".ndjson"}
+WALKED_EXTENSIONS = JSONL_EXTENSIONS | {".txt", ".text"}  # .json is read when named, or when it is JSON Lines
 TEXT_EXTENSIONS = {".txt", ".text"}
 SNIFF_BYTES = 64 * 1024
 
@@ -37,6 +39,19 @@ class IngestResult:
         return sum(len(t.posts) for t in self.threads)
 
 
+def looks_like_jsonl(text: str) -> bool:
+    """The first non-blank line is a whole JSON object (a pretty-printed .json document is not JSON Lines)."""
+    for line in text.lstrip("\ufeff").split("\n", 50)[:50]:
+        if line.strip():
+            if not line.lstrip().startswith("{"):
+                return False
+            try:
+                return isinstance(json.loads(line), dict)
+            except ValueError:
+                return False
+    return False
+
+
 def _sniff(path: Path) -> str | None:
     """"jsonl", "vbulletin" or None (not an archive), from the start of the file."""
     try:
@@ -47,7 +62,7 @@ def _sniff(path: Path) -> str | None:
     if b"\x00" in head:
         return None
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    if text.lstrip().startswith("{"):
+    if looks_like_jsonl(text):
         return "jsonl"
     return "vbulletin" if looks_like_vbulletin(text.replace("\r\n", "\n")) else None
 
@@ -71,7 +86,7 @@ def discover(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[Input
                     if name.startswith("."):
                         continue
                     suffix = candidate.suffix.lower()
-                    if suffix in JSONL_EXTENSIONS | TEXT_EXTENSIONS or (not suffix and _sniff(candidate)):
+                    if suffix in WALKED_EXTENSIONS or (suffix in ("", ".json") and _sniff(candidate)):
                         files.append(candidate)
         elif path.is_file():
             files.append(path)
@@ -84,9 +99,9 @@ def parse_path(path: Path, seen_post_ids: set[str], warnings: list[str]) -> tupl
     """One file → (vBulletin threads, JSON Lines rows), by content first, then by extension."""
     text = read_text(path, warnings)
     suffix = path.suffix.lower()
-    if text.lstrip().startswith("{") or (suffix in JSONL_EXTENSIONS and not text.strip()):
+    if looks_like_jsonl(text) or (suffix in JSONL_EXTENSIONS | {".json"} and not text.strip()):
         return [], read_rows(text, str(path), seen_post_ids)
-    if suffix in JSONL_EXTENSIONS:
+    if suffix in JSONL_EXTENSIONS | {".json"}:
         raise InputError(str(path), 1, "expected JSON Lines: one JSON object per line")
     if suffix not in TEXT_EXTENSIONS and not looks_like_vbulletin(text):
         raise InputError(str(path), None, "unrecognised format (expected vBulletin archive text or JSON Lines)")
