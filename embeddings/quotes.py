@@ -27,7 +27,6 @@ earlier post of the same thread repeated on its own lines at the start of a long
 from __future__ import annotations
 
 import gc
-import re
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from difflib import SequenceMatcher
 from typing import Iterable, Sequence
 
 from .models import Post, QuoteRelation
+from .quote_text import Edges, extend_punctuation, find_markers, text_edges, tokenize
 
 SHINGLE = 3  # words per shingle (seed length)
 SHINGLE_CAP = 12  # occurrences kept per shingle; the first appearance is always kept
@@ -47,23 +47,6 @@ MIN_RUN = 3  # a nested part needs this many consecutive words, else dropped at 
 MARKED_MIN_WORDS = 3  # threshold for text introduced by a quote marker
 REPOST_SHARE = 0.9  # see QuoteDetector._is_repost
 SHORT_MIN_WORDS = 3  # threshold for an unmarked short reply-quote (see _short_quotes)
-
-_SMILEY = re.compile(
-    r":[A-Za-z0-9_?!]+:"  # :roll: :happy7: :?:
-    r"|(?<!\S)(?:[:;=8xX][-'^o]?[()DPpOo|/\\\]\[*$@3]+|<3|\^_?\^)(?=\s|$|[.,!?])"
-)
-_WORD = re.compile(r"(?:https?://|www\.)\S+|[^\W_]+(?:['`\u2019][^\W_]+)*", re.I)  # a URL is one word
-_BOILERPLATE = re.compile(  # app footers ("Sent from my X using Tapatalk"), photo-host captions
-    r"^[ \t]*sent from my\b.*$|^[^\n]*\bby\s*\n?[^\n]*, on Flickr[ \t]*$", re.I | re.M)
-_PLACEHOLDER = re.compile(r"^(?:image|img|attachment)$|\.(?:jpe?g|png|gif)$", re.I)
-_MARKER = re.compile(
-    r"^[ \t]*(?:(?:quote:?[ \t]*)?originally posted by[ \t]+(?P<a>.+?)"
-    r"|quote:[ \t]*(?P<b>.*?)|(?P<c>.{1,60}?)[ \t]+wrote:)[ \t]*$",
-    re.I | re.M,
-)
-_GT_LINE = re.compile(r"^[ \t]*>.*$", re.M)
-_TRAIL = re.compile(r"[^\w\s]+")
-
 
 @dataclass
 class _Doc:
@@ -85,19 +68,6 @@ class _Region:
     short: bool = False  # from _short_quotes: accepted whole, below min_words
 
 
-def tokenize(text: str) -> list[tuple[str, int, int]]:
-    """Normalised words of `text` with their exact [start, end) character offsets."""
-    blank = lambda m: " " * len(m.group())  # noqa: E731
-    masked = _SMILEY.sub(blank, _BOILERPLATE.sub(blank, text))
-    out = []
-    for m in _WORD.finditer(masked):
-        word = m.group()
-        if _PLACEHOLDER.search(word):
-            continue
-        out.append((re.sub("['`\u2019]", "", word).casefold(), m.start(), m.end()))
-    return out
-
-
 def own_spans(body_len: int, relations: Iterable[QuoteRelation]) -> list[tuple[int, int]]:
     """The parts of a post's body ([0, body_len)) not covered by any of its quoting spans."""
     spans = sorted((r.quoting_start, r.quoting_end) for r in relations)
@@ -108,24 +78,6 @@ def own_spans(body_len: int, relations: Iterable[QuoteRelation]) -> list[tuple[i
         pos = max(pos, e)
     if pos < body_len:
         out.append((pos, body_len))
-    return out
-
-
-def find_markers(body: str) -> list[tuple[int, int, str | None]]:
-    """Quote markers of a body: (start, end, named author or None) of the text each one introduces (up to
-    the next blank line or the next marker)."""
-    out = []
-    blanks = [m.start() for m in re.finditer(r"(?=\n\n)", body)]
-    found = list(_MARKER.finditer(body))
-    for k, m in enumerate(found):
-        name = (m.group("a") or m.group("b") or m.group("c") or "").strip() or None
-        b = bisect_left(blanks, m.end() + 1)
-        end = blanks[b] if b < len(blanks) else len(body)
-        if k + 1 < len(found):  # the next marker's text is its own (linear time for many markers)
-            end = min(end, found[k + 1].end())
-        out.append((m.end(), end, name))
-    for m in _GT_LINE.finditer(body):
-        out.append((m.start(), m.end(), None))
     return out
 
 
@@ -401,62 +353,15 @@ def _smooth(runs: list[list]) -> list[list]:
     return out
 
 
-@dataclass
-class _Edges:
-    """Text without words around a span of a body: how far the span may grow to its line's first / last
-    non-blank character (None: a word precedes / follows on that line), and the non-blank lines of such
-    text above / below it, nearest first, up to a blank line or a line with a word: (start, end, text)."""
-    start: int | None
-    end: int | None
-    above: list[tuple[int, int, str]]
-    below: list[tuple[int, int, str]]
-
-
-def _edges(body: str, start: int, end: int, lo: int, hi: int) -> _Edges:
-    """`start`/`end`: the span; `lo`/`hi`: end of the word before it / start of the word after it."""
-    above: list[tuple[int, int, str]] = []
-    below: list[tuple[int, int, str]] = []
-    nl = body.rfind("\n", lo, start)
-    new_start = None
-    if nl >= 0 or lo == 0:
-        ls = nl + 1
-        new_start = ls + len(body[ls:start]) - len(body[ls:start].lstrip())
-        pos = nl
-        while pos >= 0:  # the line [prev + 1, pos) is free of words when it starts after the previous word
-            prev = body.rfind("\n", 0, pos)
-            text = body[prev + 1:pos]
-            if prev + 1 < lo or not text.strip():
-                break
-            above.append((prev + 1 + len(text) - len(text.lstrip()), pos - len(text) + len(text.rstrip()),
-                          " ".join(text.split())))
-            pos = prev
-    nl = body.find("\n", end, hi)
-    new_end = None
-    if nl >= 0 or hi == len(body):
-        le = nl if nl >= 0 else len(body)
-        new_end = end + len(body[end:le].rstrip())
-        pos = nl
-        while pos >= 0:
-            nxt = body.find("\n", pos + 1)
-            line_end = nxt if nxt >= 0 else len(body)
-            text = body[pos + 1:line_end]
-            if line_end > hi or not text.strip():
-                break
-            below.append((pos + 1 + len(text) - len(text.lstrip()), line_end - len(text) + len(text.rstrip()),
-                          " ".join(text.split())))
-            pos = nxt
-    return _Edges(new_start, new_end, above, below)
-
-
 def _widen(d: _Doc, first: int, last: int, o: _Doc, ofirst: int, olast: int) -> tuple[tuple[int, int], ...]:
     """Character spans of words first..last of `d` (quoting) and ofirst..olast of `o` (source), widened over
     the text without words (punctuation, smilies) around them: to their line's start / end when the rest
     of that line has no words ("….please", "end!!! :)"), then over whole lines of such text above / below
     ("\n:cheers:\n:compress:") as long as both posts have the same ones (a smiley line the quoter adds is
     the quoter's own).  Both stay exact slices of their bodies."""
-    def edges(doc: _Doc, a: int, b: int) -> _Edges:
+    def edges(doc: _Doc, a: int, b: int) -> Edges:
         body = doc.post.body
-        return _edges(body, doc.starts[a], _extend(body, doc.ends[b]), doc.ends[a - 1] if a > 0 else 0,
+        return text_edges(body, doc.starts[a], extend_punctuation(body, doc.ends[b]), doc.ends[a - 1] if a > 0 else 0,
                       doc.starts[b + 1] if b + 1 < len(doc.starts) else len(body))
 
     q, s = edges(d, first, last), edges(o, ofirst, olast)
@@ -467,20 +372,14 @@ def _widen(d: _Doc, first: int, last: int, o: _Doc, ofirst: int, olast: int) -> 
             if qt != st:
                 break
             qs, ss = qa, sa
-    qe = q.end if q.end is not None else _extend(d.post.body, d.ends[last])
-    se = s.end if s.end is not None else _extend(o.post.body, o.ends[olast])
+    qe = q.end if q.end is not None else extend_punctuation(d.post.body, d.ends[last])
+    se = s.end if s.end is not None else extend_punctuation(o.post.body, o.ends[olast])
     if q.end is not None and s.end is not None:
         for (_, qb, qt), (_, sb, st) in zip(q.below, s.below):
             if qt != st:
                 break
             qe, se = qb, sb
     return (qs, qe), (ss, se)
-
-
-def _extend(body: str, end: int) -> int:
-    """Include punctuation glued to the last word ("end!!!", "it.") in a span."""
-    m = _TRAIL.match(body, end)
-    return m.end() if m else end
 
 
 def detect_quotes(posts: Sequence[Post], *, min_words: int = 6) -> list[QuoteRelation]:

@@ -15,7 +15,7 @@ from embeddings.builder import BuildFailed
 from embeddings.indexdir import BuildLock, DataDir
 from embeddings.service import SearchService
 
-from .conftest import ROOT, SAMPLE_DIR, make_settings
+from .conftest import ROOT, SAMPLE_DIR
 
 
 def test_manifest_and_counts(sample_service):

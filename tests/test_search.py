@@ -1,7 +1,6 @@
 """SearchService on the sample thread: attributed results, quotes credited to their source."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import pytest
@@ -10,7 +9,7 @@ from embeddings.errors import NotFoundError, UsageError
 from embeddings.evaluation import evaluate, load_queries
 from embeddings.parsing.vbulletin import parse_file
 
-from .conftest import SAMPLE_DIR, SAMPLE_FILE, SEED_QUERIES
+from .conftest import SAMPLE_FILE, SEED_QUERIES
 
 
 def test_results_are_attributed_one_per_post_best_first(sample_service):

@@ -139,7 +139,7 @@ async def test_timeout_never_uses_an_expired_token(discord_sample, monkeypatch, 
     transport = discord_sample.transport
     monkeypatch.setattr(Paginator, "clock", staticmethod(lambda: transport.now))
     monkeypatch.setattr(Paginator, "default_timeout", 0.3)
-    reply = await discord_sample.command("ask", question=QUESTION, limit=1)
+    await discord_sample.command("ask", question=QUESTION, limit=1)
     transport.now = 20 * 60  # e.g. the process was suspended: every token is dead when the timer fires
     transport.clear()
     with caplog.at_level(logging.INFO, logger="threadbot.bot"):

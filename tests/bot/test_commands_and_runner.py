@@ -1,8 +1,6 @@
 """Command payloads against Discord's rules; run/sync/commands entry points without a network."""
 from __future__ import annotations
 
-import asyncio
-
 import discord
 import pytest
 
