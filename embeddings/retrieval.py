@@ -178,20 +178,22 @@ def blend(index: LoadedIndex, query: str, qvec: np.ndarray, dense: list[tuple[in
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
-def display_passage(index: LoadedIndex, query: str, candidates: list[tuple[int, float]],
-                    extra_lift: float = 0.15) -> tuple[int, float]:
-    """Of one post's candidate passages (id, fused score), the one to show.
+def display_passages(index: LoadedIndex, query: str, groups: list[list[tuple[int, float]]],
+                     extra_lift: float = 0.15) -> list[tuple[int, float]]:
+    """For each post's candidate passages (id, fused score), best first, the (passage, post score) to show.
 
     Posts are ranked by their best fused score; within a post, a passage holding more of the query's rare words
     is preferred a little more strongly (extra_lift on top of the fusion's lift), so the passage shown is the
-    one that contains what was asked about. The post's score is unchanged.
+    one that contains what was asked about. The post's score is unchanged. Term coverage is looked up once for
+    all the posts' candidates.
     """
-    if len(candidates) == 1:
-        return candidates[0]
-    coverage = term_coverage(index, query, [pid for pid, _ in candidates])
-    best_score = candidates[0][1]
-    pid, _ = max(candidates, key=lambda c: c[1] + extra_lift * coverage.get(c[0], 0.0) ** 2)
-    return pid, best_score
+    several = [pid for group in groups if len(group) > 1 for pid, _ in group]
+    coverage = term_coverage(index, query, several) if several else {}
+    shown = []
+    for group in groups:
+        pid, _ = max(group, key=lambda c: c[1] + extra_lift * coverage.get(c[0], 0.0) ** 2)
+        shown.append((pid, group[0][1]))
+    return shown
 
 
 def rank_passages(index: LoadedIndex, query: str, qvec: np.ndarray | None, k: int, mode: str,

@@ -23,7 +23,7 @@ from .highlight import best_sentences
 from .indexdir import DataDir, LoadedIndex
 from .models import (BuildReport, PostView, QuotedBy, QuotedSpan, QuoteRelation, QuoteTrace, Result, Stats,
                      ThreadSummary)
-from .retrieval import MODES, Filters, allowed_passage_ids, display_passage, rank_passages
+from .retrieval import MODES, Filters, allowed_passage_ids, display_passages, rank_passages
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +130,10 @@ class SearchService:
             if len(per_post) >= want or k >= available:
                 break
             k = min(available, k * 4)
-        hits = [(post_id, display_passage(index, query, passages) if mode == "hybrid" else passages[0])
-                for post_id, passages in list(per_post.items())[offset:want]]
+        page = list(per_post.items())[offset:want]
+        groups = [passages for _, passages in page]
+        shown = display_passages(index, query, groups) if mode == "hybrid" else [g[0] for g in groups]
+        hits = [(post_id, best) for (post_id, _), best in zip(page, shown)]
         return self._results(index, query, qvec, hits, offset)
 
     def _results(self, index: LoadedIndex, query: str, qvec, hits, offset: int) -> list[Result]:
