@@ -84,15 +84,21 @@ def _warm(data_dir: Path, shared_cache: Path) -> None:
         shutil.copy(shared_cache, data_dir / shared_cache.name)
 
 
-@pytest.fixture(scope="session")
-def special_service(sample_service, embedder, shared_cache, tmp_path_factory) -> SearchService:
-    """The real SearchService on a real index of `special_posts()`."""
-    root = tmp_path_factory.mktemp("special-index")
-    src = root / "special.jsonl"
-    src.write_text("\n".join(json.dumps(p) for p in special_posts()) + "\n", encoding="utf-8")
+def _jsonl_service(posts, name: str, embedder, shared_cache, tmp_path_factory) -> SearchService:
+    """A real SearchService on a real index of `posts`, written to a JSON Lines source."""
+    root = tmp_path_factory.mktemp(f"{name}-index")
+    src = root / f"{name}.jsonl"
+    src.write_text("\n".join(json.dumps(p) for p in posts) + "\n", encoding="utf-8")
     _warm(root / "data", shared_cache)
     service = SearchService(make_settings(root / "data", [str(src)]), embedder)
     service.rebuild()
+    return service
+
+
+@pytest.fixture(scope="session")
+def special_service(sample_service, embedder, shared_cache, tmp_path_factory) -> SearchService:
+    """The real SearchService on a real index of `special_posts()`."""
+    service = _jsonl_service(special_posts(), "special", embedder, shared_cache, tmp_path_factory)
     yield service
     service.close()
 
@@ -100,12 +106,7 @@ def special_service(sample_service, embedder, shared_cache, tmp_path_factory) ->
 @pytest.fixture(scope="session")
 def long_names_service(sample_service, embedder, shared_cache, tmp_path_factory) -> SearchService:
     """The real SearchService on a real index of `long_thread_posts()`."""
-    root = tmp_path_factory.mktemp("long-names-index")
-    src = root / "long.jsonl"
-    src.write_text("\n".join(json.dumps(p) for p in long_thread_posts()) + "\n", encoding="utf-8")
-    _warm(root / "data", shared_cache)
-    service = SearchService(make_settings(root / "data", [str(src)]), embedder)
-    service.rebuild()
+    service = _jsonl_service(long_thread_posts(), "long-names", embedder, shared_cache, tmp_path_factory)
     yield service
     service.close()
 
