@@ -42,11 +42,6 @@ class BuildFailed(ThreadbotError):
         self.errors = list(errors)
 
 
-def detect_quote_relations(threads: Sequence[Thread], min_words: int) -> list[QuoteRelation]:
-    posts = [p for t in threads for p in t.posts]
-    return detect_quotes(posts, min_words=min_words)
-
-
 def make_passages(threads: Sequence[Thread], chunker: Chunker,
                   quotes: Sequence[QuoteRelation], drop_quoted: bool) -> list[Passage]:
     quoted: dict[str, list[QuoteRelation]] = {}
@@ -81,7 +76,7 @@ def build_index(settings: Settings, sources: Sequence[str], embedder: Embedder, 
             if not result.threads:
                 raise BuildFailed("nothing to index: no file produced a post", result.errors)
 
-            quotes = detect_quote_relations(result.threads, settings.quote_min_words)
+            quotes = detect_quotes([p for t in result.threads for p in t.posts], min_words=settings.quote_min_words)
             max_tokens = min(settings.chunk_max_tokens, embedder.max_seq_length - 2)  # room for [CLS] and [SEP]
             if max_tokens < settings.chunk_max_tokens:
                 log.warning("chunk_max_tokens %d exceeds what %s reads (%d word pieces): using %d",

@@ -162,12 +162,6 @@ class EmbeddingCache:
                 [(model_id, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
             )
 
-    def count(self, model_id: str | None = None) -> int:
-        with self._lock:
-            if model_id is None:
-                return self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
-            return self._db.execute("SELECT COUNT(*) FROM vectors WHERE model = ?", (model_id,)).fetchone()[0]
-
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -220,13 +220,6 @@ class SearchService:
                            (summary.thread_id, number - 1))
         return self._post_view(index, row, summary)
 
-    def post_by_id(self, post_id: str) -> PostView:
-        index = self._current()
-        row = index.db.one("SELECT * FROM posts WHERE post_id = ?", (post_id,))
-        if row is None:
-            raise NotFoundError(f"no post {post_id!r}")
-        return self._post_view(index, row, self.resolve_thread(row["thread_id"]))
-
     def _post_view(self, index: LoadedIndex, row, summary: ThreadSummary) -> PostView:
         spans = index.db.query(
             "SELECT q.quoting_start, q.quoting_end, s.post_id, s.thread_id, s.post_index, s.author, s.posted_at"
