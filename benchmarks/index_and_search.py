@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from embeddings.config import load_settings  # noqa: E402
-from embeddings.embedder import Embedder  # noqa: E402
+from embeddings.vectors.embedder import Embedder  # noqa: E402
 from embeddings.service import SearchService  # noqa: E402
 
 

@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from embeddings.parsing.vbulletin import parse_file  # noqa: E402
-from embeddings.quotes import detect_quotes  # noqa: E402
+from embeddings.ingest.vbulletin import parse_file  # noqa: E402
+from embeddings.quotes.detector import detect_quotes  # noqa: E402
 
 FACTORS = (1, 2, 5, 10)
 _WORD = re.compile(r"(?<![:\w])(?!Image\b)[^\W_]+")  # every word but smilies (":roll:") and "Image"

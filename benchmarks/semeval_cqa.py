@@ -37,9 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from embeddings.config import Settings  # noqa: E402
-from embeddings.embedder import Embedder  # noqa: E402
-from embeddings.evaluation import evaluate, load_queries  # noqa: E402
-from embeddings import retrieval  # noqa: E402
+from embeddings.vectors.embedder import Embedder  # noqa: E402
+from embeddings.search.evaluate import evaluate, load_queries  # noqa: E402
+from embeddings.search import ranking as retrieval  # noqa: E402
 from embeddings.service import MAX_LIMIT, MAX_QUERY_CHARS, SearchService  # noqa: E402
 
 DEFAULT_CQA = ROOT.parent / "shared" / "eval" / "semeval-cqa-dev"

@@ -13,8 +13,8 @@ from discord.ext import commands
 from .errors import handle_app_command_error
 
 if TYPE_CHECKING:
-    from embeddings.config import Settings
-    from embeddings.service import SearchService
+    from embeddings import Settings
+    from embeddings import SearchService
 
 log = logging.getLogger("threadbot.bot")
 T = TypeVar("T")

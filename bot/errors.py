@@ -12,7 +12,7 @@ import secrets
 import discord
 from discord import app_commands
 
-from embeddings.errors import (
+from embeddings import (
     ConfigError,
     IndexMismatchError,
     NoIndexError,

@@ -55,7 +55,7 @@ def _bad_token() -> int:
 
 
 def _default_service(settings):
-    from embeddings.service import SearchService
+    from embeddings import SearchService
 
     return SearchService(settings)
 

@@ -5,6 +5,8 @@ short ephemeral replies. Anything that is *not* a ThreadbotError is a bug.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 
 class ThreadbotError(Exception):
     """Base class of every error a user can cause or fix."""
@@ -65,3 +67,11 @@ class RebuildInProgressError(ThreadbotError):
         self.started_at = started_at
         who = f" (started by {started_by})" if started_by else ""
         super().__init__(f"a rebuild is already running{who}")
+
+
+class BuildFailed(ThreadbotError):
+    """Nothing could be indexed; the previous index is untouched."""
+
+    def __init__(self, message: str, errors: Sequence[InputError] = ()):
+        super().__init__(message)
+        self.errors = list(errors)

@@ -14,16 +14,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from .builder import build_index
-from .chunking import sentence_spans
+from .index.builder import build_index
+from .passages.chunking import sentence_spans
 from .config import Settings
-from .embedder import Embedder, EmbeddingCache, embed_with_cache
+from .vectors.embedder import Embedder, EmbeddingCache, embed_with_cache
 from .errors import IndexMismatchError, NoIndexError, NotFoundError, RebuildInProgressError, UsageError
-from .highlight import best_sentences
-from .indexdir import DataDir, LoadedIndex
+from .search.highlight import best_sentences
+from .index.datadir import DataDir, LoadedIndex
 from .models import (BuildReport, PostView, QuotedBy, QuotedSpan, QuoteRelation, QuoteTrace, Result, Stats,
                      ThreadSummary)
-from .retrieval import MODES, Filters, allowed_passage_ids, display_passages, rank_passages
+from .search.ranking import MODES, Filters, allowed_passage_ids, display_passages, rank_passages
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +270,7 @@ class SearchService:
         ) for r in rows]
 
     def quote(self, text: str, limit: int = 5) -> list[QuoteTrace]:
-        from .quote_trace import trace_quote
+        from .quotes.trace import trace_quote
 
         text = (text or "").strip()
         if len(text.split()) < 3:

@@ -17,7 +17,7 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from embeddings.config import load_settings  # noqa: E402
-from embeddings.embedder import Embedder  # noqa: E402
+from embeddings.vectors.embedder import Embedder  # noqa: E402
 from embeddings.service import SearchService  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

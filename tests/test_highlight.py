@@ -1,8 +1,8 @@
 """Highlights (issue 5): the sentence(s) of a result's passage that best answer the query."""
 from __future__ import annotations
 
-from embeddings.chunking import sentence_spans
-from embeddings.highlight import best_sentences
+from embeddings.passages.chunking import sentence_spans
+from embeddings.search.highlight import best_sentences
 
 PASSAGE = ("The weather was grey all week and nobody went out. "
            "My van's engine overheats on hills and then the carburettor floods. "

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from embeddings.errors import IndexMismatchError, NoIndexError, RebuildInProgressError
-from embeddings.builder import BuildFailed
-from embeddings.indexdir import BuildLock, DataDir
+from embeddings.errors import BuildFailed
+from embeddings.index.datadir import BuildLock, DataDir
 from embeddings.service import SearchService
 
 from .conftest import ROOT, SAMPLE_DIR

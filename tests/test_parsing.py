@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 
 from embeddings.errors import InputError
-from embeddings.parsing import ingest
-from embeddings.parsing.jsonl import parse_jsonl_file
-from embeddings.parsing.vbulletin import parse_file, parse_text
+from embeddings.ingest import ingest
+from embeddings.ingest.jsonl import parse_jsonl_file
+from embeddings.ingest.vbulletin import parse_file, parse_text
 
 from .conftest import SAMPLE_DIR, SAMPLE_FILE
 
@@ -158,7 +158,7 @@ def test_same_thread_twice_is_reported_once(tmp_path):
     ("16 Aug 2009, 00:31", datetime(2009, 8, 16, 0, 31)), ("01-May-2012, 15:54", datetime(2012, 5, 1, 15, 54)),
 ])
 def test_user_dates_for_filters(text, expected):
-    from embeddings.parsing.dates import parse_user_date
+    from embeddings.ingest.dates import parse_user_date
 
     assert parse_user_date(text) == expected
 
@@ -166,7 +166,7 @@ def test_user_dates_for_filters(text, expected):
 @pytest.mark.parametrize("text", ["last tuesday", "2009-13", "31st February 2009", ""])
 def test_unreadable_user_dates_are_usage_errors(text):
     from embeddings.errors import UsageError
-    from embeddings.parsing.dates import parse_user_date
+    from embeddings.ingest.dates import parse_user_date
 
     with pytest.raises(UsageError, match="YYYY-MM-DD"):
         parse_user_date(text)

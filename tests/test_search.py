@@ -6,8 +6,8 @@ from datetime import datetime
 import pytest
 
 from embeddings.errors import NotFoundError, UsageError
-from embeddings.evaluation import evaluate, load_queries
-from embeddings.parsing.vbulletin import parse_file
+from embeddings.search.evaluate import evaluate, load_queries
+from embeddings.ingest.vbulletin import parse_file
 
 from .conftest import SAMPLE_FILE, SEED_QUERIES
 
@@ -139,7 +139,7 @@ def test_warm_up_reports_what_is_served(sample_service, fresh_service):
 
 
 def test_quote_trace_widening_is_bounded_on_an_endless_sentence():
-    from embeddings.quote_trace import MAX_WIDEN, to_sentences
+    from embeddings.quotes.trace import MAX_WIDEN, to_sentences
 
     body = "word " * 40000  # 200,000 characters, no sentence boundary
     start, end = to_sentences(body, 100000, 100050)

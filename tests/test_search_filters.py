@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from embeddings.evaluation import evaluate, load_queries
+from embeddings.search.evaluate import evaluate, load_queries
 from embeddings.service import SearchService
 
 from .conftest import SEED_QUERIES, make_settings

@@ -12,9 +12,9 @@ import os
 import sys
 from typing import Sequence
 
-from embeddings.config import Settings, load_settings
-from embeddings.errors import ThreadbotError
-from embeddings.models import to_jsonable
+from embeddings import Settings, load_settings
+from embeddings import ThreadbotError
+from embeddings import to_jsonable
 
 from . import render
 
@@ -114,7 +114,7 @@ def _settings(args) -> Settings:
 
 
 def _service(settings: Settings):
-    from embeddings.service import SearchService
+    from embeddings import SearchService
 
     return SearchService(settings)
 
@@ -144,7 +144,7 @@ def cmd_index(args, settings) -> int:
 
 
 def _search_kwargs(args) -> dict:
-    from embeddings.parsing.dates import parse_user_date
+    from embeddings import parse_user_date
 
     return {"limit": args.limit, "offset": args.offset, "mode": args.mode, "author": args.author,
             "thread": args.thread, "after": parse_user_date(args.after) if args.after else None,
@@ -215,7 +215,7 @@ def cmd_stats(args, settings) -> int:
 
 
 def cmd_eval(args, settings) -> int:
-    from embeddings.evaluation import evaluate, load_queries
+    from embeddings import evaluate, load_queries
 
     report = evaluate(_service(settings), load_queries(args.queries), mode=args.mode)
     if args.json:
@@ -231,13 +231,13 @@ def cmd_eval(args, settings) -> int:
 
 
 def cmd_eval_quotes(args, settings) -> int:
-    from embeddings.quote_eval import evaluate_quotes, format_errors
+    from embeddings import evaluate_quotes, format_quote_errors
 
     report = evaluate_quotes(args.threads_dir, args.truth_dir, min_words=settings.quote_min_words)
     if args.json:
         _print_json(report)
     else:
-        print(format_errors(report) + "\n" if args.details else "", end="")
+        print(format_quote_errors(report) + "\n" if args.details else "", end="")
         print(report.summary())
     return 0
 

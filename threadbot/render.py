@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 import textwrap
 
-from embeddings.models import PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
+from embeddings import PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
 
 BOLD, RESET = "\033[1m", "\033[0m"
 

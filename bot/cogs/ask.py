@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from embeddings.errors import UsageError
-from embeddings.parsing.dates import parse_user_date
+from embeddings import UsageError
+from embeddings import parse_user_date
 
 from ..autocomplete import author_choices, thread_choices
 from ..errors import UserInputError

@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from embeddings.errors import RebuildInProgressError, ThreadbotError
+from embeddings import RebuildInProgressError, ThreadbotError
 
 from ..errors import new_reference, rebuild_running_message
 from ..permissions import admin_only

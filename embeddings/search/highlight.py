@@ -5,8 +5,8 @@ import re
 
 import numpy as np
 
-from .chunking import sentence_spans
-from .retrieval import query_terms
+from ..passages.chunking import sentence_spans
+from .ranking import query_terms
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 

@@ -13,9 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
-from .errors import InputError
-from .models import Result, to_jsonable
-from .parsing.dates import parse_iso
+from ..errors import InputError
+from ..models import Result, to_jsonable
+from ..ingest.dates import parse_iso
 
 
 @dataclass

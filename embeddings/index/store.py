@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .models import Passage, QuoteRelation, Thread
+from ..models import Passage, QuoteRelation, Thread
 
 SCHEMA = """
 CREATE TABLE threads (

@@ -11,15 +11,15 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .ann import VectorIndex
-from .chunking import Chunker
-from .config import Settings
-from .embedder import Embedder, EmbeddingCache, embed_with_cache
-from .errors import InputError, ThreadbotError
-from .indexdir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, BuildLock, DataDir
-from .models import BuildReport, Passage, QuoteRelation, Thread
-from .parsing import ingest
-from .quotes import detect_quotes, own_spans
+from ..vectors.ann import VectorIndex
+from ..passages.chunking import Chunker
+from ..config import Settings
+from ..vectors.embedder import Embedder, EmbeddingCache, embed_with_cache
+from ..errors import BuildFailed
+from .datadir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, BuildLock, DataDir
+from ..models import BuildReport, Passage, QuoteRelation, Thread
+from ..ingest import ingest
+from ..quotes.detector import detect_quotes, own_spans
 from .store import write_index_db
 
 log = logging.getLogger(__name__)
@@ -32,14 +32,6 @@ _WORD = re.compile(r"[^\W_]{2,}")
 def has_words(text: str) -> bool:
     """Does a passage hold anything to find? Not "...", nor a line of smilies such as ":cheers: :wink:"."""
     return bool(_WORD.search(_SMILEY_CODE.sub(" ", text)))
-
-
-class BuildFailed(ThreadbotError):
-    """Nothing could be indexed; the previous index is untouched."""
-
-    def __init__(self, message: str, errors: Sequence[InputError] = ()):
-        super().__init__(message)
-        self.errors = list(errors)
 
 
 def make_passages(threads: Sequence[Thread], chunker: Chunker,

@@ -8,8 +8,8 @@ from datetime import datetime
 
 import numpy as np
 
-from .indexdir import LoadedIndex
-from .store import iso
+from ..index.datadir import LoadedIndex
+from ..index.store import iso
 
 MODES = ("dense", "lexical", "hybrid")
 STOPWORDS = frozenset(

@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .ann import VectorIndex
-from .errors import IndexMismatchError, NoIndexError, RebuildInProgressError
+from ..vectors.ann import VectorIndex
+from ..errors import IndexMismatchError, NoIndexError, RebuildInProgressError
 from .store import IndexDB
 
 FORMAT_VERSION = 1

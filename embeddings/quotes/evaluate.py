@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .errors import InputError
-from .models import Thread, to_jsonable
-from .quotes import detect_quotes, tokenize
+from ..errors import InputError
+from ..models import Thread, to_jsonable
+from .detector import detect_quotes, tokenize
 
 
 @dataclass
@@ -91,7 +91,7 @@ class QuoteEvalReport:
 
 
 def _default_parse(path: Path) -> Thread:
-    from .parsing.vbulletin import parse_file
+    from ..ingest.vbulletin import parse_file
 
     return parse_file(path)
 
@@ -182,7 +182,7 @@ def _overlap(predicted: str, truth: str) -> float:
     return sum(w in inside for w in words) / len(words) if words else 0.0
 
 
-def format_errors(report: QuoteEvalReport, limit: int = 80) -> str:
+def format_quote_errors(report: QuoteEvalReport, limit: int = 80) -> str:
     """Human-readable list of misses and false positives (for `eval-quotes --verbose`)."""
     lines = []
     for ev in report.per_thread:

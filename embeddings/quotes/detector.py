@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Iterable, Sequence
 
-from .models import Post, QuoteRelation
-from .quote_text import Edges, extend_punctuation, find_markers, text_edges, tokenize
+from ..models import Post, QuoteRelation
+from .text import Edges, extend_punctuation, find_markers, text_edges, tokenize
 
 SHINGLE = 3  # words per shingle (seed length)
 SHINGLE_CAP = 12  # occurrences kept per shingle; the first appearance is always kept

@@ -1,0 +1,1 @@
+"""Passages: posts cut into model-sized slices on sentence boundaries, with exact offsets into the post."""

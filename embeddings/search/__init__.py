@@ -1,0 +1,1 @@
+"""Search: ranking passages (dense, lexical, hybrid), highlighting sentences, measuring retrieval quality."""

@@ -1,0 +1,1 @@
+"""Vectors: the sentence-transformers embedder, the persistent embedding cache, the FAISS vector index."""
