@@ -62,6 +62,19 @@ class QuoteRelation:
 
 
 @dataclass(frozen=True)
+class Filters:
+    """Restrictions applied inside retrieval: author (any case), thread, posted_at in [after, before)."""
+
+    author: str | None = None
+    thread_id: str | None = None
+    after: datetime | None = None
+    before: datetime | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.author or self.thread_id or self.after or self.before)
+
+
+@dataclass(frozen=True)
 class QuotedBy:
     post_id: str
     thread_id: str
@@ -91,9 +104,6 @@ class Result:
     highlights: list[tuple[int, int]] = field(default_factory=list)
     quoted_by: list[QuotedBy] = field(default_factory=list)
 
-    def to_json(self) -> dict:
-        return to_jsonable(self)
-
 
 @dataclass
 class ThreadSummary:
@@ -103,9 +113,6 @@ class ThreadSummary:
     post_count: int
     first_posted_at: datetime
     last_posted_at: datetime
-
-    def to_json(self) -> dict:
-        return to_jsonable(self)
 
 
 @dataclass
@@ -137,9 +144,6 @@ class PostView:
     url: str | None = None
     quoted_spans: list[QuotedSpan] = field(default_factory=list)
 
-    def to_json(self) -> dict:
-        return to_jsonable(self)
-
 
 @dataclass
 class Stats:
@@ -156,9 +160,6 @@ class Stats:
     data_dir_bytes: int
     sources: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict:
-        return to_jsonable(self)
-
 
 @dataclass
 class BuildReport:
@@ -171,9 +172,6 @@ class BuildReport:
     quotes: int
     seconds: float
     errors: list[str] = field(default_factory=list)  # "file:line: message" for skipped input
-
-    def to_json(self) -> dict:
-        return to_jsonable(self)
 
 
 @dataclass
@@ -201,12 +199,11 @@ class QuoteTrace:
     context_start: int  # offset of `context` in the original post's body
     quoted_by: list[QuoteOccurrence] = field(default_factory=list)
 
-    def to_json(self) -> dict:
-        return to_jsonable(self)
-
 
 def to_jsonable(obj):
-    """Dataclasses → dicts with datetimes as ISO 8601 strings, recursively."""
+    """Dataclasses → dicts with datetimes as ISO 8601 strings, recursively; an object's own `to_json` wins."""
+    if callable(getattr(obj, "to_json", None)):
+        return obj.to_json()
     if hasattr(obj, "__dataclass_fields__"):
         obj = asdict(obj)
     if isinstance(obj, dict):

@@ -17,13 +17,14 @@ from typing import Callable, Iterator, Sequence
 from .index.builder import build_index
 from .passages.chunking import sentence_spans
 from .config import Settings
-from .vectors.embedder import Embedder, EmbeddingCache, embed_with_cache
+from .vectors.cache import EmbeddingCache, embed_with_cache
+from .vectors.embedder import Embedder
 from .errors import IndexMismatchError, NoIndexError, NotFoundError, RebuildInProgressError, UsageError
 from .search.highlight import best_sentences
 from .index.datadir import DataDir, LoadedIndex
-from .models import (BuildReport, PostView, QuotedBy, QuotedSpan, QuoteRelation, QuoteTrace, Result, Stats,
+from .models import (BuildReport, Filters, PostView, QuoteRelation, QuoteTrace, Result, Stats,
                      ThreadSummary)
-from .search.ranking import MODES, Filters, allowed_passage_ids, display_passages, rank_passages
+from .search.ranking import MODES, allowed_passage_ids, display_passages, rank_passages
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,8 @@ class SearchService:
         return self._results(index, query, qvec, hits, offset)
 
     def _results(self, index: LoadedIndex, query: str, qvec, hits, offset: int) -> list[Result]:
-        posts = index.db.posts_by_ids([post_id for post_id, _ in hits])
-        passages = index.db.passages_by_ids([pid for _, (pid, _) in hits])
+        posts = index.store.posts_by_ids([post_id for post_id, _ in hits])
+        passages = index.store.passages_by_ids([pid for _, (pid, _) in hits])
         results = []
         for n, (post_id, (pid, score)) in enumerate(hits):
             post, passage = posts[post_id], passages[pid]
@@ -148,7 +149,7 @@ class SearchService:
                 post_count=post["post_count"], author=post["author"], posted_at=_dt(post["posted_at"]),
                 passage=passage["text"], passage_start=passage["start"], passage_end=passage["end"],
                 source=post["source"],
-                quoted_by=self._quoted_by(index, post_id, passage["start"], passage["end"]),
+                quoted_by=index.store.quoters_of(post_id, passage["start"], passage["end"]),
             ))
         self._highlight(query, qvec, results)
         return results
@@ -167,69 +168,41 @@ class SearchService:
         for i, r in enumerate(results):
             r.highlights = best_sentences(query, r.passage, vectors.get(i), qvec if i in vectors else None, spans[i])
 
-    def _quoted_by(self, index: LoadedIndex, post_id: str, start: int, end: int) -> list[QuotedBy]:
-        rows = index.db.query(
-            "SELECT DISTINCT p.post_id, p.thread_id, p.post_index, p.author, p.posted_at FROM quotes q"
-            " JOIN posts p ON p.post_id = q.quoting_post_id"
-            " WHERE q.source_post_id = ? AND q.source_start < ? AND q.source_end > ? ORDER BY p.posted_at",
-            (post_id, end, start))
-        return [QuotedBy(r["post_id"], r["thread_id"], r["post_index"], r["author"], _dt(r["posted_at"]))
-                for r in rows]
-
     # --- browsing -----------------------------------------------------------------------------
     def threads(self) -> list[ThreadSummary]:
-        rows = self._current().db.query("SELECT * FROM threads ORDER BY first_posted_at, title")
-        return [_summary(r) for r in rows]
+        return self._current().store.threads()
 
     def resolve_thread(self, ref: str) -> ThreadSummary:
         ref = (ref or "").strip()
-        db = self._current().db
-        row = db.one("SELECT * FROM threads WHERE thread_id = ?", (ref,)) or db.one(
-            "SELECT * FROM threads WHERE title = ? COLLATE NOCASE ORDER BY first_posted_at", (ref,))
-        if row is None:
+        summary = self._current().store.thread(ref)
+        if summary is None:
             raise NotFoundError(f"no thread {ref!r}: `threadbot threads` or /threads lists them")
-        return _summary(row)
+        return summary
 
     def complete_threads(self, prefix: str = "", limit: int = 25) -> list[ThreadSummary]:
-        like = "%" + _like_escape(prefix.strip()) + "%"
-        rows = self._current().db.query(
-            "SELECT * FROM threads WHERE title LIKE ? ESCAPE '\\' OR thread_id LIKE ? ESCAPE '\\'"
-            " ORDER BY (title LIKE ? ESCAPE '\\') DESC, post_count DESC, title LIMIT ?",
-            (like, like, like[1:], limit))
-        return [_summary(r) for r in rows]
+        return self._current().store.threads_matching(prefix.strip(), limit)
 
     def authors(self, prefix: str = "", limit: int = 25) -> list[str]:
-        like = "%" + _like_escape(prefix.strip()) + "%"
-        rows = self._current().db.query(
-            "SELECT author, COUNT(*) AS n FROM posts WHERE author LIKE ? ESCAPE '\\' GROUP BY author"
-            " ORDER BY (author LIKE ? ESCAPE '\\') DESC, n DESC, author LIMIT ?", (like, like[1:], limit))
-        return [r["author"] for r in rows]
+        return self._current().store.authors_matching(prefix.strip(), limit)
 
     def thread_posts(self, thread_id: str) -> list[PostView]:
         index = self._current()
         summary = self.resolve_thread(thread_id)
-        rows = index.db.query("SELECT * FROM posts WHERE thread_id = ? ORDER BY post_index", (summary.thread_id,))
-        return [self._post_view(index, r, summary) for r in rows]
+        return [self._post_view(index, r, summary) for r in index.store.posts_of_thread(summary.thread_id)]
 
     def post(self, thread_id: str, number: int) -> PostView:
         index = self._current()
         summary = self.resolve_thread(thread_id)
         if not 1 <= number <= summary.post_count:
             raise NotFoundError(f"{summary.title!r} has posts 1 to {summary.post_count}, not {number}")
-        row = index.db.one("SELECT * FROM posts WHERE thread_id = ? AND post_index = ?",
-                           (summary.thread_id, number - 1))
-        return self._post_view(index, row, summary)
+        return self._post_view(index, index.store.post_at(summary.thread_id, number - 1), summary)
 
     def _post_view(self, index: LoadedIndex, row, summary: ThreadSummary) -> PostView:
-        spans = index.db.query(
-            "SELECT q.quoting_start, q.quoting_end, s.post_id, s.thread_id, s.post_index, s.author, s.posted_at"
-            " FROM quotes q JOIN posts s ON s.post_id = q.source_post_id WHERE q.quoting_post_id = ?"
-            " ORDER BY q.quoting_start", (row["post_id"],))
         return PostView(
             post_id=row["post_id"], thread_id=row["thread_id"], thread_title=summary.title,
             post_index=row["post_index"], post_count=summary.post_count, author=row["author"],
             posted_at=_dt(row["posted_at"]), body=row["body"], source=row["source"], url=row["url"],
-            quoted_spans=[QuotedSpan(s[0], s[1], s[2], s[3], s[4], s[5], _dt(s[6])) for s in spans],
+            quoted_spans=index.store.quoted_spans(row["post_id"]),
         )
 
     def export(self, thread_id: str | None = None) -> Iterator[dict]:
@@ -237,11 +210,7 @@ class SearchService:
         index = self._current()
         if thread_id:
             thread_id = self.resolve_thread(thread_id).thread_id
-        where = "WHERE p.thread_id = ?" if thread_id else ""
-        rows = index.db.query(
-            "SELECT p.*, t.title FROM posts p JOIN threads t USING (thread_id) "
-            f"{where} ORDER BY t.first_posted_at, t.thread_id, p.post_index", (thread_id,) if thread_id else ())
-        for r in rows:
+        for r in index.store.export_rows(thread_id):
             item = {"thread_id": r["thread_id"], "thread_title": r["title"], "post_id": r["post_id"],
                     "post_index": r["post_index"], "author": r["author"], "posted_at": r["posted_at"],
                     "body": r["body"], "source": r["source"]}
@@ -252,22 +221,7 @@ class SearchService:
     # --- quotes -------------------------------------------------------------------------------
     def quotes(self, thread_id: str | None = None) -> list[QuoteRelation]:
         index = self._current()
-        params: tuple = ()
-        where = ""
-        if thread_id:
-            where, params = "WHERE q.thread_id = ?", (self.resolve_thread(thread_id).thread_id,)
-        rows = index.db.query(
-            "SELECT q.*, a.post_index AS qi, a.author AS qa, a.posted_at AS qd, s.post_index AS si,"
-            " s.author AS sa, s.posted_at AS sd, s.thread_id AS st FROM quotes q"
-            " JOIN posts a ON a.post_id = q.quoting_post_id JOIN posts s ON s.post_id = q.source_post_id"
-            f" {where} ORDER BY a.posted_at, q.quoting_start", params)
-        return [QuoteRelation(
-            thread_id=r["thread_id"], quoting_post_id=r["quoting_post_id"], quoting_post_index=r["qi"],
-            quoting_author=r["qa"], quoting_posted_at=_dt(r["qd"]), source_post_id=r["source_post_id"],
-            source_post_index=r["si"], source_author=r["sa"], source_posted_at=_dt(r["sd"]), text=r["text"],
-            quoting_start=r["quoting_start"], quoting_end=r["quoting_end"], source_start=r["source_start"],
-            source_end=r["source_end"], source_thread_id=r["st"],
-        ) for r in rows]
+        return index.store.quote_relations(self.resolve_thread(thread_id).thread_id if thread_id else None)
 
     def quote(self, text: str, limit: int = 5) -> list[QuoteTrace]:
         from .quotes.trace import trace_quote
@@ -322,18 +276,8 @@ class SearchService:
         counts = m.get("counts", {})
         return Stats(
             threads=counts.get("threads", 0), posts=counts.get("posts", 0), passages=counts.get("passages", 0),
-            authors=index.db.scalar("SELECT COUNT(DISTINCT author) FROM posts") or 0,
+            authors=index.store.author_count(),
             quotes=counts.get("quotes", 0), model=m.get("model", ""), dimension=m.get("dimension", 0),
             built_at=m.get("built_at", ""), build_id=m.get("build_id", ""), index_path=str(index.path),
             data_dir_bytes=self.data.size_bytes(), sources=m.get("sources", []),
         )
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
-
-
-def _summary(row) -> ThreadSummary:
-    return ThreadSummary(thread_id=row["thread_id"], title=row["title"], source=row["source"],
-                         post_count=row["post_count"], first_posted_at=_dt(row["first_posted_at"]),
-                         last_posted_at=_dt(row["last_posted_at"]))

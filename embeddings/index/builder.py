@@ -14,13 +14,14 @@ import numpy as np
 from ..vectors.ann import VectorIndex
 from ..passages.chunking import Chunker
 from ..config import Settings
-from ..vectors.embedder import Embedder, EmbeddingCache, embed_with_cache
+from ..vectors.cache import EmbeddingCache, embed_with_cache
+from ..vectors.embedder import Embedder
 from ..errors import BuildFailed
 from .datadir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, BuildLock, DataDir
 from ..models import BuildReport, Passage, QuoteRelation, Thread
 from ..ingest import ingest
 from ..quotes.detector import detect_quotes, own_spans
-from .store import write_index_db
+from .store import write_store
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def build_index(settings: Settings, sources: Sequence[str], embedder: Embedder, 
                 cache.close()
 
             report("write", 0, 1)
-            write_index_db(tmp / DB_FILE, result.threads, passages, quotes)
+            write_store(tmp / DB_FILE, result.threads, passages, quotes)
             vectors = VectorIndex(embedder.dimension)
             if passages:
                 vectors.add(np.array([p.passage_id for p in passages], dtype=np.int64), matrix)

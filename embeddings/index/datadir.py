@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..vectors.ann import VectorIndex
 from ..errors import IndexMismatchError, NoIndexError, RebuildInProgressError
-from .store import IndexDB
+from .store import IndexStore
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -37,7 +37,7 @@ class LoadedIndex:
 
     path: Path
     manifest: dict
-    db: IndexDB
+    store: IndexStore
     vectors: VectorIndex
 
     _passage_posts: dict[int, str] | None = None
@@ -48,11 +48,11 @@ class LoadedIndex:
 
     def post_of_passage(self, passage_id: int) -> str:
         if self._passage_posts is None:
-            self._passage_posts = {r[0]: r[1] for r in self.db.query("SELECT passage_id, post_id FROM passages")}
+            self._passage_posts = self.store.passage_posts()
         return self._passage_posts[passage_id]
 
     def close(self) -> None:
-        self.db.close()
+        self.store.close()
 
 
 class DataDir:
@@ -104,7 +104,7 @@ class DataDir:
                 f"is {expected_model!r}: set `model` back, or rebuild with `threadbot index` (the old index keeps "
                 "serving until the new one is complete)")
         vectors = VectorIndex.load(path / VECTORS_FILE)
-        return LoadedIndex(path=path, manifest=manifest, db=IndexDB(path / DB_FILE), vectors=vectors)
+        return LoadedIndex(path=path, manifest=manifest, store=IndexStore(path / DB_FILE), vectors=vectors)
 
     # --- writing -------------------------------------------------------------------------------
     def new_build_dir(self) -> tuple[str, Path]:

@@ -1,13 +1,20 @@
-"""The SQLite side of an index: threads, posts, passages, quotes and the FTS5 table."""
+"""The SQLite side of an index: threads, posts, passages, quotes and the FTS5 keyword table.
+
+Every SQL statement of the index lives in this module, as a named constant, behind an `IndexStore` method
+whose name says what it answers. Callers never write SQL.
+"""
+
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from ..models import Passage, QuoteRelation, Thread
+import numpy as np
+
+from ..models import Filters, Passage, QuotedBy, QuotedSpan, QuoteRelation, Thread, ThreadSummary
 
 SCHEMA = """
 CREATE TABLE threads (
@@ -39,43 +46,124 @@ CREATE VIRTUAL TABLE passages_fts USING fts5(text, content='passages', content_r
                                              tokenize='porter unicode61 remove_diacritics 2');
 """
 
+# --- writing a new store ---------------------------------------------------------------------------
+INSERT_THREAD = "INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?)"
+INSERT_POST = "INSERT INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_PASSAGE = "INSERT INTO passages VALUES (?, ?, ?, ?, ?)"
+REBUILD_FTS = "INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')"
+INSERT_QUOTE = (
+    "INSERT INTO quotes (thread_id, quoting_post_id, quoting_start, quoting_end, source_post_id,"
+    " source_start, source_end, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+# --- threads and authors -----------------------------------------------------------------------------
+ALL_THREADS = "SELECT * FROM threads ORDER BY first_posted_at, title"
+THREAD_BY_ID = "SELECT * FROM threads WHERE thread_id = ?"
+THREAD_BY_TITLE = "SELECT * FROM threads WHERE title = ? COLLATE NOCASE ORDER BY first_posted_at"
+THREADS_LIKE = (
+    "SELECT * FROM threads WHERE title LIKE ? ESCAPE '\\' OR thread_id LIKE ? ESCAPE '\\'"
+    " ORDER BY (title LIKE ? ESCAPE '\\') DESC, post_count DESC, title LIMIT ?"
+)
+AUTHORS_LIKE = (
+    "SELECT author, COUNT(*) AS n FROM posts WHERE author LIKE ? ESCAPE '\\' GROUP BY author"
+    " ORDER BY (author LIKE ? ESCAPE '\\') DESC, n DESC, author LIMIT ?"
+)
+DISTINCT_AUTHORS = "SELECT DISTINCT author FROM posts"
+AUTHOR_COUNT = "SELECT COUNT(DISTINCT author) FROM posts"
+
+# --- posts and passages ------------------------------------------------------------------------------
+POSTS_OF_THREAD = "SELECT * FROM posts WHERE thread_id = ? ORDER BY post_index"
+POST_AT = "SELECT * FROM posts WHERE thread_id = ? AND post_index = ?"
+POSTS_WITH_THREADS = (
+    "SELECT p.*, t.title AS thread_title, t.post_count FROM posts p JOIN threads t USING (thread_id)"
+    " WHERE p.post_id IN ({marks})"
+)
+PASSAGES_BY_ID = "SELECT * FROM passages WHERE passage_id IN ({marks})"
+PASSAGE_POSTS = "SELECT passage_id, post_id FROM passages"
+EXPORT_POSTS = (
+    "SELECT p.*, t.title FROM posts p JOIN threads t USING (thread_id) {where}"
+    " ORDER BY t.first_posted_at, t.thread_id, p.post_index"
+)
+FILTERED_PASSAGE_IDS = "SELECT x.passage_id FROM passages x JOIN posts p USING (post_id) WHERE {where}"
+
+# --- keyword search (FTS5) ---------------------------------------------------------------------------
+KEYWORD_RANKING = (
+    "SELECT f.rowid, bm25(passages_fts) AS s FROM passages_fts f"
+    " JOIN passages x ON x.passage_id = f.rowid JOIN posts p ON p.post_id = x.post_id"
+    " WHERE passages_fts MATCH ? AND {where} ORDER BY s LIMIT ?"
+)
+TERM_FREQUENCY = "SELECT COUNT(*) FROM passages_fts WHERE passages_fts MATCH ?"
+PASSAGES_WITH_TERM = "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? AND rowid IN ({marks})"
+
+# --- quotes ------------------------------------------------------------------------------------------
+QUOTERS_OF_SPAN = (
+    "SELECT DISTINCT p.post_id, p.thread_id, p.post_index, p.author, p.posted_at FROM quotes q"
+    " JOIN posts p ON p.post_id = q.quoting_post_id"
+    " WHERE q.source_post_id = ? AND q.source_start < ? AND q.source_end > ? ORDER BY p.posted_at"
+)
+QUOTES_OF_SPAN = (
+    "SELECT q.quoting_post_id, q.quoting_start, q.quoting_end FROM quotes q JOIN posts p"
+    " ON p.post_id = q.quoting_post_id WHERE q.source_post_id = ? AND q.source_start < ? AND q.source_end > ?"
+    " ORDER BY p.posted_at, p.post_index"
+)
+QUOTED_SPANS_OF_POST = (
+    "SELECT q.quoting_start, q.quoting_end, s.post_id, s.thread_id, s.post_index, s.author, s.posted_at"
+    " FROM quotes q JOIN posts s ON s.post_id = q.source_post_id WHERE q.quoting_post_id = ?"
+    " ORDER BY q.quoting_start"
+)
+QUOTES_OVERLAPPING = (
+    "SELECT * FROM quotes WHERE quoting_post_id = ? AND quoting_start < ? AND quoting_end > ?"
+    " ORDER BY (MIN(quoting_end, ?) - MAX(quoting_start, ?)) DESC"
+)
+QUOTE_RELATIONS = (
+    "SELECT q.*, a.post_index AS quoting_post_index, a.author AS quoting_author,"
+    " a.posted_at AS quoting_posted_at, s.post_index AS source_post_index, s.author AS source_author,"
+    " s.posted_at AS source_posted_at, s.thread_id AS source_thread_id FROM quotes q"
+    " JOIN posts a ON a.post_id = q.quoting_post_id JOIN posts s ON s.post_id = q.source_post_id"
+    " {where} ORDER BY a.posted_at, q.quoting_start"
+)
+
+BATCH = 500  # ids per IN (...) list, well under SQLite's limit on bound parameters
+
 
 def iso(dt: datetime) -> str:
     return dt.isoformat(timespec="seconds")
 
 
-def write_index_db(path: Path, threads: Sequence[Thread], passages: Sequence[Passage],
-                   quotes: Sequence[QuoteRelation]) -> None:
+def _dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally (used with ESCAPE '\\')."""
+    escaped = text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+    return f"%{escaped}%"
+
+
+def write_store(path: Path, threads: Sequence[Thread], passages: Sequence[Passage],
+                quotes: Sequence[QuoteRelation]) -> None:
     """Write a complete, new index database (never an existing one)."""
     db = sqlite3.connect(path)
     try:
         db.executescript(SCHEMA)
         with db:
-            db.executemany(
-                "INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?)",
-                [(t.thread_id, t.title, t.source, len(t.posts), iso(min(p.posted_at for p in t.posts)),
-                  iso(max(p.posted_at for p in t.posts))) for t in threads if t.posts],
-            )
-            db.executemany(
-                "INSERT INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(p.post_id, p.thread_id, p.post_index, p.author, iso(p.posted_at), p.body, p.source, p.line, p.url)
-                 for t in threads for p in t.posts],
-            )
-            db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?)",
-                           [(x.passage_id, x.post_id, x.start, x.end, x.text) for x in passages])
-            db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
-            db.executemany(
-                "INSERT INTO quotes (thread_id, quoting_post_id, quoting_start, quoting_end, source_post_id,"
-                " source_start, source_end, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(q.thread_id, q.quoting_post_id, q.quoting_start, q.quoting_end, q.source_post_id,
-                  q.source_start, q.source_end, q.text) for q in quotes],
-            )
+            db.executemany(INSERT_THREAD, [
+                (t.thread_id, t.title, t.source, len(t.posts), iso(min(p.posted_at for p in t.posts)),
+                 iso(max(p.posted_at for p in t.posts))) for t in threads if t.posts])
+            db.executemany(INSERT_POST, [
+                (p.post_id, p.thread_id, p.post_index, p.author, iso(p.posted_at), p.body, p.source, p.line, p.url)
+                for t in threads for p in t.posts])
+            db.executemany(INSERT_PASSAGE, [(x.passage_id, x.post_id, x.start, x.end, x.text) for x in passages])
+            db.execute(REBUILD_FTS)
+            db.executemany(INSERT_QUOTE, [
+                (q.thread_id, q.quoting_post_id, q.quoting_start, q.quoting_end, q.source_post_id,
+                 q.source_start, q.source_end, q.text) for q in quotes])
         db.execute("PRAGMA optimize")
     finally:
         db.close()
 
 
-class IndexDB:
+class IndexStore:
     """Read-only access to one index database, safe to share between threads."""
 
     def __init__(self, path: Path):
@@ -84,38 +172,157 @@ class IndexDB:
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
 
-    def query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
+    def _rows(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, tuple(params)).fetchall()
 
-    def one(self, sql: str, params: Iterable = ()) -> sqlite3.Row | None:
-        rows = self.query(sql, params)
+    def _first(self, sql: str, params: Iterable = ()) -> sqlite3.Row | None:
+        rows = self._rows(sql, params)
         return rows[0] if rows else None
 
-    def scalar(self, sql: str, params: Iterable = ()):
-        row = self.one(sql, params)
-        return row[0] if row else None
+    def _rows_in(self, sql: str, ids: Sequence, before: Sequence = ()) -> Iterator[sqlite3.Row]:
+        """Rows of `sql` (with an `IN ({marks})` list) for `ids`, in batches of BATCH ids."""
+        for i in range(0, len(ids), BATCH):
+            part = list(ids[i:i + BATCH])
+            yield from self._rows(sql.format(marks=",".join("?" * len(part))), [*before, *part])
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
+    # --- threads and authors -------------------------------------------------------------------
+    def threads(self) -> list[ThreadSummary]:
+        return [_summary(r) for r in self._rows(ALL_THREADS)]
+
+    def thread(self, ref: str) -> ThreadSummary | None:
+        """The thread with this id, else the earliest with this title (any case)."""
+        row = self._first(THREAD_BY_ID, (ref,)) or self._first(THREAD_BY_TITLE, (ref,))
+        return _summary(row) if row else None
+
+    def threads_matching(self, text: str, limit: int) -> list[ThreadSummary]:
+        """Threads whose title or id contains `text`, titles starting with it first, then the longest."""
+        like = like_pattern(text)
+        return [_summary(r) for r in self._rows(THREADS_LIKE, (like, like, like[1:], limit))]
+
+    def authors_matching(self, text: str, limit: int) -> list[str]:
+        """Authors whose name contains `text`, names starting with it first, then the most prolific."""
+        like = like_pattern(text)
+        return [r["author"] for r in self._rows(AUTHORS_LIKE, (like, like[1:], limit))]
+
+    def author_count(self) -> int:
+        row = self._first(AUTHOR_COUNT)
+        return row[0] if row else 0
+
+    def authors_folded(self, name: str) -> list[str]:
+        """Authors equal to `name` under Unicode case folding (SQLite's NOCASE folds ASCII letters only)."""
+        folded = name.casefold()
+        return [r[0] for r in self._rows(DISTINCT_AUTHORS) if r[0].casefold() == folded]
+
+    # --- posts and passages --------------------------------------------------------------------
+    def posts_of_thread(self, thread_id: str) -> list[sqlite3.Row]:
+        return self._rows(POSTS_OF_THREAD, (thread_id,))
+
+    def post_at(self, thread_id: str, post_index: int) -> sqlite3.Row | None:
+        return self._first(POST_AT, (thread_id, post_index))
+
     def posts_by_ids(self, post_ids: Sequence[str]) -> dict[str, sqlite3.Row]:
-        out: dict[str, sqlite3.Row] = {}
+        """post id -> the post's row plus its `thread_title` and `post_count`."""
         ids = list(dict.fromkeys(post_ids))
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            for row in self.query(
-                "SELECT p.*, t.title AS thread_title, t.post_count FROM posts p JOIN threads t USING (thread_id)"
-                f" WHERE p.post_id IN ({','.join('?' * len(part))})", part):
-                out[row["post_id"]] = row
-        return out
+        return {row["post_id"]: row for row in self._rows_in(POSTS_WITH_THREADS, ids)}
 
     def passages_by_ids(self, passage_ids: Sequence[int]) -> dict[int, sqlite3.Row]:
-        out: dict[int, sqlite3.Row] = {}
         ids = list(dict.fromkeys(int(i) for i in passage_ids))
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            for row in self.query(f"SELECT * FROM passages WHERE passage_id IN ({','.join('?' * len(part))})", part):
-                out[row["passage_id"]] = row
-        return out
+        return {row["passage_id"]: row for row in self._rows_in(PASSAGES_BY_ID, ids)}
+
+    def passage_posts(self) -> dict[int, str]:
+        """passage id -> post id, for every passage."""
+        return {r[0]: r[1] for r in self._rows(PASSAGE_POSTS)}
+
+    def export_rows(self, thread_id: str | None = None) -> list[sqlite3.Row]:
+        """Every post (of one thread) with its thread's title, threads by first date, posts in order."""
+        if thread_id:
+            return self._rows(EXPORT_POSTS.format(where="WHERE p.thread_id = ?"), (thread_id,))
+        return self._rows(EXPORT_POSTS.format(where=""))
+
+    def passage_ids_allowed(self, filters: Filters) -> np.ndarray:
+        """Passage ids of the posts `filters` allow, for the vector index's id selector."""
+        where, params = self._filter_sql(filters)
+        rows = self._rows(FILTERED_PASSAGE_IDS.format(where=where), params)
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def _filter_sql(self, filters: Filters, alias: str = "p") -> tuple[str, list]:
+        """The SQL condition on posts (as `alias`) for `filters`, and its parameters."""
+        clauses, params = [], []
+        if filters.author:
+            name = filters.author.strip()
+            if name.isascii():
+                clauses.append(f"{alias}.author = ? COLLATE NOCASE")
+                params.append(name)
+            else:  # "ZOË" finds "Zoë"
+                names = self.authors_folded(name) or [name]
+                clauses.append(f"{alias}.author IN ({','.join('?' * len(names))})")
+                params.extend(names)
+        if filters.thread_id:
+            clauses.append(f"{alias}.thread_id = ?")
+            params.append(filters.thread_id)
+        if filters.after:
+            clauses.append(f"{alias}.posted_at >= ?")
+            params.append(iso(filters.after))
+        if filters.before:
+            clauses.append(f"{alias}.posted_at < ?")
+            params.append(iso(filters.before))
+        return (" AND ".join(clauses) or "1"), params
+
+    # --- keyword search ------------------------------------------------------------------------
+    def keyword_ranking(self, match: str, filters: Filters, k: int) -> list[tuple[int, float]]:
+        """(passage id, score) of the best `k` FTS5 matches of `match` among allowed posts; higher is better."""
+        where, params = self._filter_sql(filters)
+        rows = self._rows(KEYWORD_RANKING.format(where=where), [match, *params, k])
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def term_frequency(self, match: str) -> int:
+        """How many passages match the FTS5 expression `match`."""
+        row = self._first(TERM_FREQUENCY, [match])
+        return row[0] if row else 0
+
+    def passages_with_term(self, match: str, passage_ids: Sequence[int]) -> list[int]:
+        """Those of `passage_ids` that match the FTS5 expression `match`."""
+        return [row[0] for row in self._rows_in(PASSAGES_WITH_TERM, list(passage_ids), before=[match])]
+
+    # --- quotes --------------------------------------------------------------------------------
+    def quoters_of(self, post_id: str, start: int, end: int) -> list[QuotedBy]:
+        """The posts that quote [start, end) of `post_id`, oldest first, each once."""
+        return [QuotedBy(r["post_id"], r["thread_id"], r["post_index"], r["author"], _dt(r["posted_at"]))
+                for r in self._rows(QUOTERS_OF_SPAN, (post_id, end, start))]
+
+    def quotes_of(self, post_id: str, start: int, end: int) -> list[sqlite3.Row]:
+        """Every quote of [start, end) of `post_id`: quoting_post_id, quoting_start, quoting_end; oldest first."""
+        return self._rows(QUOTES_OF_SPAN, (post_id, end, start))
+
+    def quoted_spans(self, post_id: str) -> list[QuotedSpan]:
+        """The spans of a post's body that quote earlier posts, in body order."""
+        return [QuotedSpan(r[0], r[1], r[2], r[3], r[4], r[5], _dt(r[6]))
+                for r in self._rows(QUOTED_SPANS_OF_POST, (post_id,))]
+
+    def quotes_overlapping(self, post_id: str, start: int, end: int) -> list[sqlite3.Row]:
+        """The quotes in `post_id` that overlap [start, end), the largest overlap first."""
+        return self._rows(QUOTES_OVERLAPPING, (post_id, end, start, end, start))
+
+    def quote_relations(self, thread_id: str | None = None) -> list[QuoteRelation]:
+        """Every quote relation (in one thread), in date order of the quoting posts."""
+        where, params = ("WHERE q.thread_id = ?", (thread_id,)) if thread_id else ("", ())
+        return [QuoteRelation(
+            thread_id=r["thread_id"], quoting_post_id=r["quoting_post_id"],
+            quoting_post_index=r["quoting_post_index"], quoting_author=r["quoting_author"],
+            quoting_posted_at=_dt(r["quoting_posted_at"]), source_post_id=r["source_post_id"],
+            source_post_index=r["source_post_index"], source_author=r["source_author"],
+            source_posted_at=_dt(r["source_posted_at"]), text=r["text"], quoting_start=r["quoting_start"],
+            quoting_end=r["quoting_end"], source_start=r["source_start"], source_end=r["source_end"],
+            source_thread_id=r["source_thread_id"],
+        ) for r in self._rows(QUOTE_RELATIONS.format(where=where), params)]
+
+
+def _summary(row: sqlite3.Row) -> ThreadSummary:
+    return ThreadSummary(thread_id=row["thread_id"], title=row["title"], source=row["source"],
+                         post_count=row["post_count"], first_posted_at=_dt(row["first_posted_at"]),
+                         last_posted_at=_dt(row["last_posted_at"]))

@@ -90,7 +90,7 @@ def _context(body: str, start: int, end: int) -> tuple[str, int]:
 
 def trace_quote(service, index: LoadedIndex, text: str, limit: int = 5) -> list[QuoteTrace]:
     hits = service.search(text, CANDIDATE_POSTS, mode="hybrid")
-    rows = index.db.posts_by_ids([h.post_id for h in hits])
+    rows = index.store.posts_by_ids([h.post_id for h in hits])
     found: dict[tuple[str, int], tuple[float, object, int, int]] = {}
     for hit in hits:
         row = rows[hit.post_id]
@@ -116,17 +116,14 @@ def trace_quote(service, index: LoadedIndex, text: str, limit: int = 5) -> list[
 
 def _follow_to_source(index: LoadedIndex, row, start: int, end: int):
     """If [start, end) of this post is mostly a quote, the source post and span instead."""
-    quotes = index.db.query(
-        "SELECT * FROM quotes WHERE quoting_post_id = ? AND quoting_start < ? AND quoting_end > ?"
-        " ORDER BY (MIN(quoting_end, ?) - MAX(quoting_start, ?)) DESC",
-        (row["post_id"], end, start, end, start))
+    quotes = index.store.quotes_overlapping(row["post_id"], start, end)
     if not quotes:
         return None
     q = quotes[0]
     overlap = min(q["quoting_end"], end) - max(q["quoting_start"], start)
     if overlap < 0.5 * (end - start):
         return None
-    source = index.db.posts_by_ids([q["source_post_id"]])[q["source_post_id"]]
+    source = index.store.posts_by_ids([q["source_post_id"]])[q["source_post_id"]]
     # map the asked span into the source span proportionally to where it sits in the quote
     qlen = max(1, q["quoting_end"] - q["quoting_start"])
     slen = q["source_end"] - q["source_start"]
@@ -139,11 +136,8 @@ def _follow_to_source(index: LoadedIndex, row, start: int, end: int):
 
 
 def _quoters(index: LoadedIndex, post_id: str, start: int, end: int) -> list[QuoteOccurrence]:
-    rows = index.db.query(
-        "SELECT q.quoting_post_id, q.quoting_start, q.quoting_end FROM quotes q JOIN posts p"
-        " ON p.post_id = q.quoting_post_id WHERE q.source_post_id = ? AND q.source_start < ? AND q.source_end > ?"
-        " ORDER BY p.posted_at, p.post_index", (post_id, end, start))
-    posts = index.db.posts_by_ids([r["quoting_post_id"] for r in rows])
+    rows = index.store.quotes_of(post_id, start, end)
+    posts = index.store.posts_by_ids([r["quoting_post_id"] for r in rows])
     seen, out = set(), []
     for r in rows:
         if r["quoting_post_id"] in seen:

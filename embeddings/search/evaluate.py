@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import InputError
-from ..models import Result, to_jsonable
+from ..models import Result
 from ..ingest.dates import parse_iso
 
 
@@ -38,9 +38,6 @@ class EvalReport:
     ndcg_at_10: float
     passage_contains: float
     outcomes: list[QueryOutcome] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        return to_jsonable(self)
 
 
 def load_queries(path: str | Path) -> list[dict]:

@@ -6,7 +6,7 @@ import re
 import numpy as np
 
 from ..passages.chunking import sentence_spans
-from .ranking import query_terms
+from .terms import query_terms
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 

@@ -2,86 +2,20 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 
 from ..index.datadir import LoadedIndex
-from ..index.store import iso
+from ..models import Filters
+from .terms import fts_phrase, fts_query, query_terms
 
 MODES = ("dense", "lexical", "hybrid")
-STOPWORDS = frozenset(
-    "a an and are as at be but by did do does for from had has have he her his how i if in into is it its me my "
-    "no not of on or our she so that the their them then there these they this to was we were what when where "
-    "which who whom why will with would you your".split()
-)
-_TERM = re.compile(r"\w+", re.UNICODE)
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrictions applied inside retrieval: author (any case), thread, posted_at in [after, before)."""
-
-    author: str | None = None
-    thread_id: str | None = None
-    after: datetime | None = None
-    before: datetime | None = None
-
-    def is_empty(self) -> bool:
-        return not (self.author or self.thread_id or self.after or self.before)
-
-    def where(self, alias: str = "p", index: LoadedIndex | None = None) -> tuple[str, list]:
-        """SQL condition on posts (as `alias`) and its parameters.
-
-        SQLite's NOCASE folds ASCII letters only: with `index`, a non-ASCII author name is matched by
-        Unicode case folding against the index's authors ("ZOË" finds "Zoë").
-        """
-        clauses, params = [], []
-        if self.author:
-            name = self.author.strip()
-            if index is not None and not name.isascii():
-                folded = name.casefold()
-                names = [r[0] for r in index.db.query("SELECT DISTINCT author FROM posts")
-                         if r[0].casefold() == folded] or [name]
-                clauses.append(f"{alias}.author IN ({','.join('?' * len(names))})")
-                params.extend(names)
-            else:
-                clauses.append(f"{alias}.author = ? COLLATE NOCASE")
-                params.append(name)
-        if self.thread_id:
-            clauses.append(f"{alias}.thread_id = ?")
-            params.append(self.thread_id)
-        if self.after:
-            clauses.append(f"{alias}.posted_at >= ?")
-            params.append(iso(self.after))
-        if self.before:
-            clauses.append(f"{alias}.posted_at < ?")
-            params.append(iso(self.before))
-        return (" AND ".join(clauses) or "1"), params
 
 
 def allowed_passage_ids(index: LoadedIndex, filters: Filters) -> np.ndarray | None:
     """Passage ids of the posts the filters allow (None: no filter), for the FAISS id selector."""
-    if filters.is_empty():
-        return None
-    where, params = filters.where("p", index)
-    rows = index.db.query(f"SELECT x.passage_id FROM passages x JOIN posts p USING (post_id) WHERE {where}", params)
-    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-
-
-def query_terms(query: str) -> list[str]:
-    terms = [t.lower() for t in _TERM.findall(query)]
-    content = [t for t in terms if t not in STOPWORDS]
-    return list(dict.fromkeys(content or terms))
-
-
-def fts_query(query: str) -> str | None:
-    terms = query_terms(query)
-    if not terms:
-        return None
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    return None if filters.is_empty() else index.store.passage_ids_allowed(filters)
 
 
 def dense_ranking(index: LoadedIndex, qvec: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
@@ -90,16 +24,7 @@ def dense_ranking(index: LoadedIndex, qvec: np.ndarray, k: int, allowed: np.ndar
 
 def lexical_ranking(index: LoadedIndex, query: str, k: int, filters: Filters) -> list[tuple[int, float]]:
     match = fts_query(query)
-    if match is None:
-        return []
-    where, params = filters.where("p", index)
-    rows = index.db.query(
-        "SELECT f.rowid, bm25(passages_fts) AS s FROM passages_fts f"
-        " JOIN passages x ON x.passage_id = f.rowid JOIN posts p ON p.post_id = x.post_id"
-        f" WHERE passages_fts MATCH ? AND {where} ORDER BY s LIMIT ?",
-        [match, *params, k],
-    )
-    return [(int(r[0]), -float(r[1])) for r in rows]
+    return [] if match is None else index.store.keyword_ranking(match, filters, k)
 
 
 @dataclass(frozen=True)
@@ -152,18 +77,14 @@ def term_coverage(index: LoadedIndex, query: str, passage_ids) -> dict[int, floa
     weight: dict[int, float] = {}
     total = 0.0
     for term in query_terms(query):
-        match = '"' + term.replace('"', '""') + '"'
-        df = index.db.scalar("SELECT COUNT(*) FROM passages_fts WHERE passages_fts MATCH ?", [match])
+        match = fts_phrase(term)
+        df = index.store.term_frequency(match)
         if not df:  # absent from the index: says nothing about any passage
             continue
         w = idf(total_passages, df)
         total += w
-        for i in range(0, len(wanted), 500):
-            part = wanted[i:i + 500]
-            for (rowid,) in index.db.query(
-                    "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?"
-                    f" AND rowid IN ({','.join('?' * len(part))})", [match, *part]):
-                weight[rowid] = weight.get(rowid, 0.0) + w
+        for pid in index.store.passages_with_term(match, wanted):
+            weight[pid] = weight.get(pid, 0.0) + w
     return {pid: w / total for pid, w in weight.items()} if total else {}
 
 
