@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from embeddings.config import load_settings  # noqa: E402
 from embeddings.vectors.embedder import Embedder  # noqa: E402
 from embeddings.search.evaluate import evaluate, load_queries  # noqa: E402
-from embeddings.quotes.detector import tokenize  # noqa: E402
+from embeddings.quotes.text import tokenize  # noqa: E402
 from embeddings.service import SearchService  # noqa: E402
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from .index.builder import build_index
-from .passages.chunking import sentence_spans
+from .passages.sentences import sentence_spans
 from .config import Settings
 from .vectors.cache import EmbeddingCache, embed_with_cache
 from .vectors.embedder import Embedder

@@ -1,7 +1,8 @@
 """Posts → passages: sentence boundaries, sizes measured with the model's tokenizer, exact offsets."""
 from __future__ import annotations
 
-from embeddings.passages.chunking import Chunker, sentence_spans
+from embeddings.passages.chunking import Chunker
+from embeddings.passages.sentences import sentence_spans
 from embeddings.ingest.vbulletin import parse_file
 
 from .conftest import SAMPLE_FILE
@@ -68,7 +69,7 @@ def test_a_single_word_longer_than_the_budget_is_cut(embedder):
 
 
 def test_passages_without_words_are_not_indexed():
-    from embeddings.index.builder import has_words
+    from embeddings.passages import has_words
 
     assert not has_words("….") and not has_words(":compress: :cheers: :compress:") and not has_words("!!! ?")
     assert has_words("ok") and has_words("See :cheers: you there") and has_words("1976")

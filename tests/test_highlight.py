@@ -1,7 +1,7 @@
 """Highlights (issue 5): the sentence(s) of a result's passage that best answer the query."""
 from __future__ import annotations
 
-from embeddings.passages.chunking import sentence_spans
+from embeddings.passages.sentences import sentence_spans
 from embeddings.search.highlight import best_sentences
 
 PASSAGE = ("The weather was grey all week and nobody went out. "

@@ -10,7 +10,8 @@ import pytest
 from embeddings.models import Post
 from embeddings.ingest.vbulletin import parse_file
 from embeddings.quotes.evaluate import evaluate_quotes
-from embeddings.quotes.detector import detect_quotes, own_spans, tokenize
+from embeddings.quotes.detector import detect_quotes, own_spans
+from embeddings.quotes.text import tokenize
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "vbulletin" / "on-socialist-methods-and-stalin-era-purges.txt"
 T0 = datetime(2020, 1, 1, 12, 0)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import time
 from datetime import datetime, timezone
@@ -12,46 +11,20 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..vectors.ann import VectorIndex
-from ..passages.chunking import Chunker
+from ..passages import Chunker, make_passages
 from ..config import Settings
 from ..vectors.cache import EmbeddingCache, embed_with_cache
 from ..vectors.embedder import Embedder
 from ..errors import BuildFailed
 from .datadir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, BuildLock, DataDir
-from ..models import BuildReport, Passage, QuoteRelation, Thread
+from ..models import BuildReport
 from ..ingest import ingest
-from ..quotes.detector import detect_quotes, own_spans
+from ..quotes.detector import detect_quotes
 from .store import write_store
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-_SMILEY_CODE = re.compile(r":[\w-]+:")
-_WORD = re.compile(r"[^\W_]{2,}")
-
-
-def has_words(text: str) -> bool:
-    """Does a passage hold anything to find? Not "...", nor a line of smilies such as ":cheers: :wink:"."""
-    return bool(_WORD.search(_SMILEY_CODE.sub(" ", text)))
-
-
-def make_passages(threads: Sequence[Thread], chunker: Chunker,
-                  quotes: Sequence[QuoteRelation], drop_quoted: bool) -> list[Passage]:
-    quoted: dict[str, list[QuoteRelation]] = {}
-    if drop_quoted:
-        for q in quotes:
-            quoted.setdefault(q.quoting_post_id, []).append(q)
-    passages: list[Passage] = []
-    for thread in threads:
-        for post in thread.posts:
-            regions = own_spans(len(post.body), quoted.get(post.post_id, []))
-            for chunk in chunker.chunk(post.body, regions):
-                if not has_words(chunk.text):  # e.g. "…" or ":cheers:" left between two quotes
-                    continue
-                passages.append(Passage(len(passages) + 1, post.post_id, chunk.start, chunk.end, chunk.text))
-    return passages
-
-
 def build_index(settings: Settings, sources: Sequence[str], embedder: Embedder, *,
                 progress: Progress | None = None, started_by: str | None = None) -> BuildReport:
     """Build a complete new index from `sources` and make it live. Raises BuildFailed if nothing parses."""

@@ -1,1 +1,42 @@
-"""Passages: posts cut into model-sized slices on sentence boundaries, with exact offsets into the post."""
+"""Passages: posts cut into model-sized slices on sentence boundaries, with exact offsets into the post.
+
+``post.body[passage.start:passage.end] == passage.text`` always holds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..models import Passage, QuoteRelation, Thread
+from ..quotes.detector import own_spans
+from .chunking import Chunker
+from .sentences import sentence_spans
+
+__all__ = ["Chunker", "has_words", "make_passages", "sentence_spans"]
+
+_SMILEY_CODE = re.compile(r":[\w-]+:")
+_WORD = re.compile(r"[^\W_]{2,}")
+
+
+def has_words(text: str) -> bool:
+    """Does a passage hold anything to find? Not "...", nor a line of smilies such as ":cheers: :wink:"."""
+    return bool(_WORD.search(_SMILEY_CODE.sub(" ", text)))
+
+
+def make_passages(threads: Sequence[Thread], chunker: Chunker,
+                  quotes: Sequence[QuoteRelation], drop_quoted: bool) -> list[Passage]:
+    """Every post's passages, numbered from 1; with `drop_quoted`, only the post's own words (quotes cut out)."""
+    quoted: dict[str, list[QuoteRelation]] = {}
+    if drop_quoted:
+        for q in quotes:
+            quoted.setdefault(q.quoting_post_id, []).append(q)
+    passages: list[Passage] = []
+    for thread in threads:
+        for post in thread.posts:
+            regions = own_spans(len(post.body), quoted.get(post.post_id, []))
+            for chunk in chunker.chunk(post.body, regions):
+                if not has_words(chunk.text):  # e.g. "…" or ":cheers:" left between two quotes
+                    continue
+                passages.append(Passage(len(passages) + 1, post.post_id, chunk.start, chunk.end, chunk.text))
+    return passages

@@ -24,7 +24,8 @@ from typing import Callable
 
 from ..errors import InputError
 from ..models import Thread, to_jsonable
-from .detector import detect_quotes, tokenize
+from .detector import detect_quotes
+from .text import tokenize
 
 
 @dataclass

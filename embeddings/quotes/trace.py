@@ -11,10 +11,10 @@ from datetime import datetime
 
 from rapidfuzz import fuzz
 
-from ..passages.chunking import sentence_spans
+from ..passages.sentences import sentence_spans
 from ..index.datadir import LoadedIndex
 from ..models import QuoteOccurrence, QuoteTrace
-from .detector import tokenize
+from .text import tokenize
 
 CANDIDATE_POSTS = 25
 MIN_SCORE = 0.6

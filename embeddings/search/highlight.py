@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from ..passages.chunking import sentence_spans
+from ..passages.sentences import sentence_spans
 from .terms import query_terms
 
 _WORD = re.compile(r"\w+", re.UNICODE)
