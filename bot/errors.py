@@ -22,6 +22,9 @@ from embeddings import (
     UsageError,
 )
 
+from .replies import has_answer
+from .text import CONTENT_MAX
+
 log = logging.getLogger("threadbot.bot")
 
 
@@ -88,7 +91,6 @@ def rebuild_running_message(started_by: str | None, started_at: float | None) ->
     return f"A rebuild is already running{who}{when}. Try again when it has finished."
 
 
-CONTENT_MAX = 2000
 ERROR_TEXT_MAX = 400  # an error's own text can echo what the user typed (up to 6000 characters)
 
 
@@ -97,15 +99,17 @@ def _clip(text: str, limit: int) -> str:
 
 
 async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
-    """Reply privately whatever state the interaction is in."""
+    """Reply privately whatever state the interaction is in.
+
+    A deferred command's "thinking…" placeholder may be public, and the first follow-up would take its place
+    and its visibility: unless it already holds the command's answer, delete it first."""
     text = _clip(text, CONTENT_MAX)
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)
             return
         if interaction.response.type is discord.InteractionResponseType.deferred_channel_message \
-                and not interaction.extras.get("answered"):
-            # the "thinking…" placeholder may be public: remove it so the message below is truly private
+                and not has_answer(interaction):
             try:
                 await interaction.delete_original_response()
             except discord.HTTPException:

@@ -32,7 +32,6 @@ def setup_logging(level: str) -> None:
     if not root.handlers:  # the CLI may have configured logging already
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-        handler._threadbot = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(getattr(logging, str(level).upper(), logging.INFO))
 

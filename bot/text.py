@@ -111,11 +111,6 @@ def or_placeholder(text: str, fallback: str) -> str:
     return text if text and text.strip() else fallback
 
 
-def message_chars(embeds: Iterable[discord.Embed]) -> int:
-    """Characters Discord counts against the 6000 limit of one message."""
-    return sum(len(e) for e in embeds)
-
-
 # --------------------------------------------------------------------------- passages & highlights
 def _merge(spans: Iterable[tuple[int, int]], size: int) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []

@@ -8,7 +8,8 @@ from typing import Awaitable, Callable, Sequence
 
 import discord
 
-from .errors import report_unexpected
+from .errors import report_unexpected, send_ephemeral, user_message
+from .replies import answer
 
 log = logging.getLogger("threadbot.bot")
 
@@ -82,7 +83,6 @@ class Paginator(discord.ui.View):
         self.source = source
         self.owner_id = owner_id
         self.index = 0
-        self.origin: discord.Interaction | None = None  # the command's interaction
         self.latest: discord.Interaction | None = None  # newest interaction whose token can edit the message
         self.latest_at: float | None = None  # when `latest` was created (clock())
         self._sync_buttons()
@@ -106,11 +106,8 @@ class Paginator(discord.ui.View):
 
     async def start(self, interaction: discord.Interaction, first: Page) -> None:
         """Show the first page as the (deferred) response of `interaction`."""
-        self.origin = interaction
         multi = self.source.has_next(0)
-        interaction.extras["answered"] = True
-        await interaction.edit_original_response(content=first.content, embeds=first.embeds,
-                                                 view=self if multi else None)
+        await answer(interaction, content=first.content, embeds=first.embeds, view=self if multi else None)
         if not multi:
             self.stop()
             return
@@ -162,8 +159,6 @@ class Paginator(discord.ui.View):
             log.warning("could not disable paging buttons after timeout", exc_info=True)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item) -> None:
-        from .errors import send_ephemeral, user_message
-
         message = user_message(error)
         if message is not None:
             await send_ephemeral(interaction, message)

@@ -8,12 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from embeddings import UsageError
-from embeddings import parse_user_date
+from embeddings import UsageError, parse_user_date
 
 from ..autocomplete import author_choices, thread_choices
 from ..errors import UserInputError
 from ..render import escape, plain, results_embeds, results_header
+from ..replies import answer, defer_answer
 from ..views import FetchingSource, Page, Paginator
 
 MAX_PER_PAGE = 10  # 10 embeds per message
@@ -55,10 +55,8 @@ class AskCog(commands.Cog):
         if after and before and after >= before:
             raise UserInputError("`after` must be earlier than `before`.")
         bot = self.bot
-        cfg = bot.settings.bot
-        ephemeral = cfg.private_by_default if private is None else private
-        per_page = max(1, min(MAX_PER_PAGE, limit or cfg.results_per_page))
-        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        per_page = max(1, min(MAX_PER_PAGE, limit or bot.settings.bot.results_per_page))
+        await defer_answer(interaction, private)
 
         thread_id, thread_title = None, None
         if thread:
@@ -85,10 +83,8 @@ class AskCog(commands.Cog):
         first, more = await fetch(0)
         if not first.embeds:
             hint = " Try fewer filters or other words." if filters else " Try other words."
-            interaction.extras["answered"] = True
-            await interaction.edit_original_response(
-                content=f"No posts match “{escape(question[:300])}”"
-                        f"{' (' + filters + ')' if filters else ''}.{hint}")
+            await answer(interaction, content=f"No posts match “{escape(question[:300])}”"
+                                              f"{' (' + filters + ')' if filters else ''}.{hint}")
             return
         view = Paginator(FetchingSource(fetch, first, more), owner_id=interaction.user.id)
         await view.start(interaction, first)

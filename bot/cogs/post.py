@@ -8,6 +8,7 @@ from discord.ext import commands
 from ..autocomplete import thread_choices
 from ..errors import UserInputError
 from ..render import post_pages
+from ..replies import defer_answer
 from ..views import Page, Paginator, StaticSource
 
 
@@ -23,8 +24,7 @@ class PostCog(commands.Cog):
     async def post(self, interaction: discord.Interaction, thread: str, number: app_commands.Range[int, 1, None],
                    private: bool | None = None) -> None:
         bot = self.bot
-        ephemeral = bot.settings.bot.private_by_default if private is None else private
-        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        await defer_answer(interaction, private)
         summary = await bot.call(bot.service.resolve_thread, thread)
         if number > summary.post_count:
             raise UserInputError(f"“{discord.utils.escape_markdown(summary.title[:200])}” has "

@@ -1,4 +1,4 @@
-"""/quote: who wrote this passage first, and every later post that quoted it (issue 4)."""
+"""/quote: who wrote this passage first, and every later post that quoted it."""
 from __future__ import annotations
 
 import discord
@@ -7,6 +7,7 @@ from discord.ext import commands
 
 from ..errors import UserInputError
 from ..render import MESSAGE_EMBED_CHARS_MAX, escape, quote_embed
+from ..replies import answer, defer_answer
 
 MAX_TRACES = 3
 
@@ -23,18 +24,16 @@ class QuoteCog(commands.Cog):
         if len(text.split()) < 3:
             raise UserInputError("Give me at least a few words of the passage (3 or more).")
         bot = self.bot
-        ephemeral = bot.settings.bot.private_by_default if private is None else private
-        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        await defer_answer(interaction, private)
         traces = await bot.call(bot.service.quote, text, MAX_TRACES)
-        interaction.extras["answered"] = True
         if not traces:
-            await interaction.edit_original_response(
-                content=f"I found no post containing “{escape(text[:300])}”. Check the wording, or try `/ask`.")
+            await answer(interaction, content=f"I found no post containing “{escape(text[:300])}”. "
+                                              "Check the wording, or try `/ask`.")
             return
         budget = (MESSAGE_EMBED_CHARS_MAX - 100) // len(traces[:MAX_TRACES])  # every part of each embed counts
         embeds = [quote_embed(t, budget=budget) for t in traces[:MAX_TRACES]]
         head = "Best match" if len(embeds) == 1 else f"{len(embeds)} candidate originals, best first"
-        await interaction.edit_original_response(content=f"{head} for “{escape(text[:200])}”", embeds=embeds)
+        await answer(interaction, content=f"{head} for “{escape(text[:200])}”", embeds=embeds)
 
 
 async def setup(bot) -> None:

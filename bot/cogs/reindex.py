@@ -60,7 +60,6 @@ class ReindexCog(commands.Cog):
         log.info("rebuild requested by %s in guild %s", who, interaction.guild_id)
         started = self.clock()
         await interaction.response.send_message(progress_text(None, 0, 0, 0))
-        interaction.extras["answered"] = True
 
         progress = Progress()
         task = asyncio.ensure_future(bot.call(bot.service.rebuild, progress=progress, started_by=str(interaction.user)))

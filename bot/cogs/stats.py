@@ -6,6 +6,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from ..render import stats_embed
+from ..replies import answer, defer_answer
 
 
 class StatsCog(commands.Cog):
@@ -16,11 +17,9 @@ class StatsCog(commands.Cog):
     @app_commands.describe(private="Only you see the answer (default from the bot's config)")
     async def stats(self, interaction: discord.Interaction, private: bool | None = None) -> None:
         bot = self.bot
-        ephemeral = bot.settings.bot.private_by_default if private is None else private
-        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        await defer_answer(interaction, private)
         stats = await bot.call(bot.service.stats)
-        interaction.extras["answered"] = True
-        await interaction.edit_original_response(embed=stats_embed(stats, bot.service.rebuild_status))
+        await answer(interaction, embeds=[stats_embed(stats, bot.service.rebuild_status)])
 
 
 async def setup(bot) -> None:

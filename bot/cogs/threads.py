@@ -6,6 +6,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from ..render import threads_pages
+from ..replies import defer_answer
 from ..views import Page, Paginator, StaticSource
 
 
@@ -17,8 +18,7 @@ class ThreadsCog(commands.Cog):
     @app_commands.describe(private="Only you see the answer (default from the bot's config)")
     async def threads(self, interaction: discord.Interaction, private: bool | None = None) -> None:
         bot = self.bot
-        ephemeral = bot.settings.bot.private_by_default if private is None else private
-        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        await defer_answer(interaction, private)
         summaries = await bot.call(bot.service.threads)
         pages = [Page(content=None, embeds=[e]) for e in threads_pages(summaries)]
         paginator = Paginator(StaticSource(pages), owner_id=interaction.user.id)

@@ -77,7 +77,7 @@ def test_sync_without_dev_guild_explains(tmp_path, monkeypatch, capsys):
 
 
 async def test_start_does_not_sync_by_default(settings):
-    """Issue 3: "never on every start" — even with a dev guild configured."""
+    """Commands are never synced on every start, even with a dev guild configured."""
     transport = Transport()
     bot = ThreadBot(settings, None)
     bot.http.request = transport.http_request

@@ -108,7 +108,7 @@ def test_three_quote_candidates_with_long_names_fit_one_message():
     check_message(_payload(embeds))
 
 
-# ------------------------------------------------------------------ very long option values (item: crashes)
+# ------------------------------------------------------------------ very long option values: answers, not crashes
 async def test_a_very_long_author_filter_still_gets_an_answer(discord_sample):
     reply = await discord_sample.command("ask", question="anything at all", author="@everyone " * 400)
     text = reply.message["content"]

@@ -53,7 +53,7 @@ async def test_configured_admins_replace_the_default(make_discord, rebuild_servi
     d = await make_discord(rebuild_service, admin_user_ids=(42,), admin_role_ids=(admin_role,))
     calls = []
     rebuild_service.rebuild = lambda *a, **k: calls.append(k["started_by"]) or _report()
-    manager = User(name="manager", permissions=ADMIN)  # Manage Server no longer suffices
+    manager = User(name="manager", permissions=ADMIN)  # with admins listed, Manage Server does not suffice
     assert "Only bot admins" in (await d.command("reindex", user=manager)).message["content"]
     await d.command("reindex", user=User(id=42, name="listed"))
     await d.command("reindex", user=User(name="role-holder", roles=(admin_role,)))
