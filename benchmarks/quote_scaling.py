@@ -1,4 +1,4 @@
-"""How quote-detection time grows with the archive (issue 4: "roughly linear").
+"""How quote-detection time grows with the archive (it should be roughly linear).
 
 Usage: python benchmarks/quote_scaling.py [QUOTES_DEV_DIR]   (default ../shared/eval/quotes-dev)
 

@@ -1,4 +1,4 @@
-"""Retrieval quality on real forum Q&A: SemEval-2016 Task 3 (Qatar Living), development set (issue 5).
+"""Retrieval quality on real forum Q&A: SemEval-2016 Task 3 (Qatar Living), development set.
 
 Usage: python benchmarks/semeval_cqa.py [--cqa DIR] [--data-dir DIR] [--details]
        (default DIR: ../shared/eval/semeval-cqa-dev; data dir: benchmarks/.cache, git-ignored, kept between

@@ -9,71 +9,55 @@ The pipeline, one subpackage a stage::
     index/     one build on disk: the SQLite store, the vectors, the data directory, the builder
     search/    ranking, highlights and retrieval evaluation
 
-:class:`SearchService` ties them together; the CLI and the bot call only what this module exports.
+:class:`SearchService` ties them together; the CLI and the bot call only what this module exports. The names
+are loaded on first use, so ``import embeddings`` costs nothing until a name is needed (FAISS, numpy and the
+model are imported only by what uses them).
 """
 
-from .config import BotSettings, Settings, load_settings
-from .errors import (
-    BuildFailed,
-    ConfigError,
-    IndexMismatchError,
-    InputError,
-    NoIndexError,
-    NotFoundError,
-    RebuildInProgressError,
-    ThreadbotError,
-    UsageError,
-)
-from .ingest.dates import parse_user_date
-from .models import (
-    BuildReport,
-    PostView,
-    QuotedBy,
-    QuotedSpan,
-    QuoteOccurrence,
-    QuoteRelation,
-    QuoteTrace,
-    Result,
-    Stats,
-    ThreadSummary,
-    to_jsonable,
-)
-from .quotes.evaluate import QuoteEvalReport, evaluate_quotes, format_quote_errors
-from .search.evaluate import EvalReport, evaluate, load_queries
-from .service import MAX_LIMIT, MAX_QUERY_CHARS, SearchService
+from __future__ import annotations
 
-__all__ = [
-    "MAX_LIMIT",
-    "MAX_QUERY_CHARS",
-    "BotSettings",
-    "BuildFailed",
-    "BuildReport",
-    "ConfigError",
-    "EvalReport",
-    "IndexMismatchError",
-    "InputError",
-    "NoIndexError",
-    "NotFoundError",
-    "PostView",
-    "QuoteEvalReport",
-    "QuoteOccurrence",
-    "QuoteRelation",
-    "QuoteTrace",
-    "QuotedBy",
-    "QuotedSpan",
-    "RebuildInProgressError",
-    "Result",
-    "SearchService",
-    "Settings",
-    "Stats",
-    "ThreadSummary",
-    "ThreadbotError",
-    "UsageError",
-    "evaluate",
-    "evaluate_quotes",
-    "format_quote_errors",
-    "load_queries",
-    "load_settings",
-    "parse_user_date",
-    "to_jsonable",
-]
+import importlib
+from typing import TYPE_CHECKING
+
+# public name -> the module that defines it
+_EXPORTS = {
+    "BotSettings": "config", "Settings": "config", "load_settings": "config",
+    "BuildFailed": "errors", "ConfigError": "errors", "IndexMismatchError": "errors", "InputError": "errors",
+    "NoIndexError": "errors", "NotFoundError": "errors", "RebuildInProgressError": "errors",
+    "ThreadbotError": "errors", "UsageError": "errors",
+    "parse_user_date": "ingest.dates",
+    "BuildReport": "models", "Filters": "models", "PostView": "models", "QuotedBy": "models",
+    "QuotedSpan": "models", "QuoteOccurrence": "models", "QuoteRelation": "models", "QuoteTrace": "models",
+    "Result": "models", "Stats": "models", "ThreadSummary": "models", "to_jsonable": "models",
+    "QuoteEvalReport": "quotes.evaluate", "evaluate_quotes": "quotes.evaluate",
+    "format_quote_errors": "quotes.evaluate",
+    "EvalReport": "search.evaluate", "evaluate": "search.evaluate", "load_queries": "search.evaluate",
+    "MAX_LIMIT": "service", "MAX_QUERY_CHARS": "service", "SearchService": "service",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:
+    from .config import BotSettings, Settings, load_settings
+    from .errors import (BuildFailed, ConfigError, IndexMismatchError, InputError, NoIndexError, NotFoundError,
+                         RebuildInProgressError, ThreadbotError, UsageError)
+    from .ingest.dates import parse_user_date
+    from .models import (BuildReport, Filters, PostView, QuotedBy, QuotedSpan, QuoteOccurrence, QuoteRelation,
+                         QuoteTrace, Result, Stats, ThreadSummary, to_jsonable)
+    from .quotes.evaluate import QuoteEvalReport, evaluate_quotes, format_quote_errors
+    from .search.evaluate import EvalReport, evaluate, load_queries
+    from .service import MAX_LIMIT, MAX_QUERY_CHARS, SearchService

@@ -1,4 +1,4 @@
-"""Highlights (issue 5): the sentence(s) of a result's passage that best answer the query."""
+"""Highlights: the sentence(s) of a result's passage that best answer the query."""
 from __future__ import annotations
 
 from embeddings.passages.sentences import sentence_spans

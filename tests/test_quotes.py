@@ -1,4 +1,4 @@
-"""Quote detection (issue 4): behaviour on the sample thread and on small synthetic threads."""
+"""Quote detection: behaviour on the sample thread and on small synthetic threads."""
 from __future__ import annotations
 
 import json
@@ -197,7 +197,7 @@ def test_evaluate_quotes_counts_pairs(tmp_path):
     assert ev.problems == []
 
 
-# -- review fixes -------------------------------------------------------------------------------------
+# -- edits, reordering, stray words, many markers, re-posts ---------------------------------------------
 CARB = "The carburettor on the 1600 twin port needs a full rebuild every ten years or it starts to flood badly."
 DISAGREE = "I disagree, mine went twenty years without any trouble at all."
 
@@ -227,7 +227,7 @@ def test_many_quote_marker_lines_take_linear_time():
         posts = thread(("a", "hello world"), ("b", lines))
         t0 = time.perf_counter()
         assert detect_quotes(posts) == []
-        assert time.perf_counter() - t0 < 3  # were ~10 s and ~30 s (every word scanned per marker)
+        assert time.perf_counter() - t0 < 3  # a scan of every word per marker takes 10 s or more
 
 
 def test_repost_through_an_intermediate_copy_is_not_a_quote():

@@ -1,4 +1,4 @@
-"""Filters inside retrieval (issue 5), with the real model, FAISS and SQLite.
+"""Filters inside retrieval, with the real model, FAISS and SQLite.
 
 Filters are applied in the search itself (a FAISS id selector for dense, SQL conditions for the FTS5 side),
 so a filter returns the best posts of its subset however rare the subset is. The large corpus below has
