@@ -5,6 +5,8 @@ service object is passed to :class:`bot.client.ThreadBot` by the caller.
 """
 from __future__ import annotations
 
+import threadbot  # noqa: F401  (makes `embeddings` resolve to this project's core)
+
 __all__ = ["ThreadBot", "run_bot", "sync_commands", "command_payloads"]
 
 

@@ -35,7 +35,42 @@ _EXPORTS = {
     "MAX_LIMIT": "service", "MAX_QUERY_CHARS": "service", "SearchService": "service",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BotSettings",
+    "BuildFailed",
+    "BuildReport",
+    "ConfigError",
+    "EvalReport",
+    "Filters",
+    "IndexMismatchError",
+    "InputError",
+    "MAX_LIMIT",
+    "MAX_QUERY_CHARS",
+    "NoIndexError",
+    "NotFoundError",
+    "PostView",
+    "QuoteEvalReport",
+    "QuoteOccurrence",
+    "QuoteRelation",
+    "QuoteTrace",
+    "QuotedBy",
+    "QuotedSpan",
+    "RebuildInProgressError",
+    "Result",
+    "SearchService",
+    "Settings",
+    "Stats",
+    "ThreadSummary",
+    "ThreadbotError",
+    "UsageError",
+    "evaluate",
+    "evaluate_quotes",
+    "format_quote_errors",
+    "load_queries",
+    "load_settings",
+    "parse_user_date",
+    "to_jsonable",
+]
 
 
 def __getattr__(name: str):
