@@ -8,6 +8,7 @@ For each corpus it builds two indexes (the embedding cache is shared, so text is
 
 Usage: .venv/bin/python benchmarks/quote_mode.py [--quotes-dev ../shared/eval/quotes-dev/threads]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,15 +22,15 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from embeddings.config import load_settings  # noqa: E402
-from embeddings.vectors.embedder import Embedder  # noqa: E402
-from embeddings.search.evaluate import evaluate, load_queries  # noqa: E402
 from embeddings.quotes.text import tokenize  # noqa: E402
+from embeddings.search.evaluate import evaluate, load_queries  # noqa: E402
 from embeddings.service import SearchService  # noqa: E402
+from embeddings.vectors.embedder import Embedder  # noqa: E402
 
 
 def _shingles(text: str, n: int = 8) -> set[tuple[str, ...]]:
     words = [w for w, _, _ in tokenize(text)]
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 def measure(service: SearchService, relations) -> tuple[float, float]:

@@ -14,6 +14,7 @@ right answer is copy 0's relations again inside every copy.  Printed: relations 
 expected relations (copy 0's (quoting post, source author) pairs in every copy) found, the share whose
 source is the very post in the same copy, and relations not expected (e.g. a copy quoting another copy).
 """
+
 from __future__ import annotations
 
 import re
@@ -38,17 +39,30 @@ def replicate(posts, copies: int):
     for c in range(1, copies):
         tag = "xyz"[c % 3] + "".join("qwrtpsdfgh"[int(ch)] for ch in str(c))
         for p in posts:
-            out.append(replace(p, post_id=f"{p.post_id}~{c}", thread_id=f"{p.thread_id}~{c}",
-                               posted_at=p.posted_at + timedelta(days=30 * c),
-                               body=_WORD.sub(lambda m: m.group() + tag, p.body)))
+            out.append(
+                replace(
+                    p,
+                    post_id=f"{p.post_id}~{c}",
+                    thread_id=f"{p.thread_id}~{c}",
+                    posted_at=p.posted_at + timedelta(days=30 * c),
+                    body=_WORD.sub(lambda m, tag=tag: m.group() + tag, p.body),
+                )
+            )
     return out
 
 
 def replicate_shared(posts, copies: int):
     """Copies with the same words and authors (see the module docstring)."""
-    return list(posts) + [replace(p, post_id=f"{p.post_id}~{c}", thread_id=f"{p.thread_id}~{c}",
-                                  posted_at=p.posted_at + timedelta(days=30 * c))
-                          for c in range(1, copies) for p in posts]
+    return list(posts) + [
+        replace(
+            p,
+            post_id=f"{p.post_id}~{c}",
+            thread_id=f"{p.thread_id}~{c}",
+            posted_at=p.posted_at + timedelta(days=30 * c),
+        )
+        for c in range(1, copies)
+        for p in posts
+    ]
 
 
 def _keys(rels):
@@ -64,8 +78,10 @@ def _keys(rels):
 
 def shared_words(posts) -> None:
     print("shared words (copies of the same threads by the same authors):")
-    print(f"{'factor':>6} {'posts':>7} {'relations':>9} {'seconds':>8} {'ms/post':>8} {'pairs found':>11} "
-          f"{'same post':>9} {'unexpected':>10}")
+    print(
+        f"{'factor':>6} {'posts':>7} {'relations':>9} {'seconds':>8} {'ms/post':>8} {'pairs found':>11} "
+        f"{'same post':>9} {'unexpected':>10}"
+    )
     base_pairs, base_exact = _keys(detect_quotes(posts))
     for f in FACTORS:
         data = replicate_shared(posts, f)
@@ -76,9 +92,11 @@ def shared_words(posts) -> None:
         copies = [""] + [str(c) for c in range(1, f)]
         want_pairs = {(t, c, i, a) for c in copies for t, _, i, a in base_pairs}
         want_exact = {(t, c, i, a, j) for c in copies for t, _, i, a, j in base_exact}
-        print(f"{f:>5}x {len(data):>7} {len(rels):>9} {sec:>8.2f} {1000 * sec / len(data):>8.3f} "
-              f"{len(pairs & want_pairs) / len(want_pairs):>11.3f} {len(exact & want_exact) / len(want_exact):>9.3f} "
-              f"{len(pairs - want_pairs):>10}")
+        print(
+            f"{f:>5}x {len(data):>7} {len(rels):>9} {sec:>8.2f} {1000 * sec / len(data):>8.3f} "
+            f"{len(pairs & want_pairs) / len(want_pairs):>11.3f} {len(exact & want_exact) / len(want_exact):>9.3f} "
+            f"{len(pairs - want_pairs):>10}"
+        )
 
 
 def main(argv: list[str]) -> int:
@@ -100,8 +118,10 @@ def main(argv: list[str]) -> int:
             rels = detect_quotes(data)
             best = min(best, time.perf_counter() - t0)
         base = base or best
-        print(f"{f:>5}x {len(data):>7} {words * f:>9} {len(rels):>9} {best:>8.2f} {1000 * best / len(data):>8.3f} "
-              f"{best / base:>9.1f}x")
+        print(
+            f"{f:>5}x {len(data):>7} {words * f:>9} {len(rels):>9} {best:>8.2f} {1000 * best / len(data):>8.3f} "
+            f"{best / base:>9.1f}x"
+        )
     print()
     shared_words(posts)
     return 0

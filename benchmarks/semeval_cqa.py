@@ -23,6 +23,7 @@ What it does
   4. Baseline: the IR rank column of the .relevancy files (the search engine ranking that came with the data).
   5. Also prints MRR@10 / hit@1 of the three modes on samples/seed_dev_queries.jsonl (index of samples/vbulletin).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,18 +38,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from embeddings.config import Settings  # noqa: E402
-from embeddings.vectors.embedder import Embedder  # noqa: E402
-from embeddings.search.evaluate import evaluate, load_queries  # noqa: E402
 from embeddings.search import ranking as retrieval  # noqa: E402
+from embeddings.search.evaluate import evaluate, load_queries  # noqa: E402
 from embeddings.service import MAX_LIMIT, MAX_QUERY_CHARS, SearchService  # noqa: E402
+from embeddings.vectors.embedder import Embedder  # noqa: E402
 
 DEFAULT_CQA = ROOT.parent / "shared" / "eval" / "semeval-cqa-dev"
 DEFAULT_DATA = ROOT / "benchmarks" / ".cache"
 XML_NAME = "cqa-ql-dev15.xml"
 TOP = 10  # the official scorer's threshold
 # (row label, search mode, hybrid fusion): the three modes as shipped, then plain RRF for reference
-RUNS = [("dense", "dense", None), ("lexical", "lexical", None), ("hybrid", "hybrid", None),
-        ("plain RRF k=60", "hybrid", retrieval.Fusion(method="rrf"))]
+RUNS = [
+    ("dense", "dense", None),
+    ("lexical", "lexical", None),
+    ("hybrid", "hybrid", None),
+    ("plain RRF k=60", "hybrid", retrieval.Fusion(method="rrf")),
+]
 
 
 def search(service: SearchService, query: str, limit: int, mode: str, fusion):
@@ -95,16 +100,29 @@ def convert(xml_path: Path) -> tuple[list[OrgQuestion], list[dict]]:
             rid = relq.get("RELQ_ID")
             subject = _text(relq, "RelQSubject") or "(no subject)"
             title = subject
-            rows.append({"thread_id": rid, "thread_title": title, "post_id": rid,
-                         "author": relq.get("RELQ_USERNAME") or "anonymous",
-                         "posted_at": relq.get("RELQ_DATE").replace(" ", "T"),
-                         "body": _join(subject, _text(relq, "RelQBody"))})
+            rows.append(
+                {
+                    "thread_id": rid,
+                    "thread_title": title,
+                    "post_id": rid,
+                    "author": relq.get("RELQ_USERNAME") or "anonymous",
+                    "posted_at": relq.get("RELQ_DATE").replace(" ", "T"),
+                    "body": _join(subject, _text(relq, "RelQBody")),
+                }
+            )
             posts = [rid]
             for c in thread.iter("RelComment"):
                 body = _text(c, "RelCText") or "(empty)"
-                rows.append({"thread_id": rid, "thread_title": title, "post_id": c.get("RELC_ID"),
-                             "author": c.get("RELC_USERNAME") or "anonymous",
-                             "posted_at": c.get("RELC_DATE").replace(" ", "T"), "body": body})
+                rows.append(
+                    {
+                        "thread_id": rid,
+                        "thread_title": title,
+                        "post_id": c.get("RELC_ID"),
+                        "author": c.get("RELC_USERNAME") or "anonymous",
+                        "posted_at": c.get("RELC_DATE").replace(" ", "T"),
+                        "body": body,
+                    }
+                )
                 posts.append(c.get("RELC_ID"))
             q.relq_ids.append(rid)
             q.thread_posts[rid] = posts
@@ -158,8 +176,10 @@ def run_cqa(cqa: Path, data_root: Path, embedder: Embedder, details: bool) -> di
     service = SearchService(Settings(data_dir=data_dir / "index"), embedder)
     service._highlight = lambda *args: None  # highlights do not change the ranking; skip their embedding cost
     seconds, embedded = build(service, [jsonl])
-    print(f"CQA dev: {len(questions)} original questions, {sum(len(q.relq_ids) for q in questions)} threads, "
-          f"{len(rows)} posts (indexed in {seconds:.0f}s, {embedded} passages embedded, the rest from the cache)")
+    print(
+        f"CQA dev: {len(questions)} original questions, {sum(len(q.relq_ids) for q in questions)} threads, "
+        f"{len(rows)} posts (indexed in {seconds:.0f}s, {embedded} passages embedded, the rest from the cache)"
+    )
 
     labels_b = {qid: {c: rel for c, _, rel in cands} for qid, cands in gold_b.items()}
     labels_c = {qid: {c: rel for c, _, rel in cands} for qid, cands in gold_c.items()}
@@ -173,17 +193,24 @@ def run_cqa(cqa: Path, data_root: Path, embedder: Embedder, details: bool) -> di
         for q in questions:
             results = search(service, q.query[:MAX_QUERY_CHARS], MAX_LIMIT, mode, fusion)
             position = {r.post_id: r.rank for r in results}
-            best_of_thread = {rid: min((position.get(p, float("inf")) for p in posts))
-                              for rid, posts in q.thread_posts.items()}
+            best_of_thread = {
+                rid: min(position.get(p, float("inf")) for p in posts) for rid, posts in q.thread_posts.items()
+            }
             rank_b[q.qid] = [labels_b[q.qid][c] for c in order_candidates(q.relq_ids, position)]
             rank_b_thread[q.qid] = [labels_b[q.qid][c] for c in order_candidates(q.relq_ids, best_of_thread)]
             comments = [c for c, _, _ in gold_c[q.qid]]
             rank_c[q.qid] = [labels_c[q.qid][c] for c in order_candidates(comments, position)]
             if details:
-                print(f"  {label:14} {q.qid:5} B AP {official_map({q.qid: rank_b[q.qid]}):.3f}"
-                      f"  C AP {official_map({q.qid: rank_c[q.qid]}):.3f}  {q.query[:60]!r}")
-        table[label] = {"B": official_map(rank_b), "C": official_map(rank_c),
-                       "B_thread": official_map(rank_b_thread), "seconds": time.perf_counter() - t0}
+                print(
+                    f"  {label:14} {q.qid:5} B AP {official_map({q.qid: rank_b[q.qid]}):.3f}"
+                    f"  C AP {official_map({q.qid: rank_c[q.qid]}):.3f}  {q.query[:60]!r}"
+                )
+        table[label] = {
+            "B": official_map(rank_b),
+            "C": official_map(rank_c),
+            "B_thread": official_map(rank_b_thread),
+            "seconds": time.perf_counter() - t0,
+        }
     service.close()
     return table
 
@@ -229,8 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':14} {'B (related questions)':>22} {'C (comments)':>13}")
     for name, row in table.items():
         print(f"{name:14} {row['B']:>22.4f} {row['C']:>13.4f}")
-    print("  (B variant: related thread placed by its best-ranked post instead of its question post: "
-          + ", ".join(f"{label} {table[label]['B_thread']:.4f}" for label, _, _ in RUNS) + ")")
+    print(
+        "  (B variant: related thread placed by its best-ranked post instead of its question post: "
+        + ", ".join(f"{label} {table[label]['B_thread']:.4f}" for label, _, _ in RUNS)
+        + ")"
+    )
     print()
     print(f"seed dev queries ({seed['dense']['queries']} queries, samples/seed_dev_queries.jsonl)")
     print(f"{'':14} {'MRR@10':>8} {'hit@1':>7}")

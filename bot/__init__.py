@@ -3,6 +3,7 @@
 Importing this package does not import the retrieval core's heavy dependencies; the
 service object is passed to :class:`bot.client.ThreadBot` by the caller.
 """
+
 from __future__ import annotations
 
 import threadbot  # noqa: F401  (makes `embeddings` resolve to this project's core)

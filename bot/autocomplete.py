@@ -1,4 +1,5 @@
 """Autocomplete for `author` and `thread` options: ≤ 25 choices, answered well inside 3 seconds."""
+
 from __future__ import annotations
 
 import discord
@@ -18,7 +19,9 @@ async def author_choices(interaction: discord.Interaction, current: str) -> list
     names = await bot.call_fast(bot.service.authors, current.strip(), MAX_CHOICES, default=[])
     seen, out = set(), []
     for name in names:
-        if not name or not name.strip() or len(name) > CHOICE_MAX or name in seen:  # a value that does not fit can't be chosen
+        if (
+            not name or not name.strip() or len(name) > CHOICE_MAX or name in seen
+        ):  # a value that does not fit can't be chosen
             continue
         seen.add(name)
         out.append(app_commands.Choice(name=_clip(name), value=name))

@@ -1,10 +1,12 @@
 """The bot: settings and the search service come in through the constructor."""
+
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -13,8 +15,7 @@ from discord.ext import commands
 from .errors import handle_app_command_error
 
 if TYPE_CHECKING:
-    from embeddings import Settings
-    from embeddings import SearchService
+    from embeddings import SearchService, Settings
 
 log = logging.getLogger("threadbot.bot")
 T = TypeVar("T")
@@ -35,8 +36,9 @@ class ThreadBot(commands.Bot):
     ``threadbot sync --global`` (see :func:`bot.runner.sync_commands`).
     """
 
-    def __init__(self, settings: "Settings", service: "SearchService | None", *, sync_on_start: bool = False,
-                 **options: Any):
+    def __init__(
+        self, settings: Settings, service: SearchService | None, *, sync_on_start: bool = False, **options: Any
+    ):
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -59,9 +61,8 @@ class ThreadBot(commands.Bot):
         """Like :meth:`call`, but give up with `default` after AUTOCOMPLETE_TIMEOUT seconds or on an error."""
         try:
             return await asyncio.wait_for(self.call(fn, *args, **kwargs), AUTOCOMPLETE_TIMEOUT)
-        except asyncio.TimeoutError:
-            log.warning("%s took longer than %.1fs; answering autocomplete empty", fn.__name__,
-                        AUTOCOMPLETE_TIMEOUT)
+        except TimeoutError:
+            log.warning("%s took longer than %.1fs; answering autocomplete empty", fn.__name__, AUTOCOMPLETE_TIMEOUT)
         except Exception:  # autocomplete must never surface an error
             log.warning("%s failed during autocomplete", getattr(fn, "__name__", fn), exc_info=True)
         return default
@@ -86,8 +87,10 @@ class ThreadBot(commands.Bot):
             return
         guild = self.dev_guild
         if guild is None:  # run_bot refuses this combination; a global sync is never done at start
-            log.warning("sync on start asked for, but no dev guild is configured: not syncing "
-                        "(use `threadbot sync --global` for a global sync)")
+            log.warning(
+                "sync on start asked for, but no dev guild is configured: not syncing "
+                "(use `threadbot sync --global` for a global sync)"
+            )
             return
         self.tree.copy_global_to(guild=guild)
         synced = await self.tree.sync(guild=guild)

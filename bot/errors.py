@@ -4,6 +4,7 @@ A user's mistake (a ThreadbotError from the core, a bad option value, a refused
 admin command) gets a message saying how to fix it. Anything else is a bug: the
 user gets a reference id, the log gets the traceback under the same id.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,8 +56,10 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, UserInputError):
         return error.message
     if isinstance(error, NotAdmin):
-        return (f"Only bot admins can use `/{error.command}`. Ask a server manager, or an admin listed in the "
-                "bot's configuration (`bot.admin_user_ids` / `bot.admin_role_ids`).")
+        return (
+            f"Only bot admins can use `/{error.command}`. Ask a server manager, or an admin listed in the "
+            "bot's configuration (`bot.admin_user_ids` / `bot.admin_role_ids`)."
+        )
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down: try again in {error.retry_after:.0f}s."
     if isinstance(error, app_commands.NoPrivateMessage):
@@ -108,8 +111,9 @@ async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)
             return
-        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message \
-                and not has_answer(interaction):
+        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message and not has_answer(
+            interaction
+        ):
             try:
                 await interaction.delete_original_response()
             except discord.HTTPException:
@@ -122,11 +126,19 @@ async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
 async def report_unexpected(interaction: discord.Interaction, error: BaseException, where: str) -> str:
     ref = new_reference()
     original = getattr(error, "original", error)
-    log.error("unexpected error [ref %s] in %s (user %s, interaction %s)", ref, where,
-              getattr(interaction.user, "id", None), interaction.id,
-              exc_info=(type(original), original, original.__traceback__))
-    await send_ephemeral(interaction, f"Something went wrong on our side (reference `{ref}`). "
-                                      "Please try again; if it keeps happening, give the reference to the bot's operator.")
+    log.error(
+        "unexpected error [ref %s] in %s (user %s, interaction %s)",
+        ref,
+        where,
+        getattr(interaction.user, "id", None),
+        interaction.id,
+        exc_info=(type(original), original, original.__traceback__),
+    )
+    await send_ephemeral(
+        interaction,
+        f"Something went wrong on our side (reference `{ref}`). "
+        "Please try again; if it keeps happening, give the reference to the bot's operator.",
+    )
     return ref
 
 
@@ -137,8 +149,13 @@ async def handle_app_command_error(interaction: discord.Interaction, error: app_
         await report_unexpected(interaction, error, f"/{command}")
         return
     if isinstance(error, NotAdmin):
-        log.warning("refused /%s to non-admin %s (%s) in guild %s", command, interaction.user,
-                    getattr(interaction.user, "id", None), interaction.guild_id)
+        log.warning(
+            "refused /%s to non-admin %s (%s) in guild %s",
+            command,
+            interaction.user,
+            getattr(interaction.user, "id", None),
+            interaction.guild_id,
+        )
     else:
         log.info("/%s: user error for %s: %s", command, getattr(interaction.user, "id", None), message)
     await send_ephemeral(interaction, message)

@@ -4,6 +4,7 @@
 override it, so every admin command also calls :func:`admin_only` at run time:
 configured admin user ids and role ids when any are set, else Manage Server.
 """
+
 from __future__ import annotations
 
 import discord

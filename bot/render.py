@@ -4,18 +4,34 @@ Everything archived (passages, post bodies, titles) is escaped so it renders as
 written: markdown is neutralised and mentions cannot ping (the client also uses
 ``AllowedMentions.none()``). Highlights (offsets within a passage) are shown in bold.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import discord
 from discord.utils import format_dt
 
 from .text import (
-    AUTHOR_MAX, COLOUR, DESCRIPTION_MAX, EMBEDS_MAX, FIELDS_MAX, FIELD_NAME_MAX,
-    FIELD_VALUE_MAX, MESSAGE_EMBED_CHARS_MAX, TITLE_MAX, archive_date, cut_words, date_line,
-    escape, fit_embed, or_placeholder, plain, post_pointer, render_passage,
+    AUTHOR_MAX,
+    COLOUR,
+    DESCRIPTION_MAX,
+    EMBEDS_MAX,
+    FIELD_NAME_MAX,
+    FIELD_VALUE_MAX,
+    FIELDS_MAX,
+    MESSAGE_EMBED_CHARS_MAX,
+    TITLE_MAX,
+    archive_date,
+    cut_words,
+    date_line,
+    escape,
+    fit_embed,
+    or_placeholder,
+    plain,
+    post_pointer,
+    render_passage,
 )
 
 # --------------------------------------------------------------------------- /ask
@@ -28,15 +44,20 @@ def result_embed(result, budget: int = 2000) -> discord.Embed:
     bold (cut at a word boundary, with a pointer to /post)."""
     number = result.post_index + 1
     budget = max(300, budget)
-    embed = discord.Embed(title=or_placeholder(plain(result.thread_title, min(TITLE_MAX, max(40, budget // 6))), "(untitled)"),
-                          colour=COLOUR)
-    embed.set_author(name=or_placeholder(cut_words(result.author, min(AUTHOR_MAX, max(20, budget // 10))), "(unknown author)"))
+    embed = discord.Embed(
+        title=or_placeholder(plain(result.thread_title, min(TITLE_MAX, max(40, budget // 6))), "(untitled)"),
+        colour=COLOUR,
+    )
+    embed.set_author(
+        name=or_placeholder(cut_words(result.author, min(AUTHOR_MAX, max(20, budget // 10))), "(unknown author)")
+    )
     embed.add_field(name="Posted", value=date_line(result.posted_at), inline=True)
     embed.add_field(name="Post", value=f"post {number} of {result.post_count}", inline=True)
     quoted_by = getattr(result, "quoted_by", None) or []
     if quoted_by:
-        embed.add_field(name="Quoted by", value=quoted_by_line(quoted_by, min(FIELD_VALUE_MAX, max(60, budget // 6))),
-                        inline=False)
+        embed.add_field(
+            name="Quoted by", value=quoted_by_line(quoted_by, min(FIELD_VALUE_MAX, max(60, budget // 6))), inline=False
+        )
     embed.set_footer(text=f"#{result.rank} · score {result.score:.2f}")
     min_passage = budget // MIN_PASSAGE_SHARE
     if quoted_by and budget - len(embed) < min_passage + 80:  # no room left for the passage: drop the extra
@@ -50,8 +71,9 @@ def result_embed(result, budget: int = 2000) -> discord.Embed:
 
 
 def quoted_by_line(quoted_by, limit: int = FIELD_VALUE_MAX) -> str:
-    items = [f"{plain(q.author, 100)} ({archive_date(q.posted_at)})" for q in
-             sorted(quoted_by, key=lambda q: q.posted_at)]
+    items = [
+        f"{plain(q.author, 100)} ({archive_date(q.posted_at)})" for q in sorted(quoted_by, key=lambda q: q.posted_at)
+    ]
     out = ""
     for i, item in enumerate(items):
         piece = (", " if out else "") + item
@@ -86,14 +108,14 @@ def post_body_blocks(view) -> list[tuple[str, str]]:
         if span.start < pos:
             continue
         if span.start > pos:
-            blocks.append(("own", body[pos:span.start]))
+            blocks.append(("own", body[pos : span.start]))
         label = f"quoting {span.source_author}, {archive_date(span.source_posted_at)}"
         if span.source_thread_id and span.source_thread_id != view.thread_id:
             label += " (another thread)"
         else:
             label += f" (post {span.source_post_index + 1})"
         blocks.append(("label", label))
-        blocks.append(("quote", body[span.start:span.end]))
+        blocks.append(("quote", body[span.start : span.end]))
         pos = span.end
     if pos < len(body):
         blocks.append(("own", body[pos:]))
@@ -143,7 +165,9 @@ def post_pages(view, page_chars: int = 3800) -> list[discord.Embed]:
     """A whole post as one embed per page; quoted spans marked "quoting X, date". Each page's description is
     sized so that the whole embed (title, author, fields, footer too) stays within one message's limit."""
     number = view.post_index + 1
-    title = or_placeholder(plain(f"{view.thread_title} — post {number} of {view.post_count}", TITLE_MAX), f"post {number}")
+    title = or_placeholder(
+        plain(f"{view.thread_title} — post {number} of {view.post_count}", TITLE_MAX), f"post {number}"
+    )
     author = or_placeholder(cut_words(view.author, AUTHOR_MAX), "(unknown author)")
     link = view.url if view.url and len(view.url) <= FIELD_VALUE_MAX else None
     tid = cut_words(" ".join(view.thread_id.split()), 200)
@@ -170,10 +194,9 @@ THREADS_PAGE_BUDGET = MESSAGE_EMBED_CHARS_MAX - 200  # title + footer + fields o
 
 def _thread_field(t) -> tuple[str, str]:
     tid = " ".join(t.thread_id.replace("`", "'").split())
-    head = (f"{t.post_count} posts · {date_line(t.first_posted_at, 'd')}\n"
-            f"last: {date_line(t.last_posted_at, 'd')}\nid: ")
+    head = f"{t.post_count} posts · {date_line(t.first_posted_at, 'd')}\nlast: {date_line(t.last_posted_at, 'd')}\nid: "
     room = FIELD_VALUE_MAX - len(head) - 2
-    ident = f"`{tid}`" if len(tid) <= room else f"`{tid[:room - 1]}…`"
+    ident = f"`{tid}`" if len(tid) <= room else f"`{tid[: room - 1]}…`"
     return or_placeholder(plain(t.title, FIELD_NAME_MAX), "(untitled)"), head + ident
 
 
@@ -213,21 +236,25 @@ def human_bytes(n: int) -> str:
 
 def stats_embed(stats, rebuild_status=None) -> discord.Embed:
     e = discord.Embed(title="Index statistics", colour=COLOUR)
-    for name, value in (("Threads", stats.threads), ("Posts", stats.posts), ("Passages", stats.passages),
-                        ("Authors", stats.authors), ("Quotes", stats.quotes)):
+    for name, value in (
+        ("Threads", stats.threads),
+        ("Posts", stats.posts),
+        ("Passages", stats.passages),
+        ("Authors", stats.authors),
+        ("Quotes", stats.quotes),
+    ):
         e.add_field(name=name, value=f"{value:,}", inline=True)
-    e.add_field(name="Model", value=plain(f"{stats.model} ({stats.dimension} dimensions)", FIELD_VALUE_MAX),
-                inline=False)
-    e.add_field(name="Index built", value=plain(str(stats.built_at), 200) + f"\nbuild `{stats.build_id}`",
-                inline=True)
+    e.add_field(
+        name="Model", value=plain(f"{stats.model} ({stats.dimension} dimensions)", FIELD_VALUE_MAX), inline=False
+    )
+    e.add_field(name="Index built", value=plain(str(stats.built_at), 200) + f"\nbuild `{stats.build_id}`", inline=True)
     e.add_field(name="Data directory", value=human_bytes(stats.data_dir_bytes), inline=True)
     if stats.sources:
         e.add_field(name="Sources", value=plain(", ".join(stats.sources), FIELD_VALUE_MAX), inline=False)
     if rebuild_status:
         who, when = rebuild_status
-        since = f" {format_dt(datetime.fromtimestamp(when, timezone.utc), 'R')}" if when else ""
-        e.add_field(name="Rebuild running", value=plain(f"started by {who or 'someone'}", 200) + since,
-                    inline=False)
+        since = f" {format_dt(datetime.fromtimestamp(when, UTC), 'R')}" if when else ""
+        e.add_field(name="Rebuild running", value=plain(f"started by {who or 'someone'}", 200) + since, inline=False)
     return e
 
 
@@ -245,14 +272,19 @@ def progress_text(stage: str | None, done: int, total: int, elapsed: float) -> s
 
 def report_embed(report) -> discord.Embed:
     e = discord.Embed(title="Rebuild finished", colour=discord.Colour.green())
-    e.description = (f"{report.threads:,} threads · {report.posts:,} posts · {report.passages:,} passages · "
-                     f"{report.quotes:,} quotes\n{report.embedded:,} passages embedded, {report.cached:,} from "
-                     f"the cache · {report.seconds:.1f}s")
+    e.description = (
+        f"{report.threads:,} threads · {report.posts:,} posts · {report.passages:,} passages · "
+        f"{report.quotes:,} quotes\n{report.embedded:,} passages embedded, {report.cached:,} from "
+        f"the cache · {report.seconds:.1f}s"
+    )
     if report.errors:
         shown = "\n".join(escape(x) for x in report.errors[:10])
         more = f"\n… and {len(report.errors) - 10} more" if len(report.errors) > 10 else ""
-        e.add_field(name=f"Skipped input ({len(report.errors)})", value=cut_words(shown, FIELD_VALUE_MAX - 30) + more,
-                    inline=False)
+        e.add_field(
+            name=f"Skipped input ({len(report.errors)})",
+            value=cut_words(shown, FIELD_VALUE_MAX - 30) + more,
+            inline=False,
+        )
         e.colour = discord.Colour.orange()
     e.set_footer(text=f"build {report.build_id}")
     return e
@@ -263,8 +295,12 @@ def quote_embed(trace, budget: int = 1900) -> discord.Embed:
     """One /quote candidate counting at most `budget` characters in all (every part of the embed counts)."""
     o = trace.original
     budget = max(400, budget)
-    e = discord.Embed(title=or_placeholder(plain(f"First written in: {o.thread_title}", min(TITLE_MAX, budget // 6)),
-                                "First written in: (untitled)"), colour=COLOUR)
+    e = discord.Embed(
+        title=or_placeholder(
+            plain(f"First written in: {o.thread_title}", min(TITLE_MAX, budget // 6)), "First written in: (untitled)"
+        ),
+        colour=COLOUR,
+    )
     e.set_author(name=or_placeholder(cut_words(o.author, min(AUTHOR_MAX, max(20, budget // 10))), "(unknown author)"))
     e.add_field(name="Original", value=f"{date_line(o.posted_at)} · post {o.post_index + 1}", inline=False)
     later = sorted(trace.quoted_by or [], key=lambda q: q.posted_at)

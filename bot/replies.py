@@ -5,6 +5,7 @@ search can take longer) and shows its result with :func:`answer`. The error hand
 a placeholder that holds no answer yet may be public, so it is deleted before a private error message is
 sent; an answer already shown is left alone. (/reindex needs neither: it answers at once with its progress.)
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -25,9 +26,13 @@ async def defer_answer(interaction: discord.Interaction, private: bool | None) -
     await interaction.response.defer(ephemeral=private, thinking=True)
 
 
-async def answer(interaction: discord.Interaction, *, content: str | None = MISSING,
-                 embeds: Sequence[discord.Embed] = MISSING,
-                 view: discord.ui.View | None = MISSING) -> None:
+async def answer(
+    interaction: discord.Interaction,
+    *,
+    content: str | None = MISSING,
+    embeds: Sequence[discord.Embed] = MISSING,
+    view: discord.ui.View | None = MISSING,
+) -> None:
     """Replace the placeholder of a deferred command with its answer (arguments as for
     ``Interaction.edit_original_response``), and remember that it was answered once Discord has accepted it."""
     await interaction.edit_original_response(content=content, embeds=embeds, view=view)

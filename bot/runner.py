@@ -1,11 +1,12 @@
 """What the CLI calls: `threadbot run [--sync]`, `threadbot sync [--global]`, `threadbot commands --json`."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import aiohttp
 import discord
@@ -42,14 +43,18 @@ def read_token(environ=None) -> str | None:
 
 
 def _no_token() -> int:
-    _say(f"{TOKEN_ENV} is not set. Create a bot in the Discord developer portal (Applications → your app → Bot → "
-         f"Reset Token) and run: export {TOKEN_ENV}=<token>")
+    _say(
+        f"{TOKEN_ENV} is not set. Create a bot in the Discord developer portal (Applications → your app → Bot → "
+        f"Reset Token) and run: export {TOKEN_ENV}=<token>"
+    )
     return EXIT_NO_TOKEN
 
 
 def _bad_token() -> int:
-    _say(f"Discord rejected the token in {TOKEN_ENV}. Copy a fresh one from the developer portal "
-         "(Applications → your app → Bot → Reset Token).")
+    _say(
+        f"Discord rejected the token in {TOKEN_ENV}. Copy a fresh one from the developer portal "
+        "(Applications → your app → Bot → Reset Token)."
+    )
     return EXIT_BAD_TOKEN
 
 
@@ -59,8 +64,9 @@ def _default_service(settings):
     return SearchService(settings)
 
 
-def run_bot(settings, sync: bool = False, *, service_factory: Callable | None = None,
-            bot_factory: Callable = ThreadBot) -> int:
+def run_bot(
+    settings, sync: bool = False, *, service_factory: Callable | None = None, bot_factory: Callable = ThreadBot
+) -> int:
     """Start the bot and block until it stops. Returns a process exit code; never raises for a bad token.
 
     Commands are not synced at start unless `sync` (``threadbot run --sync``, for development) is set; then
@@ -68,8 +74,10 @@ def run_bot(settings, sync: bool = False, *, service_factory: Callable | None = 
     """
     setup_logging(settings.bot.log_level)
     if sync and not getattr(settings.bot, "dev_guild_id", None):
-        _say("--sync syncs the commands to the dev guild, and none is configured: set bot.dev_guild_id "
-             "(or THREADBOT_DEV_GUILD_ID), or register them globally once with `threadbot sync --global`.")
+        _say(
+            "--sync syncs the commands to the dev guild, and none is configured: set bot.dev_guild_id "
+            "(or THREADBOT_DEV_GUILD_ID), or register them globally once with `threadbot sync --global`."
+        )
         return EXIT_USAGE
     token = read_token()
     if token is None:
@@ -105,8 +113,10 @@ async def _sync(settings, global_: bool, bot_factory: Callable) -> int:
             return EXIT_OK
         guild = bot.dev_guild
         if guild is None:
-            _say("no dev guild configured: set bot.dev_guild_id (or THREADBOT_DEV_GUILD_ID), "
-                 "or sync globally with `threadbot sync --global`.")
+            _say(
+                "no dev guild configured: set bot.dev_guild_id (or THREADBOT_DEV_GUILD_ID), "
+                "or sync globally with `threadbot sync --global`."
+            )
             return EXIT_USAGE
         bot.tree.copy_global_to(guild=guild)
         synced = await bot.tree.sync(guild=guild)

@@ -3,10 +3,11 @@
 Everything archived is escaped so it renders as written: markdown is neutralised and mentions cannot ping
 (the client also uses ``AllowedMentions.none()``).
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 import discord
 from discord.utils import escape_markdown, escape_mentions, format_dt
@@ -57,7 +58,7 @@ def plain(text: str, limit: int) -> str:
 
 def as_utc(dt: datetime) -> datetime:
     """Archive dates are naive (the forum's clock); Discord timestamps need an instant: read them as UTC."""
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
 def archive_date(dt: datetime) -> str:
@@ -133,7 +134,7 @@ def _bold(segment: str) -> str:
             lines.append(line)
             continue
         lead = line[: len(line) - len(line.lstrip())]
-        trail = line[len(line.rstrip()):]
+        trail = line[len(line.rstrip()) :]
         lines.append(f"{lead}**{core}**{trail}")
     return "\n".join(lines)
 

@@ -1,10 +1,11 @@
 """Prev/Next pagination: only the invoker may press; buttons disable themselves on timeout."""
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Sequence
 
 import discord
 
@@ -150,8 +151,10 @@ class Paginator(discord.ui.View):
         if target is None:
             return
         if self.token_age() >= TOKEN_LIFETIME:
-            log.info("paging buttons of message %s left enabled: the last interaction token has expired",
-                     getattr(target.message, "id", "?"))
+            log.info(
+                "paging buttons of message %s left enabled: the last interaction token has expired",
+                getattr(target.message, "id", "?"),
+            )
             return
         try:
             await target.edit_original_response(view=self)

@@ -21,18 +21,40 @@ from typing import TYPE_CHECKING
 
 # public name -> the module that defines it
 _EXPORTS = {
-    "BotSettings": "config", "Settings": "config", "load_settings": "config",
-    "BuildFailed": "errors", "ConfigError": "errors", "IndexMismatchError": "errors", "InputError": "errors",
-    "NoIndexError": "errors", "NotFoundError": "errors", "RebuildInProgressError": "errors",
-    "ThreadbotError": "errors", "UsageError": "errors",
+    "BotSettings": "config",
+    "Settings": "config",
+    "load_settings": "config",
+    "BuildFailed": "errors",
+    "ConfigError": "errors",
+    "IndexMismatchError": "errors",
+    "InputError": "errors",
+    "NoIndexError": "errors",
+    "NotFoundError": "errors",
+    "RebuildInProgressError": "errors",
+    "ThreadbotError": "errors",
+    "UsageError": "errors",
     "parse_user_date": "ingest.dates",
-    "BuildReport": "models", "Filters": "models", "PostView": "models", "QuotedBy": "models",
-    "QuotedSpan": "models", "QuoteOccurrence": "models", "QuoteRelation": "models", "QuoteTrace": "models",
-    "Result": "models", "Stats": "models", "ThreadSummary": "models", "to_jsonable": "models",
-    "QuoteEvalReport": "quotes.evaluate", "evaluate_quotes": "quotes.evaluate",
+    "BuildReport": "models",
+    "Filters": "models",
+    "PostView": "models",
+    "QuotedBy": "models",
+    "QuotedSpan": "models",
+    "QuoteOccurrence": "models",
+    "QuoteRelation": "models",
+    "QuoteTrace": "models",
+    "Result": "models",
+    "Stats": "models",
+    "ThreadSummary": "models",
+    "to_jsonable": "models",
+    "QuoteEvalReport": "quotes.evaluate",
+    "evaluate_quotes": "quotes.evaluate",
     "format_quote_errors": "quotes.evaluate",
-    "EvalReport": "search.evaluate", "evaluate": "search.evaluate", "load_queries": "search.evaluate",
-    "MAX_LIMIT": "service", "MAX_QUERY_CHARS": "service", "SearchService": "service",
+    "EvalReport": "search.evaluate",
+    "evaluate": "search.evaluate",
+    "load_queries": "search.evaluate",
+    "MAX_LIMIT": "service",
+    "MAX_QUERY_CHARS": "service",
+    "SearchService": "service",
 }
 
 __all__ = [
@@ -88,11 +110,32 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .config import BotSettings, Settings, load_settings
-    from .errors import (BuildFailed, ConfigError, IndexMismatchError, InputError, NoIndexError, NotFoundError,
-                         RebuildInProgressError, ThreadbotError, UsageError)
+    from .errors import (
+        BuildFailed,
+        ConfigError,
+        IndexMismatchError,
+        InputError,
+        NoIndexError,
+        NotFoundError,
+        RebuildInProgressError,
+        ThreadbotError,
+        UsageError,
+    )
     from .ingest.dates import parse_user_date
-    from .models import (BuildReport, Filters, PostView, QuotedBy, QuotedSpan, QuoteOccurrence, QuoteRelation,
-                         QuoteTrace, Result, Stats, ThreadSummary, to_jsonable)
+    from .models import (
+        BuildReport,
+        Filters,
+        PostView,
+        QuotedBy,
+        QuotedSpan,
+        QuoteOccurrence,
+        QuoteRelation,
+        QuoteTrace,
+        Result,
+        Stats,
+        ThreadSummary,
+        to_jsonable,
+    )
     from .quotes.evaluate import QuoteEvalReport, evaluate_quotes, format_quote_errors
     from .search.evaluate import EvalReport, evaluate, load_queries
     from .service import MAX_LIMIT, MAX_QUERY_CHARS, SearchService

@@ -1,4 +1,5 @@
 """Settings: CLI option > environment (THREADBOT_*) > config file (TOML) > default."""
+
 from __future__ import annotations
 
 import os
@@ -124,8 +125,9 @@ def _validate(s: Settings) -> Settings:
     return s
 
 
-def load_settings(config_path: str | os.PathLike | None = None, overrides: dict | None = None,
-                  environ: dict | None = None) -> Settings:
+def load_settings(
+    config_path: str | os.PathLike | None = None, overrides: dict | None = None, environ: dict | None = None
+) -> Settings:
     environ = os.environ if environ is None else environ
     settings = Settings()
     path = config_path or environ.get("THREADBOT_CONFIG")
@@ -147,8 +149,10 @@ def load_settings(config_path: str | os.PathLike | None = None, overrides: dict 
         if not settings.data_dir.is_absolute() and "data_dir" in data:
             settings = replace(settings, data_dir=base / settings.data_dir)
         if "sources" in data:
-            settings = replace(settings, sources=tuple(
-                s if Path(s).expanduser().is_absolute() else str(base / s) for s in settings.sources))
+            settings = replace(
+                settings,
+                sources=tuple(s if Path(s).expanduser().is_absolute() else str(base / s) for s in settings.sources),
+            )
     for var, (section, key) in ENV_VARS.items():
         if environ.get(var) not in (None, ""):
             values = {key: environ[var]} if section is None else {section: {key: environ[var]}}

@@ -3,9 +3,10 @@
 The CLI maps them to exit codes and one-line messages; the bot maps them to
 short ephemeral replies. Anything that is *not* a ThreadbotError is a bug.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 class ThreadbotError(Exception):

@@ -1,4 +1,5 @@
 """Plain dataclasses exchanged between the core, the CLI and the bot."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

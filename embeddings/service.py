@@ -4,27 +4,27 @@ Thread-safe and synchronous: the bot calls it through ``asyncio.to_thread``.
 A rebuild runs in the caller's thread while other threads keep searching the
 previous build; when the new build is live the service switches to it.
 """
+
 from __future__ import annotations
 
 import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
-from .index.builder import build_index
-from .passages.sentences import sentence_spans
 from .config import Settings
+from .errors import IndexMismatchError, NoIndexError, NotFoundError, RebuildInProgressError, UsageError
+from .index.builder import build_index
+from .index.datadir import DataDir, LoadedIndex
+from .models import BuildReport, Filters, PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
+from .passages.sentences import sentence_spans
+from .search.highlight import best_sentences
+from .search.ranking import MODES, allowed_passage_ids, display_passages, rank_passages
 from .vectors.cache import EmbeddingCache, embed_with_cache
 from .vectors.embedder import Embedder
-from .errors import IndexMismatchError, NoIndexError, NotFoundError, RebuildInProgressError, UsageError
-from .search.highlight import best_sentences
-from .index.datadir import DataDir, LoadedIndex
-from .models import (BuildReport, Filters, PostView, QuoteRelation, QuoteTrace, Result, Stats,
-                     ThreadSummary)
-from .search.ranking import MODES, allowed_passage_ids, display_passages, rank_passages
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +95,18 @@ class SearchService:
             self._index = None
 
     # --- search -------------------------------------------------------------------------------
-    def search(self, query: str, limit: int = 10, *, offset: int = 0, author: str | None = None,
-               thread: str | None = None, after: datetime | None = None, before: datetime | None = None,
-               mode: str | None = None) -> list[Result]:
+    def search(
+        self,
+        query: str,
+        limit: int = 10,
+        *,
+        offset: int = 0,
+        author: str | None = None,
+        thread: str | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        mode: str | None = None,
+    ) -> list[Result]:
         query = (query or "").strip()
         if not query:
             raise UsageError("the question is empty")
@@ -143,14 +152,24 @@ class SearchService:
         results = []
         for n, (post_id, (pid, score)) in enumerate(hits):
             post, passage = posts[post_id], passages[pid]
-            results.append(Result(
-                rank=offset + n + 1, score=round(score, 6), thread_id=post["thread_id"],
-                thread_title=post["thread_title"], post_id=post_id, post_index=post["post_index"],
-                post_count=post["post_count"], author=post["author"], posted_at=_dt(post["posted_at"]),
-                passage=passage["text"], passage_start=passage["start"], passage_end=passage["end"],
-                source=post["source"],
-                quoted_by=index.store.quoters_of(post_id, passage["start"], passage["end"]),
-            ))
+            results.append(
+                Result(
+                    rank=offset + n + 1,
+                    score=round(score, 6),
+                    thread_id=post["thread_id"],
+                    thread_title=post["thread_title"],
+                    post_id=post_id,
+                    post_index=post["post_index"],
+                    post_count=post["post_count"],
+                    author=post["author"],
+                    posted_at=_dt(post["posted_at"]),
+                    passage=passage["text"],
+                    passage_start=passage["start"],
+                    passage_end=passage["end"],
+                    source=post["source"],
+                    quoted_by=index.store.quoters_of(post_id, passage["start"], passage["end"]),
+                )
+            )
         self._highlight(query, qvec, results)
         return results
 
@@ -163,7 +182,7 @@ class SearchService:
             matrix, _ = embed_with_cache(self.embedder, self._sentence_cache(), texts)
             pos = 0
             for i in top:
-                vectors[i] = matrix[pos: pos + len(spans[i])]
+                vectors[i] = matrix[pos : pos + len(spans[i])]
                 pos += len(spans[i])
         for i, r in enumerate(results):
             r.highlights = best_sentences(query, r.passage, vectors.get(i), qvec if i in vectors else None, spans[i])
@@ -199,9 +218,16 @@ class SearchService:
 
     def _post_view(self, index: LoadedIndex, row, summary: ThreadSummary) -> PostView:
         return PostView(
-            post_id=row["post_id"], thread_id=row["thread_id"], thread_title=summary.title,
-            post_index=row["post_index"], post_count=summary.post_count, author=row["author"],
-            posted_at=_dt(row["posted_at"]), body=row["body"], source=row["source"], url=row["url"],
+            post_id=row["post_id"],
+            thread_id=row["thread_id"],
+            thread_title=summary.title,
+            post_index=row["post_index"],
+            post_count=summary.post_count,
+            author=row["author"],
+            posted_at=_dt(row["posted_at"]),
+            body=row["body"],
+            source=row["source"],
+            url=row["url"],
             quoted_spans=index.store.quoted_spans(row["post_id"]),
         )
 
@@ -211,9 +237,16 @@ class SearchService:
         if thread_id:
             thread_id = self.resolve_thread(thread_id).thread_id
         for r in index.store.export_rows(thread_id):
-            item = {"thread_id": r["thread_id"], "thread_title": r["title"], "post_id": r["post_id"],
-                    "post_index": r["post_index"], "author": r["author"], "posted_at": r["posted_at"],
-                    "body": r["body"], "source": r["source"]}
+            item = {
+                "thread_id": r["thread_id"],
+                "thread_title": r["title"],
+                "post_id": r["post_id"],
+                "post_index": r["post_index"],
+                "author": r["author"],
+                "posted_at": r["posted_at"],
+                "body": r["body"],
+                "source": r["source"],
+            }
             if r["url"]:
                 item["url"] = r["url"]
             yield item
@@ -254,16 +287,26 @@ class SearchService:
         resolved = [str(Path(s).expanduser().resolve()) for s in chosen]
         return list(dict.fromkeys(resolved))
 
-    def rebuild(self, sources: Sequence[str] | None = None, *, add: bool = False,
-                progress: Callable[[str, int, int], None] | None = None,
-                started_by: str | None = None) -> BuildReport:
+    def rebuild(
+        self,
+        sources: Sequence[str] | None = None,
+        *,
+        add: bool = False,
+        progress: Callable[[str, int, int], None] | None = None,
+        started_by: str | None = None,
+    ) -> BuildReport:
         if not self._rebuild_lock.acquire(blocking=False):
             who, when = self._rebuild_status or (None, None)
             raise RebuildInProgressError(who, when)
         try:
             self._rebuild_status = (started_by, time.time())
-            report = build_index(self.settings, self.effective_sources(sources, add), self.embedder,
-                                 progress=progress, started_by=started_by)
+            report = build_index(
+                self.settings,
+                self.effective_sources(sources, add),
+                self.embedder,
+                progress=progress,
+                started_by=started_by,
+            )
             self._current()  # switch to the new build now rather than on the next request
             return report
         finally:
@@ -275,9 +318,16 @@ class SearchService:
         m = index.manifest
         counts = m.get("counts", {})
         return Stats(
-            threads=counts.get("threads", 0), posts=counts.get("posts", 0), passages=counts.get("passages", 0),
+            threads=counts.get("threads", 0),
+            posts=counts.get("posts", 0),
+            passages=counts.get("passages", 0),
             authors=index.store.author_count(),
-            quotes=counts.get("quotes", 0), model=m.get("model", ""), dimension=m.get("dimension", 0),
-            built_at=m.get("built_at", ""), build_id=m.get("build_id", ""), index_path=str(index.path),
-            data_dir_bytes=self.data.size_bytes(), sources=m.get("sources", []),
+            quotes=counts.get("quotes", 0),
+            model=m.get("model", ""),
+            dimension=m.get("dimension", 0),
+            built_at=m.get("built_at", ""),
+            build_id=m.get("build_id", ""),
+            index_path=str(index.path),
+            data_dir_bytes=self.data.size_bytes(),
+            sources=m.get("sources", []),
         )

@@ -3,6 +3,7 @@
 The sample index is built once per session; tests that need to modify an index
 build their own in a tmp dir (the embedding cache makes those builds cheap).
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,8 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from embeddings.config import load_settings  # noqa: E402
-from embeddings.vectors.embedder import Embedder  # noqa: E402
 from embeddings.service import SearchService  # noqa: E402
+from embeddings.vectors.embedder import Embedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "samples" / "vbulletin"

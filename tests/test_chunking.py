@@ -1,9 +1,10 @@
 """Posts → passages: sentence boundaries, sizes measured with the model's tokenizer, exact offsets."""
+
 from __future__ import annotations
 
+from embeddings.ingest.vbulletin import parse_file
 from embeddings.passages.chunking import Chunker
 from embeddings.passages.sentences import sentence_spans
-from embeddings.ingest.vbulletin import parse_file
 
 from .conftest import SAMPLE_FILE
 
@@ -22,7 +23,7 @@ def test_every_passage_of_the_sample_is_an_exact_slice_within_budget(embedder):
         chunks = chunker.chunk(post.body)
         assert chunks, post.author
         for c in chunks:
-            assert post.body[c.start:c.end] == c.text
+            assert post.body[c.start : c.end] == c.text
             assert c.text == c.text.strip()
             assert embedder.count_tokens([c.text])[0] <= 200 + 8  # join whitespace can add a token or two
         # every word of the post is in some passage
@@ -40,7 +41,7 @@ def test_consecutive_passages_overlap_by_a_sentence(embedder):
     assert len(chunks) > 3
     for a, b in zip(chunks, chunks[1:]):
         assert b.start < a.end  # the next passage starts inside the previous one
-        assert body[b.start:a.end].startswith("Sentence number")
+        assert body[b.start : a.end].startswith("Sentence number")
 
 
 def test_a_sentence_longer_than_the_budget_is_split_at_words(embedder):
@@ -48,7 +49,7 @@ def test_a_sentence_longer_than_the_budget_is_split_at_words(embedder):
     chunks = Chunker(embedder.count_tokens, max_tokens=100).chunk(body.strip())
     assert len(chunks) >= 7
     assert all(embedder.count_tokens([c.text])[0] <= 100 for c in chunks)
-    assert all(body[c.start:c.end] == c.text for c in chunks)
+    assert all(body[c.start : c.end] == c.text for c in chunks)
 
 
 def test_regions_exclude_text(embedder):
@@ -64,8 +65,8 @@ def test_a_single_word_longer_than_the_budget_is_cut(embedder):
     chunks = Chunker(embedder.count_tokens, max_tokens=100).chunk(body)
     assert len(chunks) > 3
     assert all(embedder.count_tokens([c.text])[0] <= 100 + 8 for c in chunks)  # slice joins can add a piece
-    assert all(body[c.start:c.end] == c.text for c in chunks)
-    assert "".join(body[c.start:c.end] for c in chunks).replace(" ", "") == body.replace(" ", "")
+    assert all(body[c.start : c.end] == c.text for c in chunks)
+    assert "".join(body[c.start : c.end] for c in chunks).replace(" ", "") == body.replace(" ", "")
 
 
 def test_passages_without_words_are_not_indexed():

@@ -1,4 +1,5 @@
 """The `threadbot` command line, run in-process (the model stays loaded between calls)."""
+
 from __future__ import annotations
 
 import io
@@ -11,8 +12,23 @@ from threadbot.cli import main
 
 from .conftest import SAMPLE_DIR, SEED_QUERIES
 
-RESULT_FIELDS = {"rank", "score", "thread_id", "thread_title", "post_id", "post_index", "post_count", "author",
-                 "posted_at", "passage", "passage_start", "passage_end", "source", "highlights", "quoted_by"}
+RESULT_FIELDS = {
+    "rank",
+    "score",
+    "thread_id",
+    "thread_title",
+    "post_id",
+    "post_index",
+    "post_count",
+    "author",
+    "posted_at",
+    "passage",
+    "passage_start",
+    "passage_end",
+    "source",
+    "highlights",
+    "quoted_by",
+}
 
 
 @pytest.fixture
@@ -31,8 +47,9 @@ def run(capsys, *argv):
 
 
 def test_search_json_fields(data_dir, capsys):
-    code, out, _ = run(capsys, "--data-dir", str(data_dir), "search", "Lenin's 1921 ban on factions", "--json",
-                       "--limit", "3")
+    code, out, _ = run(
+        capsys, "--data-dir", str(data_dir), "search", "Lenin's 1921 ban on factions", "--json", "--limit", "3"
+    )
     assert code == 0
     results = json.loads(out)
     assert len(results) == 3 and set(results[0]) == RESULT_FIELDS
@@ -58,8 +75,18 @@ def test_search_many_queries_from_stdin(data_dir, capsys, monkeypatch):
 
 
 def test_filters_and_bad_dates(data_dir, capsys):
-    code, out, _ = run(capsys, "--data-dir", str(data_dir), "search", "Stalin", "--json", "--author", "led zeppelin",
-                       "--after", "2009-08-16")
+    code, out, _ = run(
+        capsys,
+        "--data-dir",
+        str(data_dir),
+        "search",
+        "Stalin",
+        "--json",
+        "--author",
+        "led zeppelin",
+        "--after",
+        "2009-08-16",
+    )
     assert code == 0
     assert [(r["author"], r["posted_at"]) for r in json.loads(out)] == [("Led Zeppelin", "2009-08-17T14:41")]
     code, _, err = run(capsys, "--data-dir", str(data_dir), "search", "Stalin", "--before", "last tuesday")
@@ -100,8 +127,10 @@ def test_export_reimports_to_the_same_index(data_dir, tmp_path, capsys):
 
 def test_index_reports_bad_files_and_exits_nonzero(data_dir, tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "2020-01-01", "body": "x"}\n'
-                   '{"thread_id": "t", "thread_title": "T", "author": "a", "body": "no date"}\n')
+    bad.write_text(
+        '{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "2020-01-01", "body": "x"}\n'
+        '{"thread_id": "t", "thread_title": "T", "author": "a", "body": "no date"}\n'
+    )
     code, out, err = run(capsys, "--data-dir", str(data_dir), "index", "-q", str(bad))
     assert code == 1
     assert f"{bad}:2: missing field(s): posted_at" in err
@@ -112,14 +141,32 @@ def test_quotes_json_fields(data_dir, capsys):
     code, out, _ = run(capsys, "--data-dir", str(data_dir), "quotes", "--json")
     quotes = json.loads(out)
     assert len(quotes) == 4
-    assert {"thread_id", "quoting_post_id", "quoting_post_index", "quoting_author", "quoting_posted_at",
-            "source_post_id", "source_post_index", "source_author", "source_posted_at", "text", "quoting_start",
-            "quoting_end", "source_start", "source_end"} <= set(quotes[0])
+    assert {
+        "thread_id",
+        "quoting_post_id",
+        "quoting_post_index",
+        "quoting_author",
+        "quoting_posted_at",
+        "source_post_id",
+        "source_post_index",
+        "source_author",
+        "source_posted_at",
+        "text",
+        "quoting_start",
+        "quoting_end",
+        "source_start",
+        "source_end",
+    } <= set(quotes[0])
 
 
 def test_quote_command(data_dir, capsys):
-    code, out, _ = run(capsys, "--data-dir", str(data_dir), "quote",
-                       "It is worth pointing out that Stalin himself was not a revisionist")
+    code, out, _ = run(
+        capsys,
+        "--data-dir",
+        str(data_dir),
+        "quote",
+        "It is worth pointing out that Stalin himself was not a revisionist",
+    )
     assert code == 0
     assert "First written by Andrei Kuznetsov, 16 Aug 2009, 00:31" in out
     assert "Die Neue Zeit, 18 Aug 2009, 01:50" in out
@@ -137,12 +184,15 @@ def test_missing_index_is_a_clear_error(tmp_path, capsys):
     assert code == 4 and "threadbot index" in err
 
 
-def test_export_of_a_thread_with_out_of_order_dates_reimports_identically(tmp_path, sample_service, shared_cache,
-                                                                           capsys):
+def test_export_of_a_thread_with_out_of_order_dates_reimports_identically(
+    tmp_path, sample_service, shared_cache, capsys
+):
     archive = tmp_path / "clock.txt"  # a forum whose clock jumped back: file order is the thread order
-    archive.write_text("View Full Version : Clock skew\n\nalice\n15th August 2009, 10:00\nfirst post\n\n"
-                       "bob\n14th August 2009, 09:00\nsecond post, dated earlier\n\n"
-                       "carol\n16th August 2009, 11:00\nthird post\n")
+    archive.write_text(
+        "View Full Version : Clock skew\n\nalice\n15th August 2009, 10:00\nfirst post\n\n"
+        "bob\n14th August 2009, 09:00\nsecond post, dated earlier\n\n"
+        "carol\n16th August 2009, 11:00\nthird post\n"
+    )
     first, second = tmp_path / "d1", tmp_path / "d2"
     for d in (first, second):
         d.mkdir()

@@ -1,4 +1,5 @@
 """Settings precedence: CLI option > environment > config file > default."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,10 @@ def test_defaults():
 
 def test_precedence(tmp_path):
     cfg = tmp_path / "threadbot.toml"
-    cfg.write_text('data_dir = "from-file"\nmodel = "file-model"\nbatch_size = 8\n[bot]\ndev_guild_id = 42\n'
-                   'admin_role_ids = [1, 2]\n')
+    cfg.write_text(
+        'data_dir = "from-file"\nmodel = "file-model"\nbatch_size = 8\n[bot]\ndev_guild_id = 42\n'
+        "admin_role_ids = [1, 2]\n"
+    )
     s = load_settings(cfg, environ={})
     assert s.data_dir == tmp_path / "from-file" and s.model == "file-model" and s.batch_size == 8
     assert s.bot.dev_guild_id == 42 and s.bot.admin_role_ids == (1, 2)
@@ -31,10 +34,15 @@ def test_precedence(tmp_path):
     assert s.data_dir == Path("/from-cli") and s.model == "env-model"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("batch_size = 'many'", "batch_size"), ("colour = 'blue'", "unknown setting 'colour'"),
-    ("search_mode = 'psychic'", "search_mode"), ("data_dir = ", "threadbot.toml"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("batch_size = 'many'", "batch_size"),
+        ("colour = 'blue'", "unknown setting 'colour'"),
+        ("search_mode = 'psychic'", "search_mode"),
+        ("data_dir = ", "threadbot.toml"),
+    ],
+)
 def test_bad_config_names_the_problem(tmp_path, text, message):
     cfg = tmp_path / "threadbot.toml"
     cfg.write_text(text + "\n")

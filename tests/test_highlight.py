@@ -1,13 +1,16 @@
 """Highlights: the sentence(s) of a result's passage that best answer the query."""
+
 from __future__ import annotations
 
 from embeddings.passages.sentences import sentence_spans
 from embeddings.search.highlight import best_sentences
 
-PASSAGE = ("The weather was grey all week and nobody went out. "
-           "My van's engine overheats on hills and then the carburettor floods. "
-           "We ate pizza on Friday with the neighbours. "
-           "Zinoviev and Kamenev were arrested for knowing about the Ryutin platform.")
+PASSAGE = (
+    "The weather was grey all week and nobody went out. "
+    "My van's engine overheats on hills and then the carburettor floods. "
+    "We ate pizza on Friday with the neighbours. "
+    "Zinoviev and Kamenev were arrested for knowing about the Ryutin platform."
+)
 
 
 def texts(passage, spans):
@@ -16,7 +19,8 @@ def texts(passage, spans):
 
 def test_term_overlap_alone_picks_the_sentence_with_the_query_words():
     assert texts(PASSAGE, best_sentences("Ryutin platform", PASSAGE)) == [
-        "Zinoviev and Kamenev were arrested for knowing about the Ryutin platform."]
+        "Zinoviev and Kamenev were arrested for knowing about the Ryutin platform."
+    ]
 
 
 def test_sentence_vectors_find_a_paraphrase_with_no_shared_word(embedder):
@@ -30,8 +34,10 @@ def test_sentence_vectors_find_a_paraphrase_with_no_shared_word(embedder):
 
 def test_several_sentences_come_back_in_passage_order():
     best = best_sentences("pizza Ryutin", PASSAGE, max_sentences=2)
-    assert texts(PASSAGE, best) == ["We ate pizza on Friday with the neighbours.",
-                                    "Zinoviev and Kamenev were arrested for knowing about the Ryutin platform."]
+    assert texts(PASSAGE, best) == [
+        "We ate pizza on Friday with the neighbours.",
+        "Zinoviev and Kamenev were arrested for knowing about the Ryutin platform.",
+    ]
 
 
 def test_a_one_sentence_passage_is_its_own_highlight():
@@ -40,9 +46,11 @@ def test_a_one_sentence_passage_is_its_own_highlight():
 
 
 def test_search_results_highlight_the_answering_sentence(sample_service):
-    for query, expected in [("Ryutin platform", "Ryutin platform"),
-                            ("Trotsky switched to postcards because his letters were being intercepted", "postcards"),
-                            ("how many Russians died because of Nazi atrocities?", "22 million")]:
+    for query, expected in [
+        ("Ryutin platform", "Ryutin platform"),
+        ("Trotsky switched to postcards because his letters were being intercepted", "postcards"),
+        ("how many Russians died because of Nazi atrocities?", "22 million"),
+    ]:
         top = sample_service.search(query, 3)[0]
         assert top.highlights, query
         assert all(0 <= s < e <= len(top.passage) for s, e in top.highlights)

@@ -1,4 +1,5 @@
 """Index builds: cache, manifest, atomic swap, crash safety and model checks."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,7 @@ import time
 
 import pytest
 
-from embeddings.errors import IndexMismatchError, NoIndexError, RebuildInProgressError
-from embeddings.errors import BuildFailed
+from embeddings.errors import BuildFailed, IndexMismatchError, NoIndexError, RebuildInProgressError
 from embeddings.index.datadir import BuildLock, DataDir
 from embeddings.service import SearchService
 
@@ -40,8 +40,18 @@ def test_rebuild_with_nothing_changed_embeds_nothing(fresh_service, tmp_path):
     assert service.stats().build_id == second.build_id
     # one new post embeds only its own passages
     extra = tmp_path / "extra.jsonl"
-    extra.write_text(json.dumps({"thread_id": "x", "thread_title": "Extra", "author": "zed",
-                                 "posted_at": "2020-01-01T00:00", "body": "A brand new remark about turnips."}) + "\n")
+    extra.write_text(
+        json.dumps(
+            {
+                "thread_id": "x",
+                "thread_title": "Extra",
+                "author": "zed",
+                "posted_at": "2020-01-01T00:00",
+                "body": "A brand new remark about turnips.",
+            }
+        )
+        + "\n"
+    )
     third = service.rebuild([str(extra)], add=True)
     assert third.embedded == 1 and third.posts == 12
 
@@ -97,8 +107,18 @@ def _uncached_corpus(path, n=400):
     with open(path, "w") as fh:
         for i in range(n):
             body = " ".join(words[(i * 7 + j) % len(words)] for j in range(40)) + f" marker {time.time_ns()} {i}."
-            fh.write(json.dumps({"thread_id": f"t{i // 20}", "thread_title": f"Thread {i // 20}", "author": f"u{i % 9}",
-                                 "posted_at": f"2020-01-{1 + i % 28:02d}T10:{i % 60:02d}", "body": body}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "thread_id": f"t{i // 20}",
+                        "thread_title": f"Thread {i // 20}",
+                        "author": f"u{i % 9}",
+                        "posted_at": f"2020-01-{1 + i % 28:02d}T10:{i % 60:02d}",
+                        "body": body,
+                    }
+                )
+                + "\n"
+            )
 
 
 @pytest.mark.slow
@@ -110,8 +130,21 @@ def test_killed_build_leaves_the_old_index_answering(fresh_service, tmp_path):
     _uncached_corpus(corpus)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "threadbot", "--data-dir", str(service.settings.data_dir), "index", "--replace",
-         str(corpus)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "threadbot",
+            "--data-dir",
+            str(service.settings.data_dir),
+            "index",
+            "--replace",
+            str(corpus),
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        env=env,
+        cwd=tmp_path,
+    )
     seen = b""
     deadline = time.time() + 120
     while b"embedding passages" not in seen or not list(service.data.builds.glob("*.tmp")):

@@ -1,4 +1,5 @@
 """Parsing vBulletin archive text and JSON Lines into threads and posts."""
+
 from __future__ import annotations
 
 import json
@@ -14,19 +15,24 @@ from embeddings.ingest.vbulletin import parse_file, parse_text
 from .conftest import SAMPLE_DIR, SAMPLE_FILE
 
 EXPECTED = [  # (author, posted_at) of the 11 posts of the sample thread, in order
-    ("Andrei Kuznetsov", "2009-08-15T14:32"), ("Led Zeppelin", "2009-08-15T16:35"),
-    ("Andrei Kuznetsov", "2009-08-15T16:45"), ("Led Zeppelin", "2009-08-15T16:56"),
-    ("Andrei Kuznetsov", "2009-08-16T00:31"), ("Revy", "2009-08-16T14:28"), ("Ismail", "2009-08-17T11:46"),
-    ("Andrei Kuznetsov", "2009-08-17T14:32"), ("Led Zeppelin", "2009-08-17T14:41"),
-    ("Die Neue Zeit", "2009-08-18T01:50"), ("pranabjyoti", "2009-09-26T09:22"),
+    ("Andrei Kuznetsov", "2009-08-15T14:32"),
+    ("Led Zeppelin", "2009-08-15T16:35"),
+    ("Andrei Kuznetsov", "2009-08-15T16:45"),
+    ("Led Zeppelin", "2009-08-15T16:56"),
+    ("Andrei Kuznetsov", "2009-08-16T00:31"),
+    ("Revy", "2009-08-16T14:28"),
+    ("Ismail", "2009-08-17T11:46"),
+    ("Andrei Kuznetsov", "2009-08-17T14:32"),
+    ("Led Zeppelin", "2009-08-17T14:41"),
+    ("Die Neue Zeit", "2009-08-18T01:50"),
+    ("pranabjyoti", "2009-09-26T09:22"),
 ]
 
 
 def test_sample_thread_posts_authors_dates():
     thread = parse_file(SAMPLE_FILE)
     assert thread.title == "On Socialist Methods & Stalin-Era Purges"
-    assert [(p.author, p.posted_at) for p in thread.posts] == [
-        (a, datetime.fromisoformat(d)) for a, d in EXPECTED]
+    assert [(p.author, p.posted_at) for p in thread.posts] == [(a, datetime.fromisoformat(d)) for a, d in EXPECTED]
     assert [p.post_index for p in thread.posts] == list(range(11))
     assert all(p.thread_id == thread.thread_id and p.source == str(SAMPLE_FILE) for p in thread.posts)
 
@@ -34,12 +40,19 @@ def test_sample_thread_posts_authors_dates():
 def test_sample_thread_first_and_last_body_lines():
     posts = parse_file(SAMPLE_FILE).posts
     lines = SAMPLE_FILE.read_text(encoding="utf-8").split("\n")
-    assert posts[0].body.split("\n")[0] == \
-        "http://mikeely.wordpress.com/2009/07/13/on-socialist-methods-and-the-stalin-era-purges/"
+    assert (
+        posts[0].body.split("\n")[0]
+        == "http://mikeely.wordpress.com/2009/07/13/on-socialist-methods-and-the-stalin-era-purges/"
+    )
     assert posts[1].body.split("\n")[0].startswith("This is actually a very decent piece.")
     assert posts[10].body.split("\n")[0] == "Comrade Kuznetsov,"
-    assert posts[10].body.split("\n")[-1].endswith('Can anybody give me any clue to anything that can prove that '
-                                                  'trotskytes "self-criticise" themselves.')
+    assert (
+        posts[10]
+        .body.split("\n")[-1]
+        .endswith(
+            'Can anybody give me any clue to anything that can prove that trotskytes "self-criticise" themselves.'
+        )
+    )
     for post in posts:
         # the author line and date line precede the body; the body's last line is followed by
         # a blank line or the next header (never swallowed into the body)
@@ -58,11 +71,15 @@ def test_ids_are_stable_and_unique():
 
 
 def test_both_date_styles_and_blank_lines_in_body():
-    text = ("View Full Version : Dates\n\n\nalice\n01-May-2012, 15:54\nfirst paragraph\n\nsecond paragraph\n\n"
-            "bob\n2nd June 2012, 09:05\nreply\n")
+    text = (
+        "View Full Version : Dates\n\n\nalice\n01-May-2012, 15:54\nfirst paragraph\n\nsecond paragraph\n\n"
+        "bob\n2nd June 2012, 09:05\nreply\n"
+    )
     thread = parse_text(text, "t.txt")
     assert [(p.author, p.posted_at) for p in thread.posts] == [
-        ("alice", datetime(2012, 5, 1, 15, 54)), ("bob", datetime(2012, 6, 2, 9, 5))]
+        ("alice", datetime(2012, 5, 1, 15, 54)),
+        ("bob", datetime(2012, 6, 2, 9, 5)),
+    ]
     assert thread.posts[0].body == "first paragraph\n\nsecond paragraph"
     assert thread.posts[1].line == 10
 
@@ -86,7 +103,9 @@ def test_file_without_posts_is_an_error(tmp_path):
 
 def test_cp1252_fallback_with_warning(tmp_path):
     f = tmp_path / "old.txt"
-    f.write_bytes("View Full Version : Caf\xe9\n\nzo\xeb\n1st May 2012, 10:00\nna\xefve \x93quotes\x94\n".encode("latin-1"))
+    f.write_bytes(
+        "View Full Version : Caf\xe9\n\nzo\xeb\n1st May 2012, 10:00\nna\xefve \x93quotes\x94\n".encode("latin-1")
+    )
     warnings: list[str] = []
     thread = parse_file(f, warnings)
     assert thread.title == "Café" and thread.posts[0].author == "zoë"
@@ -100,12 +119,22 @@ def _jsonl(path, rows):
 
 
 def test_jsonl_import_orders_by_date_then_file_order(tmp_path):
-    f = _jsonl(tmp_path / "posts.jsonl", [
-        {"thread_id": "t1", "thread_title": "T", "author": "b", "posted_at": "2020-01-02T10:00", "body": "second",
-         "post_id": "p-b", "url": "http://x/2"},
-        {"thread_id": "t1", "thread_title": "T", "author": "a", "posted_at": "2020-01-01T10:00", "body": "first"},
-        {"thread_id": "t1", "thread_title": "T", "author": "c", "posted_at": "2020-01-02T10:00", "body": "third"},
-    ])
+    f = _jsonl(
+        tmp_path / "posts.jsonl",
+        [
+            {
+                "thread_id": "t1",
+                "thread_title": "T",
+                "author": "b",
+                "posted_at": "2020-01-02T10:00",
+                "body": "second",
+                "post_id": "p-b",
+                "url": "http://x/2",
+            },
+            {"thread_id": "t1", "thread_title": "T", "author": "a", "posted_at": "2020-01-01T10:00", "body": "first"},
+            {"thread_id": "t1", "thread_title": "T", "author": "c", "posted_at": "2020-01-02T10:00", "body": "third"},
+        ],
+    )
     [thread] = parse_jsonl_file(f)
     assert [p.body for p in thread.posts] == ["first", "second", "third"]
     assert [p.post_index for p in thread.posts] == [0, 1, 2]
@@ -113,17 +142,32 @@ def test_jsonl_import_orders_by_date_then_file_order(tmp_path):
     assert thread.posts[0].line == 2
 
 
-@pytest.mark.parametrize("row, message, line", [
-    ('{"thread_id": "t", "thread_title": "T", "author": "a", "body": "x"}', "missing field(s): posted_at", 2),
-    ('{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "yesterday", "body": "x"}',
-     "not an ISO 8601 date", 2),
-    ('{"thread_id": "t", ', "bad JSON", 2),
-    ('{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "2020-01-01", "body": "x", "post_id": "p1"}',
-     "duplicate post_id 'p1'", 2),
-])
+@pytest.mark.parametrize(
+    "row, message, line",
+    [
+        ('{"thread_id": "t", "thread_title": "T", "author": "a", "body": "x"}', "missing field(s): posted_at", 2),
+        (
+            '{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "yesterday", "body": "x"}',
+            "not an ISO 8601 date",
+            2,
+        ),
+        ('{"thread_id": "t", ', "bad JSON", 2),
+        (
+            '{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "2020-01-01", "body": "x", "post_id": "p1"}',
+            "duplicate post_id 'p1'",
+            2,
+        ),
+    ],
+)
 def test_jsonl_errors_name_the_line(tmp_path, row, message, line):
-    good = {"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "2020-01-01", "body": "x",
-            "post_id": "p1"}
+    good = {
+        "thread_id": "t",
+        "thread_title": "T",
+        "author": "a",
+        "posted_at": "2020-01-01",
+        "body": "x",
+        "post_id": "p1",
+    }
     f = _jsonl(tmp_path / "bad.jsonl", [good, row])
     with pytest.raises(InputError) as err:
         parse_jsonl_file(f)
@@ -134,8 +178,10 @@ def test_ingest_walks_directories_and_reports_bad_files(tmp_path):
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "a" / "b" / "sample.txt").write_text(SAMPLE_FILE.read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "a" / "broken.txt").write_text("nothing here\n")
-    _jsonl(tmp_path / "a" / "more.jsonl", [{"thread_id": "j", "thread_title": "J", "author": "x",
-                                            "posted_at": "2021-05-05T05:05", "body": "hello"}])
+    _jsonl(
+        tmp_path / "a" / "more.jsonl",
+        [{"thread_id": "j", "thread_title": "J", "author": "x", "posted_at": "2021-05-05T05:05", "body": "hello"}],
+    )
     (tmp_path / "a" / "image.png").write_bytes(b"\x89PNG")
     result = ingest([tmp_path / "a", tmp_path / "missing"])
     assert sorted(t.title for t in result.threads) == ["J", "On Socialist Methods & Stalin-Era Purges"]
@@ -151,12 +197,19 @@ def test_same_thread_twice_is_reported_once(tmp_path):
     assert len(result.threads) == 1 and len(result.errors) == 1
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2009-08-16", datetime(2009, 8, 16)), ("2009-08-16 14:32", datetime(2009, 8, 16, 14, 32)),
-    ("2009-08-16T14:32", datetime(2009, 8, 16, 14, 32)), ("2009-08", datetime(2009, 8, 1)),
-    ("2009", datetime(2009, 1, 1)), ("16th August 2009", datetime(2009, 8, 16)),
-    ("16 Aug 2009, 00:31", datetime(2009, 8, 16, 0, 31)), ("01-May-2012, 15:54", datetime(2012, 5, 1, 15, 54)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2009-08-16", datetime(2009, 8, 16)),
+        ("2009-08-16 14:32", datetime(2009, 8, 16, 14, 32)),
+        ("2009-08-16T14:32", datetime(2009, 8, 16, 14, 32)),
+        ("2009-08", datetime(2009, 8, 1)),
+        ("2009", datetime(2009, 1, 1)),
+        ("16th August 2009", datetime(2009, 8, 16)),
+        ("16 Aug 2009, 00:31", datetime(2009, 8, 16, 0, 31)),
+        ("01-May-2012, 15:54", datetime(2012, 5, 1, 15, 54)),
+    ],
+)
 def test_user_dates_for_filters(text, expected):
     from embeddings.ingest.dates import parse_user_date
 
@@ -173,8 +226,10 @@ def test_unreadable_user_dates_are_usage_errors(text):
 
 
 def test_body_lines_that_look_like_headers_stay_in_the_body():
-    text = ("View Full Version : Meetings\n\nalice\n1st May 2012, 10:00\nWe met on\n5 May 2012, 10:00 sharp.\n"
-            "Agenda for\n1st May 2012, 10:00\nfood\n\nbob\n2nd May 2012, 11:00\nok\n")
+    text = (
+        "View Full Version : Meetings\n\nalice\n1st May 2012, 10:00\nWe met on\n5 May 2012, 10:00 sharp.\n"
+        "Agenda for\n1st May 2012, 10:00\nfood\n\nbob\n2nd May 2012, 11:00\nok\n"
+    )
     thread = parse_text(text, "m.txt")
     assert [p.author for p in thread.posts] == ["alice", "bob"]
     assert thread.posts[0].body == "We met on\n5 May 2012, 10:00 sharp.\nAgenda for\n1st May 2012, 10:00\nfood"
@@ -208,10 +263,13 @@ def test_a_thread_split_over_files_is_one_thread(tmp_path):
 
 
 def test_post_index_orders_an_export_even_against_dates(tmp_path):
-    f = _jsonl(tmp_path / "export.jsonl", [
-        _post("t", "bob", "2009-08-14T10:00", "second, though dated earlier", post_index=1, post_id="p2"),
-        _post("t", "alice", "2009-08-15T10:00", "first", post_index=0, post_id="p1"),
-    ])
+    f = _jsonl(
+        tmp_path / "export.jsonl",
+        [
+            _post("t", "bob", "2009-08-14T10:00", "second, though dated earlier", post_index=1, post_id="p2"),
+            _post("t", "alice", "2009-08-15T10:00", "first", post_index=0, post_id="p1"),
+        ],
+    )
     [thread] = parse_jsonl_file(f)
     assert [p.author for p in thread.posts] == ["alice", "bob"]
 
@@ -232,12 +290,18 @@ def test_formats_are_picked_by_content(tmp_path):
     assert [(e.path.endswith("array.json"), "JSON Lines" in e.message) for e in named.errors] == [(True, True)]
 
 
-@pytest.mark.parametrize("line, message", [
-    ('[1, 2]', "expected a JSON object"),
-    ('{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": 2009, "body": "x"}', "must be a string"),
-    ('{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "2009-01-01", "body": "x", '
-     '"post_index": -1}', "post_index"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("[1, 2]", "expected a JSON object"),
+        ('{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": 2009, "body": "x"}', "must be a string"),
+        (
+            '{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "2009-01-01", "body": "x", '
+            '"post_index": -1}',
+            "post_index",
+        ),
+    ],
+)
 def test_more_jsonl_errors(tmp_path, line, message):
     f = _jsonl(tmp_path / "bad.jsonl", [line])
     with pytest.raises(InputError, match=message) as err:

@@ -1,4 +1,5 @@
 """Quote detection: behaviour on the sample thread and on small synthetic threads."""
+
 from __future__ import annotations
 
 import json
@@ -7,27 +8,43 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.models import Post
 from embeddings.ingest.vbulletin import parse_file
-from embeddings.quotes.evaluate import evaluate_quotes
+from embeddings.models import Post
 from embeddings.quotes.detector import detect_quotes, own_spans
+from embeddings.quotes.evaluate import evaluate_quotes
 from embeddings.quotes.text import tokenize
 
-SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "vbulletin" / "on-socialist-methods-and-stalin-era-purges.txt"
+SAMPLE = (
+    Path(__file__).resolve().parent.parent / "samples" / "vbulletin" / "on-socialist-methods-and-stalin-era-purges.txt"
+)
 T0 = datetime(2020, 1, 1, 12, 0)
 
-ALICE = ("The carburettor on my split screen keeps flooding whenever the engine gets properly hot "
-         "on long motorway runs in the summer.")
-BOB = ("Have you checked the float height and the needle valve, because a sticking needle valve "
-       "is the usual cause of that kind of flooding.")
+ALICE = (
+    "The carburettor on my split screen keeps flooding whenever the engine gets properly hot "
+    "on long motorway runs in the summer."
+)
+BOB = (
+    "Have you checked the float height and the needle valve, because a sticking needle valve "
+    "is the usual cause of that kind of flooding."
+)
 CAROL = "Replacing the fuel pump with a low pressure electric one solved exactly this problem for me last year."
 
 
 def thread(*bodies_and_authors, thread_id="t1", start=T0):
     """Posts of one thread from (author, body) pairs, one hour apart."""
-    return [Post(post_id=f"{thread_id}-{i}", thread_id=thread_id, post_index=i, author=a,
-                 posted_at=start + timedelta(hours=i), body=b, source=f"{thread_id}.txt", line=1 + 10 * i)
-            for i, (a, b) in enumerate(bodies_and_authors)]
+    return [
+        Post(
+            post_id=f"{thread_id}-{i}",
+            thread_id=thread_id,
+            post_index=i,
+            author=a,
+            posted_at=start + timedelta(hours=i),
+            body=b,
+            source=f"{thread_id}.txt",
+            line=1 + 10 * i,
+        )
+        for i, (a, b) in enumerate(bodies_and_authors)
+    ]
 
 
 def pairs(relations):
@@ -38,11 +55,11 @@ def check_offsets(posts, relations):
     by_id = {p.post_id: p for p in posts}
     for r in relations:
         quoting, source = by_id[r.quoting_post_id], by_id[r.source_post_id]
-        assert quoting.body[r.quoting_start:r.quoting_end] == r.text
+        assert quoting.body[r.quoting_start : r.quoting_end] == r.text
         q_words = [w for w, _, _ in tokenize(r.text)]
-        s_words = [w for w, _, _ in tokenize(source.body[r.source_start:r.source_end])]
+        s_words = [w for w, _, _ in tokenize(source.body[r.source_start : r.source_end])]
         shared = len(set(q_words) & set(s_words))
-        assert shared >= 0.8 * len(set(q_words)), (r.text, source.body[r.source_start:r.source_end])
+        assert shared >= 0.8 * len(set(q_words)), (r.text, source.body[r.source_start : r.source_end])
 
 
 # -- the sample thread --------------------------------------------------------------------------------
@@ -50,12 +67,14 @@ def test_sample_thread_relations_are_exact():
     posts = parse_file(SAMPLE).posts
     rels = detect_quotes(posts)
     got = sorted((r.quoting_author, r.quoting_posted_at, r.source_author, r.source_posted_at) for r in rels)
-    assert got == sorted([
-        ("Led Zeppelin", datetime(2009, 8, 15, 16, 35), "Andrei Kuznetsov", datetime(2009, 8, 15, 14, 32)),
-        ("Led Zeppelin", datetime(2009, 8, 17, 14, 41), "Andrei Kuznetsov", datetime(2009, 8, 15, 14, 32)),
-        ("Led Zeppelin", datetime(2009, 8, 17, 14, 41), "Andrei Kuznetsov", datetime(2009, 8, 17, 14, 32)),
-        ("Die Neue Zeit", datetime(2009, 8, 18, 1, 50), "Andrei Kuznetsov", datetime(2009, 8, 16, 0, 31)),
-    ])
+    assert got == sorted(
+        [
+            ("Led Zeppelin", datetime(2009, 8, 15, 16, 35), "Andrei Kuznetsov", datetime(2009, 8, 15, 14, 32)),
+            ("Led Zeppelin", datetime(2009, 8, 17, 14, 41), "Andrei Kuznetsov", datetime(2009, 8, 15, 14, 32)),
+            ("Led Zeppelin", datetime(2009, 8, 17, 14, 41), "Andrei Kuznetsov", datetime(2009, 8, 17, 14, 32)),
+            ("Die Neue Zeit", datetime(2009, 8, 18, 1, 50), "Andrei Kuznetsov", datetime(2009, 8, 16, 0, 31)),
+        ]
+    )
     check_offsets(posts, rels)
     first = next(r for r in rels if r.quoting_posted_at == datetime(2009, 8, 15, 16, 35))
     assert first.text.startswith("I don’t think people like Trotsky")
@@ -65,7 +84,9 @@ def test_sample_thread_relations_are_exact():
 
 # -- synthetic cases ----------------------------------------------------------------------------------
 def test_post_quoting_several_posts():
-    posts = thread(("alice", ALICE), ("bob", BOB), ("carol", f"{ALICE}\n\nSounds like fuel.\n\n{BOB}\n\nAgreed with that."))
+    posts = thread(
+        ("alice", ALICE), ("bob", BOB), ("carol", f"{ALICE}\n\nSounds like fuel.\n\n{BOB}\n\nAgreed with that.")
+    )
     rels = [r for r in detect_quotes(posts) if r.quoting_post_index == 2]
     assert pairs(rels) == [(2, "alice"), (2, "bob")]
     assert [r.text for r in rels] == [ALICE, BOB]  # in body order
@@ -104,21 +125,27 @@ def test_text_quoted_by_many_posts_keeps_first_appearance_as_source():
 
 
 def test_near_verbatim_quote_with_case_smilies_and_small_edits():
-    edited = ("the carburettor on my SPLIT SCREEN keeps flooding :roll: whenever the engine gets really hot\n"
-              "on long motorway runs in summer :)")
+    edited = (
+        "the carburettor on my SPLIT SCREEN keeps flooding :roll: whenever the engine gets really hot\n"
+        "on long motorway runs in summer :)"
+    )
     posts = thread(("alice", ALICE), ("bob", f"{edited}\n\nCheck the float first."))
     rels = detect_quotes(posts)
     assert pairs(rels) == [(1, "alice")]
     r = rels[0]
     assert r.quoting_start == 0 and r.text.startswith("the carburettor") and "in summer" in r.text
-    assert r.source_start == 0 and ALICE[r.source_start:r.source_end].endswith("in the summer.")
+    assert r.source_start == 0 and ALICE[r.source_start : r.source_end].endswith("in the summer.")
     check_offsets(posts, rels)
 
 
 def test_cross_thread_source():
     first = thread(("alice", ALICE), thread_id="ta")
-    second = thread(("bob", BOB), ("carol", f"{ALICE}\n\nSomeone asked this in another thread."),
-                    thread_id="tb", start=T0 + timedelta(days=1))
+    second = thread(
+        ("bob", BOB),
+        ("carol", f"{ALICE}\n\nSomeone asked this in another thread."),
+        thread_id="tb",
+        start=T0 + timedelta(days=1),
+    )
     rels = detect_quotes(second + first)  # input order does not matter, time does
     assert pairs(rels) == [(1, "alice")]
     assert rels[0].thread_id == "tb" and rels[0].source_thread_id == "ta"
@@ -147,13 +174,17 @@ def test_below_min_words_not_reported():
 
 
 def test_short_whole_post_reply_quote():
-    posts = thread(("alice", "Looking really good mate"), ("bob", "Looking really good mate\n\nThanks, nearly done now."))
+    posts = thread(
+        ("alice", "Looking really good mate"), ("bob", "Looking really good mate\n\nThanks, nearly done now.")
+    )
     assert pairs(detect_quotes(posts)) == [(1, "alice")]
 
 
 def test_shared_phrase_inside_sentences_is_not_a_quote():
-    posts = thread(("alice", "Yesterday I went to the shop on the corner of the road to buy a new set of plugs."),
-                   ("bob", "My brother went to the shop on the corner of the road to buy milk, typical."))
+    posts = thread(
+        ("alice", "Yesterday I went to the shop on the corner of the road to buy a new set of plugs."),
+        ("bob", "My brother went to the shop on the corner of the road to buy milk, typical."),
+    )
     assert detect_quotes(posts) == []
 
 
@@ -175,18 +206,27 @@ def _archive(posts):
 
 
 def test_evaluate_quotes_counts_pairs(tmp_path):
-    posts = [("alice", T0, ALICE), ("bob", T0 + timedelta(hours=1), BOB),
-             ("carol", T0 + timedelta(hours=2), f"{ALICE}\n\nGood point."),  # tp
-             ("dave", T0 + timedelta(hours=3), f"{BOB}\n\nAlso this."),  # fp: truth says no quote
-             ("erin", T0 + timedelta(hours=4), "I read somewhere else that it is the pump."),  # fn
-             ("fred", T0 + timedelta(hours=5), "Somebody elsewhere said so.")]  # excluded: not in archive
+    posts = [
+        ("alice", T0, ALICE),
+        ("bob", T0 + timedelta(hours=1), BOB),
+        ("carol", T0 + timedelta(hours=2), f"{ALICE}\n\nGood point."),  # tp
+        ("dave", T0 + timedelta(hours=3), f"{BOB}\n\nAlso this."),  # fp: truth says no quote
+        ("erin", T0 + timedelta(hours=4), "I read somewhere else that it is the pump."),  # fn
+        ("fred", T0 + timedelta(hours=5), "Somebody elsewhere said so."),
+    ]  # excluded: not in archive
     (tmp_path / "threads").mkdir()
     (tmp_path / "truth").mkdir()
     (tmp_path / "threads" / "x.txt").write_text(_archive(posts), encoding="utf-8")
-    quotes = {2: [{"quoted_author": "Alice", "text": ALICE}], 4: [{"quoted_author": "bob", "text": "pump"}],
-              5: [{"quoted_author": "stranger", "text": "so"}, {"quoted_author": None, "text": "so"}]}
-    truth = {"posts": [{"index": i, "author": a, "body": b, "quotes": quotes.get(i, [])}
-                       for i, (a, _, b) in enumerate(posts)]}
+    quotes = {
+        2: [{"quoted_author": "Alice", "text": ALICE}],
+        4: [{"quoted_author": "bob", "text": "pump"}],
+        5: [{"quoted_author": "stranger", "text": "so"}, {"quoted_author": None, "text": "so"}],
+    }
+    truth = {
+        "posts": [
+            {"index": i, "author": a, "body": b, "quotes": quotes.get(i, [])} for i, (a, _, b) in enumerate(posts)
+        ]
+    }
     (tmp_path / "truth" / "x.json").write_text(json.dumps(truth), encoding="utf-8")
     report = evaluate_quotes(tmp_path / "threads", tmp_path / "truth")
     assert (report.tp, report.fp, report.fn, report.excluded) == (1, 1, 1, 2)
@@ -205,12 +245,17 @@ DISAGREE = "I disagree, mine went twenty years without any trouble at all."
 def test_paragraphs_quoted_in_another_order_than_in_the_source():
     # Bob quotes Alice, then adds his own words; Carol quotes Bob's own words first, then Alice's; Dan quotes
     # Carol's copy of Bob's words: the source is Bob, not Carol
-    posts = (thread(("Alice", f"{CARB}\n\nAlso check the fuel pump."), ("Bob", f"{CARB}\n\n{DISAGREE}"))
-             + thread(("Carol", f"{DISAGREE}\n\n{CARB}"), ("Dan", DISAGREE), thread_id="t2", start=T0 + timedelta(days=30)))
+    posts = thread(("Alice", f"{CARB}\n\nAlso check the fuel pump."), ("Bob", f"{CARB}\n\n{DISAGREE}")) + thread(
+        ("Carol", f"{DISAGREE}\n\n{CARB}"), ("Dan", DISAGREE), thread_id="t2", start=T0 + timedelta(days=30)
+    )
     rels = detect_quotes(posts)
     got = sorted((r.quoting_author, r.source_author, r.text) for r in rels)
-    assert got == [("Bob", "Alice", CARB), ("Carol", "Alice", CARB), ("Carol", "Bob", DISAGREE),
-                   ("Dan", "Bob", DISAGREE)]
+    assert got == [
+        ("Bob", "Alice", CARB),
+        ("Carol", "Alice", CARB),
+        ("Carol", "Bob", DISAGREE),
+        ("Dan", "Bob", DISAGREE),
+    ]
     check_offsets(posts, rels)
 
 
@@ -222,8 +267,11 @@ def test_quote_does_not_swallow_a_stray_matching_word_of_the_quoters_own_text():
 
 def test_many_quote_marker_lines_take_linear_time():
     import time
-    for lines in ("\n".join(f"> line {i} of quoted stuff" for i in range(8000)),
-                  "\n".join(f"John wrote:\nline {i} of stuff" for i in range(8000))):
+
+    for lines in (
+        "\n".join(f"> line {i} of quoted stuff" for i in range(8000)),
+        "\n".join(f"John wrote:\nline {i} of stuff" for i in range(8000)),
+    ):
         posts = thread(("a", "hello world"), ("b", lines))
         t0 = time.perf_counter()
         assert detect_quotes(posts) == []
@@ -233,8 +281,9 @@ def test_many_quote_marker_lines_take_linear_time():
 def test_repost_through_an_intermediate_copy_is_not_a_quote():
     # Alice's post is copied whole into another thread by Bob; Alice then re-posts the same words there
     # (author names differing in case): she does not quote herself (or Bob)
-    posts = (thread(("Alice", ALICE), thread_id="ta")
-             + thread(("Bob", ALICE), ("alice", ALICE), thread_id="tb", start=T0 + timedelta(days=1)))
+    posts = thread(("Alice", ALICE), thread_id="ta") + thread(
+        ("Bob", ALICE), ("alice", ALICE), thread_id="tb", start=T0 + timedelta(days=1)
+    )
     assert sorted((r.quoting_author, r.source_author) for r in detect_quotes(posts)) == [("Bob", "Alice")]
     posts = thread(("Alice", ALICE), ("ALICE", ALICE))
     assert detect_quotes(posts) == []

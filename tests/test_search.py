@@ -1,4 +1,5 @@
 """SearchService on the sample thread: attributed results, quotes credited to their source."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from embeddings.errors import NotFoundError, UsageError
-from embeddings.search.evaluate import evaluate, load_queries
 from embeddings.ingest.vbulletin import parse_file
+from embeddings.search.evaluate import evaluate, load_queries
 
 from .conftest import SAMPLE_FILE, SEED_QUERIES
 
@@ -23,7 +24,7 @@ def test_results_are_attributed_one_per_post_best_first(sample_service):
     assert top.thread_title == "On Socialist Methods & Stalin-Era Purges"
     assert (top.post_index, top.post_count) == (6, 11)
     body = parse_file(SAMPLE_FILE).posts[6].body
-    assert body[top.passage_start:top.passage_end] == top.passage and "Dewey" in top.passage
+    assert body[top.passage_start : top.passage_end] == top.passage and "Dewey" in top.passage
     assert top.highlights and all(0 <= s < e <= len(top.passage) for s, e in top.highlights)
 
 
@@ -40,11 +41,16 @@ def test_limit_reaches_every_post_and_paging_is_consistent(sample_service):
     assert [r.rank for r in page2] == [4, 5, 6]
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    ({"query": "  "}, "empty"), ({"query": "x", "limit": 0}, "limit"), ({"query": "x", "limit": 1001}, "limit"),
-    ({"query": "x", "mode": "magic"}, "mode"),
-    ({"query": "x", "after": datetime(2010, 1, 1), "before": datetime(2009, 1, 1)}, "after"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"query": "  "}, "empty"),
+        ({"query": "x", "limit": 0}, "limit"),
+        ({"query": "x", "limit": 1001}, "limit"),
+        ({"query": "x", "mode": "magic"}, "mode"),
+        ({"query": "x", "after": datetime(2010, 1, 1), "before": datetime(2009, 1, 1)}, "after"),
+    ],
+)
 def test_bad_requests_are_usage_errors(sample_service, kwargs, error):
     with pytest.raises(UsageError, match=error):
         sample_service.search(**kwargs)
@@ -79,29 +85,34 @@ def test_post_view_marks_quoted_spans(sample_service):
     assert post.author == "Die Neue Zeit"
     [span] = post.quoted_spans
     assert (span.source_author, span.source_posted_at) == ("Andrei Kuznetsov", datetime(2009, 8, 16, 0, 31))
-    assert post.body[span.start:span.end].startswith("It is worth pointing out that Stalin himself was NOT")
+    assert post.body[span.start : span.end].startswith("It is worth pointing out that Stalin himself was NOT")
     with pytest.raises(NotFoundError, match="posts 1 to 11"):
         sample_service.post(post.thread_id, 12)
 
 
 def test_quotes_listing_is_exactly_the_four_relations(sample_service):
-    pairs = [(q.quoting_author, q.quoting_posted_at.isoformat(), q.source_author, q.source_posted_at.isoformat())
-             for q in sample_service.quotes()]
-    assert sorted(pairs) == sorted([
-        ("Led Zeppelin", "2009-08-15T16:35:00", "Andrei Kuznetsov", "2009-08-15T14:32:00"),
-        ("Led Zeppelin", "2009-08-17T14:41:00", "Andrei Kuznetsov", "2009-08-15T14:32:00"),
-        ("Led Zeppelin", "2009-08-17T14:41:00", "Andrei Kuznetsov", "2009-08-17T14:32:00"),
-        ("Die Neue Zeit", "2009-08-18T01:50:00", "Andrei Kuznetsov", "2009-08-16T00:31:00"),
-    ])
+    pairs = [
+        (q.quoting_author, q.quoting_posted_at.isoformat(), q.source_author, q.source_posted_at.isoformat())
+        for q in sample_service.quotes()
+    ]
+    assert sorted(pairs) == sorted(
+        [
+            ("Led Zeppelin", "2009-08-15T16:35:00", "Andrei Kuznetsov", "2009-08-15T14:32:00"),
+            ("Led Zeppelin", "2009-08-17T14:41:00", "Andrei Kuznetsov", "2009-08-15T14:32:00"),
+            ("Led Zeppelin", "2009-08-17T14:41:00", "Andrei Kuznetsov", "2009-08-17T14:32:00"),
+            ("Die Neue Zeit", "2009-08-18T01:50:00", "Andrei Kuznetsov", "2009-08-16T00:31:00"),
+        ]
+    )
     posts = {p.post_id: p for p in parse_file(SAMPLE_FILE).posts}
     for q in sample_service.quotes():
-        assert posts[q.quoting_post_id].body[q.quoting_start:q.quoting_end] == q.text
+        assert posts[q.quoting_post_id].body[q.quoting_start : q.quoting_end] == q.text
 
 
 def test_quote_trace_finds_original_and_quoters_from_misremembered_text(sample_service):
     # misremembered: words dropped and changed relative to Andrei Kuznetsov's original
-    traces = sample_service.quote("I dont think people like Trotsky or Bukharin were secret Nazi spymasters and "
-                                  "foreign serving saboteurs")
+    traces = sample_service.quote(
+        "I dont think people like Trotsky or Bukharin were secret Nazi spymasters and foreign serving saboteurs"
+    )
     top = traces[0]
     assert top.original.author == "Andrei Kuznetsov"
     assert top.original.posted_at == datetime(2009, 8, 15, 14, 32)
@@ -111,8 +122,9 @@ def test_quote_trace_finds_original_and_quoters_from_misremembered_text(sample_s
 
 
 def test_quote_trace_lists_quoters_in_date_order(sample_service):
-    traces = sample_service.quote("Oh, Bukharin, Trotsky, Zinoviev, and other capitalist roaders were certainly "
-                                  "connected")
+    traces = sample_service.quote(
+        "Oh, Bukharin, Trotsky, Zinoviev, and other capitalist roaders were certainly connected"
+    )
     top = traces[0]
     assert (top.original.author, top.original.posted_at) == ("Andrei Kuznetsov", datetime(2009, 8, 17, 14, 32))
     assert [q.author for q in top.quoted_by] == ["Led Zeppelin"]
@@ -126,7 +138,10 @@ def test_quote_trace_needs_a_few_words(sample_service):
 def test_threads_and_autocomplete(sample_service):
     [t] = sample_service.threads()
     assert (t.post_count, t.first_posted_at, t.last_posted_at) == (
-        11, datetime(2009, 8, 15, 14, 32), datetime(2009, 9, 26, 9, 22))
+        11,
+        datetime(2009, 8, 15, 14, 32),
+        datetime(2009, 9, 26, 9, 22),
+    )
     assert sample_service.complete_threads("stalin-era")[0].thread_id == t.thread_id
     assert sample_service.authors("zep") == ["Led Zeppelin"]
     assert sample_service.authors("")[0] == "Andrei Kuznetsov"  # most posts first

@@ -5,6 +5,7 @@ so a filter returns the best posts of its subset however rare the subset is. The
 3,001 posts but only nine distinct bodies: the embedding cache is keyed by text, so it embeds nine texts,
 which is what keeps a "one post among thousands" test fast. The subject is the selector, not the model.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,11 +23,16 @@ THREAD_ID = "on-socialist-methods-stalin-era-purges-39925461"
 
 # the sample thread's posts: (post_index, author, posted_at)
 SAMPLE_POSTS = [
-    (0, "Andrei Kuznetsov", datetime(2009, 8, 15, 14, 32)), (1, "Led Zeppelin", datetime(2009, 8, 15, 16, 35)),
-    (2, "Andrei Kuznetsov", datetime(2009, 8, 15, 16, 45)), (3, "Led Zeppelin", datetime(2009, 8, 15, 16, 56)),
-    (4, "Andrei Kuznetsov", datetime(2009, 8, 16, 0, 31)), (5, "Revy", datetime(2009, 8, 16, 14, 28)),
-    (6, "Ismail", datetime(2009, 8, 17, 11, 46)), (7, "Andrei Kuznetsov", datetime(2009, 8, 17, 14, 32)),
-    (8, "Led Zeppelin", datetime(2009, 8, 17, 14, 41)), (9, "Die Neue Zeit", datetime(2009, 8, 18, 1, 50)),
+    (0, "Andrei Kuznetsov", datetime(2009, 8, 15, 14, 32)),
+    (1, "Led Zeppelin", datetime(2009, 8, 15, 16, 35)),
+    (2, "Andrei Kuznetsov", datetime(2009, 8, 15, 16, 45)),
+    (3, "Led Zeppelin", datetime(2009, 8, 15, 16, 56)),
+    (4, "Andrei Kuznetsov", datetime(2009, 8, 16, 0, 31)),
+    (5, "Revy", datetime(2009, 8, 16, 14, 28)),
+    (6, "Ismail", datetime(2009, 8, 17, 11, 46)),
+    (7, "Andrei Kuznetsov", datetime(2009, 8, 17, 14, 32)),
+    (8, "Led Zeppelin", datetime(2009, 8, 17, 14, 41)),
+    (9, "Die Neue Zeit", datetime(2009, 8, 18, 1, 50)),
     (10, "pranabjyoti", datetime(2009, 9, 26, 9, 22)),
 ]
 
@@ -36,6 +42,7 @@ def indexes(results) -> list[int]:
 
 
 # --- the sample thread ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", ["Led Zeppelin", "led zeppelin", "LED ZEPPELIN", "  Led zeppelin "])
@@ -71,8 +78,9 @@ def test_after_is_inclusive_and_before_exclusive(sample_service, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_date_window(sample_service, mode):
-    results = sample_service.search("Trotsky", 1000, after=datetime(2009, 8, 16), before=datetime(2009, 8, 17),
-                                    mode=mode)
+    results = sample_service.search(
+        "Trotsky", 1000, after=datetime(2009, 8, 16), before=datetime(2009, 8, 17), mode=mode
+    )
     assert set(indexes(results)) <= {4, 5}
     if mode != "lexical":
         assert indexes(results) == [4, 5]
@@ -80,9 +88,15 @@ def test_date_window(sample_service, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_combined_filters(sample_service, mode):
-    results = sample_service.search("Stalin's policies", 1000, author="andrei kuznetsov", thread=THREAD_ID,
-                                    after=datetime(2009, 8, 15, 16, 0), before=datetime(2009, 8, 17, 12, 0),
-                                    mode=mode)
+    results = sample_service.search(
+        "Stalin's policies",
+        1000,
+        author="andrei kuznetsov",
+        thread=THREAD_ID,
+        after=datetime(2009, 8, 15, 16, 0),
+        before=datetime(2009, 8, 17, 12, 0),
+        mode=mode,
+    )
     assert set(indexes(results)) <= {2, 4}
     assert all(r.author == "Andrei Kuznetsov" for r in results)
     if mode != "lexical":
@@ -122,11 +136,26 @@ N = 3000
 def big_service(tmp_path_factory, embedder):
     """3,001 posts in 301 threads; one of them, by its own author and at its own minute, is the needle."""
     root = tmp_path_factory.mktemp("many-posts")
-    rows = [{"thread_id": f"t{i // 10:03d}", "thread_title": f"Thread {i // 10}", "author": f"member{i % 47:02d}",
-             "posted_at": (START + timedelta(hours=6 * i)).isoformat(), "body": BODIES[i % len(BODIES)]}
-            for i in range(N)]
-    rows.append({"thread_id": NEEDLE_THREAD, "thread_title": "Moped", "author": NEEDLE_AUTHOR,
-                 "posted_at": NEEDLE_AT.isoformat(), "body": NEEDLE_BODY, "post_id": "needle"})
+    rows = [
+        {
+            "thread_id": f"t{i // 10:03d}",
+            "thread_title": f"Thread {i // 10}",
+            "author": f"member{i % 47:02d}",
+            "posted_at": (START + timedelta(hours=6 * i)).isoformat(),
+            "body": BODIES[i % len(BODIES)],
+        }
+        for i in range(N)
+    ]
+    rows.append(
+        {
+            "thread_id": NEEDLE_THREAD,
+            "thread_title": "Moped",
+            "author": NEEDLE_AUTHOR,
+            "posted_at": NEEDLE_AT.isoformat(),
+            "body": NEEDLE_BODY,
+            "post_id": "needle",
+        }
+    )
     source = root / "posts.jsonl"
     source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     # identical bodies would otherwise be detected as quotes of each other and dropped from the passages
@@ -160,17 +189,29 @@ def test_thread_filter_finds_one_post_among_thousands(big_service, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_date_window_finds_one_post_among_thousands(big_service, mode):
-    results = big_service.search(QUERY, 10, after=NEEDLE_AT - timedelta(minutes=3),
-                                 before=NEEDLE_AT + timedelta(minutes=3), mode=mode)
+    results = big_service.search(
+        QUERY, 10, after=NEEDLE_AT - timedelta(minutes=3), before=NEEDLE_AT + timedelta(minutes=3), mode=mode
+    )
     assert [r.post_id for r in results] == ["needle"]
-    assert big_service.search(QUERY, 10, after=NEEDLE_AT + timedelta(seconds=1),
-                              before=NEEDLE_AT + timedelta(minutes=3), mode=mode) == []
+    assert (
+        big_service.search(
+            QUERY, 10, after=NEEDLE_AT + timedelta(seconds=1), before=NEEDLE_AT + timedelta(minutes=3), mode=mode
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_combined_filters_among_thousands(big_service, mode):
-    results = big_service.search(QUERY, 10, author="zoë ünal", thread=NEEDLE_THREAD, after=NEEDLE_AT,
-                                 before=NEEDLE_AT + timedelta(minutes=1), mode=mode)
+    results = big_service.search(
+        QUERY,
+        10,
+        author="zoë ünal",
+        thread=NEEDLE_THREAD,
+        after=NEEDLE_AT,
+        before=NEEDLE_AT + timedelta(minutes=1),
+        mode=mode,
+    )
     assert [r.post_id for r in results] == ["needle"]
     assert big_service.search(QUERY, 10, author="member01", thread=NEEDLE_THREAD, mode=mode) == []
 
@@ -185,6 +226,7 @@ def test_a_large_subset_is_ranked_within_itself(big_service, mode):
 
 
 # --- ranking quality ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("mode", ["hybrid", "lexical"])
 def test_rare_name_comes_first(sample_service, mode):

@@ -3,6 +3,7 @@
 Every command is a translation: parse arguments, call SearchService, print text
 or JSON. Domain errors (embeddings.errors) become one-line messages and exit codes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,11 +11,9 @@ import json
 import logging
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
-from embeddings import Settings, load_settings
-from embeddings import ThreadbotError
-from embeddings import to_jsonable
+from embeddings import Settings, ThreadbotError, load_settings, to_jsonable
 
 from . import render
 
@@ -30,8 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     c = sub.add_parser("index", help="ingest files/directories and build or update the index")
-    c.add_argument("paths", nargs="*", metavar="PATH",
-                   help="files or directories (default: configured sources, else the current index's sources)")
+    c.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files or directories (default: configured sources, else the current index's sources)",
+    )
     c.add_argument("--replace", action="store_true", help="index only PATHs, dropping earlier sources")
     c.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     c.add_argument("--json", action="store_true", help="print the build report as JSON")
@@ -63,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("stats", help="counts, model and build of the index")
     c.add_argument("--json", action="store_true")
 
-    c = sub.add_parser("eval", help="retrieval quality on labelled queries (JSONL: query, author, posted_at, must_contain)")
+    c = sub.add_parser(
+        "eval", help="retrieval quality on labelled queries (JSONL: query, author, posted_at, must_contain)"
+    )
     c.add_argument("queries")
     c.add_argument("--mode", choices=("dense", "lexical", "hybrid"))
     c.add_argument("--json", action="store_true")
@@ -85,8 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
 
     c = sub.add_parser("run", help="start the Discord bot (token from DISCORD_TOKEN)")
-    c.add_argument("--sync", action="store_true",
-                   help="sync the commands to [bot] dev_guild_id at start (development; never global)")
+    c.add_argument(
+        "--sync",
+        action="store_true",
+        help="sync the commands to [bot] dev_guild_id at start (development; never global)",
+    )
     c = sub.add_parser("sync", help="register slash commands with Discord (dev guild, or --global)")
     c.add_argument("--global", dest="global_", action="store_true", help="sync globally (takes up to an hour)")
     c = sub.add_parser("commands", help="print the slash-command payloads a sync would send")
@@ -125,8 +133,9 @@ def cmd_index(args, settings) -> int:
     service = _service(settings)
     printer = ProgressPrinter(enabled=not args.quiet)
     try:
-        report = service.rebuild(args.paths or None, add=not args.replace, progress=printer,
-                                 started_by=f"cli (pid {os.getpid()})")
+        report = service.rebuild(
+            args.paths or None, add=not args.replace, progress=printer, started_by=f"cli (pid {os.getpid()})"
+        )
     finally:
         printer.close()
     for error in report.errors:
@@ -134,9 +143,11 @@ def cmd_index(args, settings) -> int:
     if args.json:
         _print_json(report)
     else:
-        print(f"indexed {report.threads} threads, {report.posts} posts, {report.passages} passages "
-              f"({report.embedded} embedded, {report.cached} from cache), {report.quotes} quotes "
-              f"in {report.seconds:.1f}s")
+        print(
+            f"indexed {report.threads} threads, {report.posts} posts, {report.passages} passages "
+            f"({report.embedded} embedded, {report.cached} from cache), {report.quotes} quotes "
+            f"in {report.seconds:.1f}s"
+        )
     if report.errors:
         print(f"{len(report.errors)} file(s) could not be indexed (see above)", file=sys.stderr)
         return 1
@@ -146,9 +157,15 @@ def cmd_index(args, settings) -> int:
 def _search_kwargs(args) -> dict:
     from embeddings import parse_user_date
 
-    return {"limit": args.limit, "offset": args.offset, "mode": args.mode, "author": args.author,
-            "thread": args.thread, "after": parse_user_date(args.after) if args.after else None,
-            "before": parse_user_date(args.before) if args.before else None}
+    return {
+        "limit": args.limit,
+        "offset": args.offset,
+        "mode": args.mode,
+        "author": args.author,
+        "thread": args.thread,
+        "after": parse_user_date(args.after) if args.after else None,
+        "before": parse_user_date(args.before) if args.before else None,
+    }
 
 
 def cmd_search(args, settings) -> int:
@@ -183,8 +200,16 @@ def cmd_threads(args, settings) -> int:
 def cmd_thread(args, settings) -> int:
     posts = _service(settings).thread_posts(args.thread_id)
     if args.json:
-        _print_json([{k: v for k, v in to_jsonable(p).items()
-                      if k in ("post_id", "post_index", "author", "posted_at", "body", "quoted_spans")} for p in posts])
+        _print_json(
+            [
+                {
+                    k: v
+                    for k, v in to_jsonable(p).items()
+                    if k in ("post_id", "post_index", "author", "posted_at", "body", "quoted_spans")
+                }
+                for p in posts
+            ]
+        )
     else:
         print(render.format_thread(posts))
     return 0
@@ -224,9 +249,11 @@ def cmd_eval(args, settings) -> int:
     if args.details:
         for o in report.outcomes:
             print(f"{'rank ' + str(o.rank) if o.rank else 'miss  ':8} {'✓' if o.contains else '✗'}  {o.query}")
-    print(f"{report.queries} queries, mode {report.mode}: hit@1 {report.hit_at_1:.3f}  hit@5 {report.hit_at_5:.3f}  "
-          f"MRR@10 {report.mrr_at_10:.3f}  MAP {report.map:.3f}  nDCG@10 {report.ndcg_at_10:.3f}  "
-          f"passage contains answer {report.passage_contains:.3f}")
+    print(
+        f"{report.queries} queries, mode {report.mode}: hit@1 {report.hit_at_1:.3f}  hit@5 {report.hit_at_5:.3f}  "
+        f"MRR@10 {report.mrr_at_10:.3f}  MAP {report.map:.3f}  nDCG@10 {report.ndcg_at_10:.3f}  "
+        f"passage contains answer {report.passage_contains:.3f}"
+    )
     return 0
 
 
@@ -274,9 +301,20 @@ def cmd_commands(args, settings) -> int:
 
 
 COMMANDS = {
-    "index": cmd_index, "search": cmd_search, "threads": cmd_threads, "thread": cmd_thread, "post": cmd_post,
-    "export": cmd_export, "stats": cmd_stats, "eval": cmd_eval, "eval-quotes": cmd_eval_quotes,
-    "quote": cmd_quote, "quotes": cmd_quotes, "run": cmd_run, "sync": cmd_sync, "commands": cmd_commands,
+    "index": cmd_index,
+    "search": cmd_search,
+    "threads": cmd_threads,
+    "thread": cmd_thread,
+    "post": cmd_post,
+    "export": cmd_export,
+    "stats": cmd_stats,
+    "eval": cmd_eval,
+    "eval-quotes": cmd_eval_quotes,
+    "quote": cmd_quote,
+    "quotes": cmd_quotes,
+    "run": cmd_run,
+    "sync": cmd_sync,
+    "commands": cmd_commands,
 }
 
 
@@ -285,7 +323,9 @@ def configure_logging(level: str | int) -> None:
     for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "faiss"):
         logging.getLogger(noisy).setLevel(max(logging.getLogger().level, logging.WARNING))
     # a text-only bot has no use for voice: drop discord.py's start-up warnings about missing voice libraries
-    logging.getLogger("discord.client").addFilter(lambda record: "voice will NOT be supported" not in record.getMessage())
+    logging.getLogger("discord.client").addFilter(
+        lambda record: "voice will NOT be supported" not in record.getMessage()
+    )
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,4 +1,5 @@
 """Progress bars for `threadbot index` (tqdm on stderr; silent when not a terminal unless asked)."""
+
 from __future__ import annotations
 
 import sys
@@ -22,8 +23,9 @@ class ProgressPrinter:
         if stage != self._stage:
             self.close()
             self._stage = stage
-            self._bar = tqdm(total=total, desc=LABELS.get(stage, stage), unit="", file=sys.stderr,
-                             leave=True, dynamic_ncols=True)
+            self._bar = tqdm(
+                total=total, desc=LABELS.get(stage, stage), unit="", file=sys.stderr, leave=True, dynamic_ncols=True
+            )
         bar = self._bar
         if bar is not None:
             if total != bar.total:

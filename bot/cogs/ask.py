@@ -1,8 +1,8 @@
 """/ask: the most relevant posts, attributed, with Prev/Next paging."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 import discord
 from discord import app_commands
@@ -24,8 +24,10 @@ class DateTransformer(app_commands.Transformer):
         try:
             return parse_user_date(value)
         except (UsageError, ValueError, OverflowError):  # e.g. "0000" is a well-formed year datetime can't hold
-            raise UserInputError(f"I can't read “{escape(value[:50])}” as a date. "
-                                 "Use YYYY-MM-DD, e.g. `2009-08-15` (or `2009-08-15 14:32`).") from None
+            raise UserInputError(
+                f"I can't read “{escape(value[:50])}” as a date. "
+                "Use YYYY-MM-DD, e.g. `2009-08-15` (or `2009-08-15 14:32`)."
+            ) from None
 
 
 Date = app_commands.Transform[datetime, DateTransformer]
@@ -46,10 +48,17 @@ class AskCog(commands.Cog):
         private="Only you see the answer (default from the bot's config)",
     )
     @app_commands.autocomplete(author=author_choices, thread=thread_choices)
-    async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 1000],
-                  author: Optional[str] = None, thread: Optional[str] = None, after: Optional[Date] = None,
-                  before: Optional[Date] = None, limit: Optional[app_commands.Range[int, 1, MAX_PER_PAGE]] = None,
-                  private: Optional[bool] = None) -> None:
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, 1000],
+        author: str | None = None,
+        thread: str | None = None,
+        after: Date | None = None,
+        before: Date | None = None,
+        limit: app_commands.Range[int, 1, MAX_PER_PAGE] | None = None,
+        private: bool | None = None,
+    ) -> None:
         if not question.strip():
             raise UserInputError("Your question is empty — type a few words about what you're looking for.")
         if after and before and after >= before:
@@ -62,18 +71,30 @@ class AskCog(commands.Cog):
         if thread:
             summary = await bot.call(bot.service.resolve_thread, thread)
             thread_id, thread_title = summary.thread_id, summary.title
-        filters = ", ".join(x for x in (
-            f"by {plain(author, 100)}" if author else "",  # typed by the user: up to 6000 characters
-            f"in “{plain(thread_title, 150)}”" if thread_title else "",
-            f"from {after:%Y-%m-%d}" if after else "",
-            f"before {before:%Y-%m-%d}" if before else "",
-        ) if x)
+        filters = ", ".join(
+            x
+            for x in (
+                f"by {plain(author, 100)}" if author else "",  # typed by the user: up to 6000 characters
+                f"in “{plain(thread_title, 150)}”" if thread_title else "",
+                f"from {after:%Y-%m-%d}" if after else "",
+                f"before {before:%Y-%m-%d}" if before else "",
+            )
+            if x
+        )
 
         async def fetch(index: int) -> tuple[Page, bool]:
             offset = index * per_page
             # one extra result tells whether a next page exists
-            results = await bot.call(bot.service.search, question, per_page + 1, offset=offset, author=author,
-                                     thread=thread_id, after=after, before=before)
+            results = await bot.call(
+                bot.service.search,
+                question,
+                per_page + 1,
+                offset=offset,
+                author=author,
+                thread=thread_id,
+                after=after,
+                before=before,
+            )
             shown = results[:per_page]
             if not shown:
                 return Page(content=f"No more results for “{escape(question[:300])}”."), False
@@ -83,8 +104,10 @@ class AskCog(commands.Cog):
         first, more = await fetch(0)
         if not first.embeds:
             hint = " Try fewer filters or other words." if filters else " Try other words."
-            await answer(interaction, content=f"No posts match “{escape(question[:300])}”"
-                                              f"{' (' + filters + ')' if filters else ''}.{hint}")
+            await answer(
+                interaction,
+                content=f"No posts match “{escape(question[:300])}”{' (' + filters + ')' if filters else ''}.{hint}",
+            )
             return
         view = Paginator(FetchingSource(fetch, first, more), owner_id=interaction.user.id)
         await view.start(interaction, first)

@@ -1,4 +1,5 @@
 """/post: one whole post, split over pages when long, quoted spans marked."""
+
 from __future__ import annotations
 
 import discord
@@ -17,18 +18,27 @@ class PostCog(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="post", description="Show one whole post of a thread")
-    @app_commands.describe(thread="The thread (pick from the suggestions, or its id or exact title)",
-                           number="Which post: 1 is the first post of the thread",
-                           private="Only you see the answer (default from the bot's config)")
+    @app_commands.describe(
+        thread="The thread (pick from the suggestions, or its id or exact title)",
+        number="Which post: 1 is the first post of the thread",
+        private="Only you see the answer (default from the bot's config)",
+    )
     @app_commands.autocomplete(thread=thread_choices)
-    async def post(self, interaction: discord.Interaction, thread: str, number: app_commands.Range[int, 1, None],
-                   private: bool | None = None) -> None:
+    async def post(
+        self,
+        interaction: discord.Interaction,
+        thread: str,
+        number: app_commands.Range[int, 1, None],
+        private: bool | None = None,
+    ) -> None:
         bot = self.bot
         await defer_answer(interaction, private)
         summary = await bot.call(bot.service.resolve_thread, thread)
         if number > summary.post_count:
-            raise UserInputError(f"“{discord.utils.escape_markdown(summary.title[:200])}” has "
-                                 f"{summary.post_count} posts: pick a number from 1 to {summary.post_count}.")
+            raise UserInputError(
+                f"“{discord.utils.escape_markdown(summary.title[:200])}” has "
+                f"{summary.post_count} posts: pick a number from 1 to {summary.post_count}."
+            )
         view = await bot.call(bot.service.post, summary.thread_id, number)
         pages = [Page(content=None, embeds=[e]) for e in post_pages(view)]
         paginator = Paginator(StaticSource(pages), owner_id=interaction.user.id)

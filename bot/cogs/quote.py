@@ -1,4 +1,5 @@
 """/quote: who wrote this passage first, and every later post that quoted it."""
+
 from __future__ import annotations
 
 import discord
@@ -17,18 +18,23 @@ class QuoteCog(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="quote", description="Find who wrote a passage first and who quoted it later")
-    @app_commands.describe(text="The passage, or part of it (it may be slightly misremembered)",
-                           private="Only you see the answer (default from the bot's config)")
-    async def quote(self, interaction: discord.Interaction, text: app_commands.Range[str, 1, 2000],
-                    private: bool | None = None) -> None:
+    @app_commands.describe(
+        text="The passage, or part of it (it may be slightly misremembered)",
+        private="Only you see the answer (default from the bot's config)",
+    )
+    async def quote(
+        self, interaction: discord.Interaction, text: app_commands.Range[str, 1, 2000], private: bool | None = None
+    ) -> None:
         if len(text.split()) < 3:
             raise UserInputError("Give me at least a few words of the passage (3 or more).")
         bot = self.bot
         await defer_answer(interaction, private)
         traces = await bot.call(bot.service.quote, text, MAX_TRACES)
         if not traces:
-            await answer(interaction, content=f"I found no post containing “{escape(text[:300])}”. "
-                                              "Check the wording, or try `/ask`.")
+            await answer(
+                interaction,
+                content=f"I found no post containing “{escape(text[:300])}”. Check the wording, or try `/ask`.",
+            )
             return
         budget = (MESSAGE_EMBED_CHARS_MAX - 100) // len(traces[:MAX_TRACES])  # every part of each embed counts
         embeds = [quote_embed(t, budget=budget) for t in traces[:MAX_TRACES]]

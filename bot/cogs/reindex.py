@@ -1,4 +1,5 @@
 """/reindex (admins only): rebuild in a worker thread while every other command keeps answering."""
+
 from __future__ import annotations
 
 import asyncio
@@ -72,8 +73,9 @@ class ReindexCog(commands.Cog):
                 continue
             shown = version
             try:
-                await interaction.edit_original_response(content=progress_text(stage, done, total,
-                                                                               self.clock() - started))
+                await interaction.edit_original_response(
+                    content=progress_text(stage, done, total, self.clock() - started)
+                )
             except discord.HTTPException:
                 log.debug("progress edit failed", exc_info=True)
 
@@ -88,15 +90,18 @@ class ReindexCog(commands.Cog):
         except Exception as exc:
             ref = new_reference()
             log.error("rebuild by %s failed unexpectedly [ref %s]", who, ref, exc_info=exc)
-            content = (f"Rebuild failed unexpectedly (reference `{ref}`). The previous index is still serving; "
-                       "the log has the details.")
+            content = (
+                f"Rebuild failed unexpectedly (reference `{ref}`). The previous index is still serving; "
+                "the log has the details."
+            )
         else:
             embed = report_embed(report)
             log.info("rebuild by %s finished: %s", who, report)
         await self._finish(interaction, started, content, embed)
 
-    async def _finish(self, interaction: discord.Interaction, started: float, content: str | None,
-                      embed: discord.Embed | None) -> None:
+    async def _finish(
+        self, interaction: discord.Interaction, started: float, content: str | None, embed: discord.Embed | None
+    ) -> None:
         if self.clock() - started < self.interaction_window:
             try:
                 await interaction.edit_original_response(content=content, embed=embed)
@@ -113,8 +118,7 @@ class ReindexCog(commands.Cog):
         try:
             await channel.send(text, embed=embed, allowed_mentions=discord.AllowedMentions(users=[interaction.user]))
         except discord.HTTPException:
-            log.warning("could not report the end of the rebuild in channel %s", interaction.channel_id,
-                        exc_info=True)
+            log.warning("could not report the end of the rebuild in channel %s", interaction.channel_id, exc_info=True)
 
 
 async def setup(bot) -> None:

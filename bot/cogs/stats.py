@@ -1,4 +1,5 @@
 """/stats: counts, model, index build time, data directory size."""
+
 from __future__ import annotations
 
 import discord

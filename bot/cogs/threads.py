@@ -1,4 +1,5 @@
 """/threads: the indexed threads with post counts and first/last dates, paged."""
+
 from __future__ import annotations
 
 import discord

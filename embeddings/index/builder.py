@@ -1,32 +1,41 @@
 """The build pipeline: sources → posts → quotes → passages → vectors → a new live index."""
+
 from __future__ import annotations
 
 import logging
 import shutil
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
-from ..vectors.ann import VectorIndex
-from ..passages import Chunker, make_passages
 from ..config import Settings
+from ..errors import BuildFailed
+from ..ingest import ingest
+from ..models import BuildReport
+from ..passages import Chunker, make_passages
+from ..quotes.detector import detect_quotes
+from ..vectors.ann import VectorIndex
 from ..vectors.cache import EmbeddingCache, embed_with_cache
 from ..vectors.embedder import Embedder
-from ..errors import BuildFailed
 from .datadir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, BuildLock, DataDir
-from ..models import BuildReport
-from ..ingest import ingest
-from ..quotes.detector import detect_quotes
 from .store import write_store
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-def build_index(settings: Settings, sources: Sequence[str], embedder: Embedder, *,
-                progress: Progress | None = None, started_by: str | None = None) -> BuildReport:
+
+
+def build_index(
+    settings: Settings,
+    sources: Sequence[str],
+    embedder: Embedder,
+    *,
+    progress: Progress | None = None,
+    started_by: str | None = None,
+) -> BuildReport:
     """Build a complete new index from `sources` and make it live. Raises BuildFailed if nothing parses."""
     data = DataDir(settings.data_dir)
     data.root.mkdir(parents=True, exist_ok=True)
@@ -45,8 +54,13 @@ def build_index(settings: Settings, sources: Sequence[str], embedder: Embedder, 
             quotes = detect_quotes([p for t in result.threads for p in t.posts], min_words=settings.quote_min_words)
             max_tokens = min(settings.chunk_max_tokens, embedder.max_seq_length - 2)  # room for [CLS] and [SEP]
             if max_tokens < settings.chunk_max_tokens:
-                log.warning("chunk_max_tokens %d exceeds what %s reads (%d word pieces): using %d",
-                            settings.chunk_max_tokens, embedder.model_id, embedder.max_seq_length, max_tokens)
+                log.warning(
+                    "chunk_max_tokens %d exceeds what %s reads (%d word pieces): using %d",
+                    settings.chunk_max_tokens,
+                    embedder.model_id,
+                    embedder.max_seq_length,
+                    max_tokens,
+                )
             chunker = Chunker(embedder.count_tokens, max_tokens, settings.chunk_overlap_sentences)
             passages = make_passages(result.threads, chunker, quotes, drop_quoted=settings.quote_mode == "drop")
 
@@ -75,13 +89,16 @@ def build_index(settings: Settings, sources: Sequence[str], embedder: Embedder, 
                 "build_id": build_id,
                 "model": embedder.model_id,
                 "dimension": embedder.dimension,
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "built_by": started_by,
                 "sources": [str(Path(s).expanduser().resolve()) for s in sources],
-                "counts": {"threads": len(result.threads), "posts": result.posts, "passages": total,
-                           "quotes": len(quotes)},
-                "chunking": {"max_tokens": max_tokens,
-                             "overlap_sentences": settings.chunk_overlap_sentences},
+                "counts": {
+                    "threads": len(result.threads),
+                    "posts": result.posts,
+                    "passages": total,
+                    "quotes": len(quotes),
+                },
+                "chunking": {"max_tokens": max_tokens, "overlap_sentences": settings.chunk_overlap_sentences},
                 "quote_mode": settings.quote_mode,
                 "skipped": [str(e) for e in result.errors],
             }
@@ -91,7 +108,13 @@ def build_index(settings: Settings, sources: Sequence[str], embedder: Embedder, 
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return BuildReport(
-        build_id=build_id, threads=len(result.threads), posts=result.posts, passages=total,
-        embedded=embedded, cached=total - embedded, quotes=len(quotes),
-        seconds=round(time.monotonic() - started, 2), errors=[str(e) for e in result.errors],
+        build_id=build_id,
+        threads=len(result.threads),
+        posts=result.posts,
+        passages=total,
+        embedded=embedded,
+        cached=total - embedded,
+        quotes=len(quotes),
+        seconds=round(time.monotonic() - started, 2),
+        errors=[str(e) for e in result.errors],
     )

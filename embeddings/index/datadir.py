@@ -11,6 +11,7 @@ A build is written into a fresh ``.tmp`` directory, fsynced, renamed, and only
 then does CURRENT switch to it with ``os.replace``: a crash at any point leaves
 the previous build serving.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -21,8 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..vectors.ann import VectorIndex
 from ..errors import IndexMismatchError, NoIndexError, RebuildInProgressError
+from ..vectors.ann import VectorIndex
 from .store import IndexStore
 
 FORMAT_VERSION = 1
@@ -97,12 +98,14 @@ class DataDir:
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexMismatchError(
                 f"the index in {self.root} has format {manifest.get('format_version')}, this threadbot reads "
-                f"format {FORMAT_VERSION}: rebuild it with `threadbot index --replace <sources>`")
+                f"format {FORMAT_VERSION}: rebuild it with `threadbot index --replace <sources>`"
+            )
         if expected_model is not None and manifest.get("model") != expected_model:
             raise IndexMismatchError(
                 f"the index in {self.root} was built with model {manifest.get('model')!r} but the configured model "
                 f"is {expected_model!r}: set `model` back, or rebuild with `threadbot index` (the old index keeps "
-                "serving until the new one is complete)")
+                "serving until the new one is complete)"
+            )
         vectors = VectorIndex.load(path / VECTORS_FILE)
         return LoadedIndex(path=path, manifest=manifest, store=IndexStore(path / DB_FILE), vectors=vectors)
 
@@ -138,8 +141,11 @@ class DataDir:
         if not self.builds.exists():
             return
         live = self.current_build()
-        finished = sorted((p for p in self.builds.iterdir() if p.is_dir() and not p.name.endswith(".tmp")),
-                          key=lambda p: p.name, reverse=True)
+        finished = sorted(
+            (p for p in self.builds.iterdir() if p.is_dir() and not p.name.endswith(".tmp")),
+            key=lambda p: p.name,
+            reverse=True,
+        )
         for old in finished[keep:]:
             if old.name != live:
                 shutil.rmtree(old, ignore_errors=True)
@@ -167,7 +173,7 @@ class BuildLock:
         self.started_by = started_by
         self._fh = None
 
-    def __enter__(self) -> "BuildLock":
+    def __enter__(self) -> BuildLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.path, "a+")
         try:

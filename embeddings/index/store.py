@@ -140,24 +140,55 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def write_store(path: Path, threads: Sequence[Thread], passages: Sequence[Passage],
-                quotes: Sequence[QuoteRelation]) -> None:
+def write_store(
+    path: Path, threads: Sequence[Thread], passages: Sequence[Passage], quotes: Sequence[QuoteRelation]
+) -> None:
     """Write a complete, new index database (never an existing one)."""
     db = sqlite3.connect(path)
     try:
         db.executescript(SCHEMA)
         with db:
-            db.executemany(INSERT_THREAD, [
-                (t.thread_id, t.title, t.source, len(t.posts), iso(min(p.posted_at for p in t.posts)),
-                 iso(max(p.posted_at for p in t.posts))) for t in threads if t.posts])
-            db.executemany(INSERT_POST, [
-                (p.post_id, p.thread_id, p.post_index, p.author, iso(p.posted_at), p.body, p.source, p.line, p.url)
-                for t in threads for p in t.posts])
+            db.executemany(
+                INSERT_THREAD,
+                [
+                    (
+                        t.thread_id,
+                        t.title,
+                        t.source,
+                        len(t.posts),
+                        iso(min(p.posted_at for p in t.posts)),
+                        iso(max(p.posted_at for p in t.posts)),
+                    )
+                    for t in threads
+                    if t.posts
+                ],
+            )
+            db.executemany(
+                INSERT_POST,
+                [
+                    (p.post_id, p.thread_id, p.post_index, p.author, iso(p.posted_at), p.body, p.source, p.line, p.url)
+                    for t in threads
+                    for p in t.posts
+                ],
+            )
             db.executemany(INSERT_PASSAGE, [(x.passage_id, x.post_id, x.start, x.end, x.text) for x in passages])
             db.execute(REBUILD_FTS)
-            db.executemany(INSERT_QUOTE, [
-                (q.thread_id, q.quoting_post_id, q.quoting_start, q.quoting_end, q.source_post_id,
-                 q.source_start, q.source_end, q.text) for q in quotes])
+            db.executemany(
+                INSERT_QUOTE,
+                [
+                    (
+                        q.thread_id,
+                        q.quoting_post_id,
+                        q.quoting_start,
+                        q.quoting_end,
+                        q.source_post_id,
+                        q.source_start,
+                        q.source_end,
+                        q.text,
+                    )
+                    for q in quotes
+                ],
+            )
         db.execute("PRAGMA optimize")
     finally:
         db.close()
@@ -183,7 +214,7 @@ class IndexStore:
     def _rows_in(self, sql: str, ids: Sequence, before: Sequence = ()) -> Iterator[sqlite3.Row]:
         """Rows of `sql` (with an `IN ({marks})` list) for `ids`, in batches of BATCH ids."""
         for i in range(0, len(ids), BATCH):
-            part = list(ids[i:i + BATCH])
+            part = list(ids[i : i + BATCH])
             yield from self._rows(sql.format(marks=",".join("?" * len(part))), [*before, *part])
 
     def close(self) -> None:
@@ -292,8 +323,10 @@ class IndexStore:
     # --- quotes --------------------------------------------------------------------------------
     def quoters_of(self, post_id: str, start: int, end: int) -> list[QuotedBy]:
         """The posts that quote [start, end) of `post_id`, oldest first, each once."""
-        return [QuotedBy(r["post_id"], r["thread_id"], r["post_index"], r["author"], _dt(r["posted_at"]))
-                for r in self._rows(QUOTERS_OF_SPAN, (post_id, end, start))]
+        return [
+            QuotedBy(r["post_id"], r["thread_id"], r["post_index"], r["author"], _dt(r["posted_at"]))
+            for r in self._rows(QUOTERS_OF_SPAN, (post_id, end, start))
+        ]
 
     def quotes_of(self, post_id: str, start: int, end: int) -> list[sqlite3.Row]:
         """Every quote of [start, end) of `post_id`: quoting_post_id, quoting_start, quoting_end; oldest first."""
@@ -301,8 +334,10 @@ class IndexStore:
 
     def quoted_spans(self, post_id: str) -> list[QuotedSpan]:
         """The spans of a post's body that quote earlier posts, in body order."""
-        return [QuotedSpan(r[0], r[1], r[2], r[3], r[4], r[5], _dt(r[6]))
-                for r in self._rows(QUOTED_SPANS_OF_POST, (post_id,))]
+        return [
+            QuotedSpan(r[0], r[1], r[2], r[3], r[4], r[5], _dt(r[6]))
+            for r in self._rows(QUOTED_SPANS_OF_POST, (post_id,))
+        ]
 
     def quotes_overlapping(self, post_id: str, start: int, end: int) -> list[sqlite3.Row]:
         """The quotes in `post_id` that overlap [start, end), the largest overlap first."""
@@ -311,18 +346,34 @@ class IndexStore:
     def quote_relations(self, thread_id: str | None = None) -> list[QuoteRelation]:
         """Every quote relation (in one thread), in date order of the quoting posts."""
         where, params = ("WHERE q.thread_id = ?", (thread_id,)) if thread_id else ("", ())
-        return [QuoteRelation(
-            thread_id=r["thread_id"], quoting_post_id=r["quoting_post_id"],
-            quoting_post_index=r["quoting_post_index"], quoting_author=r["quoting_author"],
-            quoting_posted_at=_dt(r["quoting_posted_at"]), source_post_id=r["source_post_id"],
-            source_post_index=r["source_post_index"], source_author=r["source_author"],
-            source_posted_at=_dt(r["source_posted_at"]), text=r["text"], quoting_start=r["quoting_start"],
-            quoting_end=r["quoting_end"], source_start=r["source_start"], source_end=r["source_end"],
-            source_thread_id=r["source_thread_id"],
-        ) for r in self._rows(QUOTE_RELATIONS.format(where=where), params)]
+        return [
+            QuoteRelation(
+                thread_id=r["thread_id"],
+                quoting_post_id=r["quoting_post_id"],
+                quoting_post_index=r["quoting_post_index"],
+                quoting_author=r["quoting_author"],
+                quoting_posted_at=_dt(r["quoting_posted_at"]),
+                source_post_id=r["source_post_id"],
+                source_post_index=r["source_post_index"],
+                source_author=r["source_author"],
+                source_posted_at=_dt(r["source_posted_at"]),
+                text=r["text"],
+                quoting_start=r["quoting_start"],
+                quoting_end=r["quoting_end"],
+                source_start=r["source_start"],
+                source_end=r["source_end"],
+                source_thread_id=r["source_thread_id"],
+            )
+            for r in self._rows(QUOTE_RELATIONS.format(where=where), params)
+        ]
 
 
 def _summary(row: sqlite3.Row) -> ThreadSummary:
-    return ThreadSummary(thread_id=row["thread_id"], title=row["title"], source=row["source"],
-                         post_count=row["post_count"], first_posted_at=_dt(row["first_posted_at"]),
-                         last_posted_at=_dt(row["last_posted_at"]))
+    return ThreadSummary(
+        thread_id=row["thread_id"],
+        title=row["title"],
+        source=row["source"],
+        post_count=row["post_count"],
+        first_posted_at=_dt(row["first_posted_at"]),
+        last_posted_at=_dt(row["last_posted_at"]),
+    )

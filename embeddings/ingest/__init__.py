@@ -4,14 +4,15 @@
 extension or content, and collects every error instead of stopping at the
 first: the files that parse are indexed, the others are reported.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ..errors import InputError
 from ..models import Thread
@@ -53,7 +54,7 @@ def looks_like_jsonl(text: str) -> bool:
 
 
 def _sniff(path: Path) -> str | None:
-    """"jsonl", "vbulletin" or None (not an archive), from the start of the file."""
+    """ "jsonl", "vbulletin" or None (not an archive), from the start of the file."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(SNIFF_BYTES)
@@ -139,8 +140,13 @@ def ingest(paths: Iterable[str | os.PathLike], progress: Callable[[int, int], No
     seen_threads: dict[str, str] = {}
     for thread in threads:
         if thread.thread_id in seen_threads:
-            result.errors.append(InputError(thread.source, None, f"thread {thread.thread_id!r} already read from "
-                                            f"{seen_threads[thread.thread_id]}"))
+            result.errors.append(
+                InputError(
+                    thread.source,
+                    None,
+                    f"thread {thread.thread_id!r} already read from {seen_threads[thread.thread_id]}",
+                )
+            )
             continue
         seen_threads[thread.thread_id] = thread.source
         result.threads.append(thread)

@@ -1,4 +1,5 @@
 """Stable identifiers: the same archive always yields the same thread and post ids."""
+
 from __future__ import annotations
 
 import hashlib

@@ -7,13 +7,14 @@ ordered by posted_at, then file order — or by post_index when every post of th
 thread has one (an export), so an export re-imports to the same thread order.
 A thread may be split over several files.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import InputError
 from ..models import Post, Thread
@@ -55,11 +56,19 @@ def _row(obj, source: str, lineno: int) -> Row:
     index = obj.get("post_index")
     if index is not None and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
         raise InputError(source, lineno, "post_index must be a non-negative integer")
-    return Row(thread_id=str(obj["thread_id"]), thread_title=str(obj["thread_title"]),
-               author=str(obj["author"]).strip(), posted_at=when, body=obj["body"].replace("\r\n", "\n"),
-               source=source, line=lineno, post_id=None if obj.get("post_id") in (None, "") else str(obj["post_id"]),
-               post_index=index, origin=str(obj["source"]) if obj.get("source") else None,
-               url=str(obj["url"]) if obj.get("url") else None)
+    return Row(
+        thread_id=str(obj["thread_id"]),
+        thread_title=str(obj["thread_title"]),
+        author=str(obj["author"]).strip(),
+        posted_at=when,
+        body=obj["body"].replace("\r\n", "\n"),
+        source=source,
+        line=lineno,
+        post_id=None if obj.get("post_id") in (None, "") else str(obj["post_id"]),
+        post_index=index,
+        origin=str(obj["source"]) if obj.get("source") else None,
+        url=str(obj["url"]) if obj.get("url") else None,
+    )
 
 
 def read_rows(text: str, source: str, seen_post_ids: set[str]) -> list[Row]:
@@ -106,9 +115,19 @@ def assemble(rows: Iterable[Row], seen_post_ids: set[str]) -> list[Thread]:
                 if pid in seen_post_ids:
                     raise InputError(row.source, row.line, f"post collides with an earlier post id {pid!r}")
                 seen_post_ids.add(pid)
-            thread.posts.append(Post(post_id=pid, thread_id=tid, post_index=index, author=row.author,
-                                     posted_at=row.posted_at, body=row.body, source=row.origin or row.source,
-                                     line=row.line, url=row.url))
+            thread.posts.append(
+                Post(
+                    post_id=pid,
+                    thread_id=tid,
+                    post_index=index,
+                    author=row.author,
+                    posted_at=row.posted_at,
+                    body=row.body,
+                    source=row.origin or row.source,
+                    line=row.line,
+                    url=row.url,
+                )
+            )
         threads.append(thread)
     return threads
 
@@ -118,6 +137,7 @@ def parse_jsonl_text(text: str, source: str, seen_post_ids: set[str] | None = No
     return assemble(read_rows(text, source, seen), seen)
 
 
-def parse_jsonl_file(path: str | Path, seen_post_ids: set[str] | None = None,
-                     warnings: list[str] | None = None) -> list[Thread]:
+def parse_jsonl_file(
+    path: str | Path, seen_post_ids: set[str] | None = None, warnings: list[str] | None = None
+) -> list[Thread]:
     return parse_jsonl_text(read_text(path, warnings), str(path), seen_post_ids)

@@ -1,4 +1,5 @@
 """Reading archive files: UTF-8 first, cp1252 as the fallback old forums need."""
+
 from __future__ import annotations
 
 import logging

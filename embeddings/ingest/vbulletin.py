@@ -5,6 +5,7 @@ author line, a date line (``15th August 2009, 14:32`` or ``01-May-2012, 15:54``)
 and the body, which runs to the next author+date pair. Blank lines inside a body
 belong to it: a blank line alone never separates posts.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,12 +57,15 @@ def parse_text(text: str, source: str) -> Thread:
             headers = loose
 
     if not headers:
-        raise InputError(source, None, "no recognisable post (expected an author line followed by a date line "
-                         "such as '15th August 2009, 14:32')")
+        raise InputError(
+            source,
+            None,
+            "no recognisable post (expected an author line followed by a date line such as '15th August 2009, 14:32')",
+        )
 
     id_title = title
     if title is None:
-        first = next((l.strip() for l in lines[: headers[0][0]] if l.strip() and l.strip() != "Log in"), None)
+        first = next((s.strip() for s in lines[: headers[0][0]] if s.strip() and s.strip() != "Log in"), None)
         id_title = first or ""  # never the file name: ids must survive renaming the file
         title = first or Path(source).stem
 

@@ -24,8 +24,9 @@ def has_words(text: str) -> bool:
     return bool(_WORD.search(_SMILEY_CODE.sub(" ", text)))
 
 
-def make_passages(threads: Sequence[Thread], chunker: Chunker,
-                  quotes: Sequence[QuoteRelation], drop_quoted: bool) -> list[Passage]:
+def make_passages(
+    threads: Sequence[Thread], chunker: Chunker, quotes: Sequence[QuoteRelation], drop_quoted: bool
+) -> list[Passage]:
     """Every post's passages, numbered from 1; with `drop_quoted`, only the post's own words (quotes cut out)."""
     quoted: dict[str, list[QuoteRelation]] = {}
     if drop_quoted:

@@ -4,11 +4,12 @@ Every passage is a contiguous slice of one post's body, so
 ``post.body[passage.start:passage.end] == passage.text`` always holds.
 Sizes are measured with the model's own tokenizer (a `count_tokens` callable).
 """
+
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from .sentences import sentence_spans
 

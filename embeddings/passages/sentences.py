@@ -9,7 +9,6 @@ import re
 _BOUNDARY = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+(?=[A-Z0-9\"“‘'(\[¿¡])|\n+")
 
 
-
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """(start, end) of each sentence of text[start:end], whitespace trimmed, in order."""
     end = len(text) if end is None else end

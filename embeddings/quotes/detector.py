@@ -36,8 +36,7 @@ from difflib import SequenceMatcher
 from typing import NamedTuple
 
 from ..models import Post, QuoteRelation
-from .alignment import (MAX_GAP, OriginRun, WordMatch, origin_runs, seed_clusters, split_at_gaps,
-                        trim_weak_ends)
+from .alignment import MAX_GAP, OriginRun, WordMatch, origin_runs, seed_clusters, split_at_gaps, trim_weak_ends
 from .text import Edges, extend_punctuation, find_markers, text_edges, tokenize
 
 SHINGLE = 3  # words per shingle (seed length)
@@ -122,7 +121,7 @@ class QuoteDetector:
     def _remember(self, new: IndexedPost) -> None:
         words = new.words
         for i in range(len(words) - SHINGLE + 1):
-            occurrences = self.shingles[tuple(words[i:i + SHINGLE])]
+            occurrences = self.shingles[tuple(words[i : i + SHINGLE])]
             if len(occurrences) < SHINGLE_CAP:
                 occurrences.append((new.order, i))
         if len(words) < self.min_words:
@@ -133,7 +132,7 @@ class QuoteDetector:
         words = new.words
         seeds: dict[int, list[WordMatch]] = defaultdict(list)  # earlier post -> shared shingle positions
         for i in range(len(words) - SHINGLE + 1):
-            for source, j in self.shingles.get(tuple(words[i:i + SHINGLE]), ()):
+            for source, j in self.shingles.get(tuple(words[i : i + SHINGLE]), ()):
                 seeds[source].append(WordMatch(i, j))
         best = sorted(seeds.items(), key=lambda kv: -len({m.quoting for m in kv[1]}))[:MAX_CANDIDATES]
         candidates = []
@@ -157,8 +156,9 @@ class QuoteDetector:
                 todo.extend(seed_clusters(rest))
         return found
 
-    def _align(self, new: IndexedPost, src: IndexedPost, cluster: list[WordMatch],
-               masked: set[int] = frozenset()) -> tuple[list[Candidate], set[int]]:
+    def _align(
+        self, new: IndexedPost, src: IndexedPost, cluster: list[WordMatch], masked: set[int] = frozenset()
+    ) -> tuple[list[Candidate], set[int]]:
         """Candidates of one alignment around `cluster`, and the new post's words in them; words in `masked`
         cannot match."""
         new_lo = max(0, min(s.quoting for s in cluster) - MARGIN)
@@ -198,8 +198,12 @@ class QuoteDetector:
         for c in candidates:
             src = self.posts[c.source].post
             named = marked.get(c.matches[0].quoting)
-            c.rank = (-len(c.matches), not (named and named.casefold() == src.author.casefold()),
-                      src.thread_id != post.thread_id, c.source)
+            c.rank = (
+                -len(c.matches),
+                not (named and named.casefold() == src.author.casefold()),
+                src.thread_id != post.thread_id,
+                c.source,
+            )
         chosen: list[Candidate] = []
         covered = [False] * n  # no word of the new post is credited twice
         for c in sorted(candidates, key=lambda c: c.rank):
@@ -234,9 +238,12 @@ class QuoteDetector:
         for m in quote:
             words_by_origin[src.origin_post[m.source]] += 1
         words_by_origin[source] = len(quote)
-        return any(count >= REPOST_SHARE * len(new.words) and count >= REPOST_SHARE * len(self.posts[origin].words)
-                   and self.posts[origin].post.author.casefold() == author
-                   for origin, count in words_by_origin.items())
+        return any(
+            count >= REPOST_SHARE * len(new.words)
+            and count >= REPOST_SHARE * len(self.posts[origin].words)
+            and self.posts[origin].post.author.casefold() == author
+            for origin, count in words_by_origin.items()
+        )
 
     @staticmethod
     def _marked_words(new: IndexedPost) -> dict[int, str | None]:
@@ -263,13 +270,19 @@ class QuoteDetector:
         """Quotes are set off as blocks: cut a quote to start and end at line boundaries (up to LINE_SLACK
         unmatched words are allowed at either end, for edits)."""
         lines, first, last = new.word_lines, 0, len(quote) - 1
-        while (first <= last and quote[first].quoting - LINE_SLACK - 1 >= 0
-               and lines[quote[first].quoting - LINE_SLACK - 1] == lines[quote[first].quoting]):
+        while (
+            first <= last
+            and quote[first].quoting - LINE_SLACK - 1 >= 0
+            and lines[quote[first].quoting - LINE_SLACK - 1] == lines[quote[first].quoting]
+        ):
             first += 1
-        while (last >= first and quote[last].quoting + LINE_SLACK + 1 < len(lines)
-               and lines[quote[last].quoting + LINE_SLACK + 1] == lines[quote[last].quoting]):
+        while (
+            last >= first
+            and quote[last].quoting + LINE_SLACK + 1 < len(lines)
+            and lines[quote[last].quoting + LINE_SLACK + 1] == lines[quote[last].quoting]
+        ):
             last -= 1
-        return quote[first:last + 1]
+        return quote[first : last + 1]
 
     # -- chains ---------------------------------------------------------------------------------
     def _relations(self, new: IndexedPost, chosen: Candidate) -> list[QuoteRelation]:
@@ -284,12 +297,25 @@ class QuoteDetector:
             quoted = Span(max(quoted.start, prev_end), quoted.end)
             prev_end = quoted.end
             q, s = new.post, origin.post
-            relations.append(QuoteRelation(
-                thread_id=q.thread_id, quoting_post_id=q.post_id, quoting_post_index=q.post_index,
-                quoting_author=q.author, quoting_posted_at=q.posted_at, source_post_id=s.post_id,
-                source_post_index=s.post_index, source_author=s.author, source_posted_at=s.posted_at,
-                text=q.body[quoted.start:quoted.end], quoting_start=quoted.start, quoting_end=quoted.end,
-                source_start=source.start, source_end=source.end, source_thread_id=s.thread_id))
+            relations.append(
+                QuoteRelation(
+                    thread_id=q.thread_id,
+                    quoting_post_id=q.post_id,
+                    quoting_post_index=q.post_index,
+                    quoting_author=q.author,
+                    quoting_posted_at=q.posted_at,
+                    source_post_id=s.post_id,
+                    source_post_index=s.post_index,
+                    source_author=s.author,
+                    source_posted_at=s.posted_at,
+                    text=q.body[quoted.start : quoted.end],
+                    quoting_start=quoted.start,
+                    quoting_end=quoted.end,
+                    source_start=source.start,
+                    source_end=source.end,
+                    source_thread_id=s.thread_id,
+                )
+            )
         return relations
 
 

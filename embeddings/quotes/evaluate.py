@@ -14,13 +14,14 @@ thread file + post index.  All threads are detected together, as at index time (
   truth names nobody in the archive, yet the words are in it): it is counted in ``unverifiable``, not in
   precision.  Any other predicted pair for such a post is a false positive.
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..errors import InputError
 from ..models import Thread, to_jsonable
@@ -84,11 +85,13 @@ class QuoteEvalReport:
         return out
 
     def summary(self) -> str:
-        return (f"threads {self.threads}  posts {self.posts}  relations {self.relations}  "
-                f"pairs: truth {self.truth_pairs} (+{self.excluded} unattributable) predicted {self.predicted_pairs} "
-                f"({self.unverifiable} unverifiable)\n"
-                f"precision {self.precision:.3f}  recall {self.recall:.3f}  f1 {self.f1:.3f}  "
-                f"(tp {self.tp} fp {self.fp} fn {self.fn})  detection {self.seconds:.2f}s")
+        return (
+            f"threads {self.threads}  posts {self.posts}  relations {self.relations}  "
+            f"pairs: truth {self.truth_pairs} (+{self.excluded} unattributable) predicted {self.predicted_pairs} "
+            f"({self.unverifiable} unverifiable)\n"
+            f"precision {self.precision:.3f}  recall {self.recall:.3f}  f1 {self.f1:.3f}  "
+            f"(tp {self.tp} fp {self.fp} fn {self.fn})  detection {self.seconds:.2f}s"
+        )
 
 
 def _default_parse(path: Path) -> Thread:
@@ -97,8 +100,9 @@ def _default_parse(path: Path) -> Thread:
     return parse_file(path)
 
 
-def evaluate_quotes(threads_dir: str | Path, truth_dir: str | Path,
-                    parse: Callable[[Path], Thread] | None = None, *, min_words: int = 6) -> QuoteEvalReport:
+def evaluate_quotes(
+    threads_dir: str | Path, truth_dir: str | Path, parse: Callable[[Path], Thread] | None = None, *, min_words: int = 6
+) -> QuoteEvalReport:
     """Detect quotes in every ``threads_dir/<name>.txt`` that has ``truth_dir/<name>.json`` and score them."""
     parse = parse or _default_parse
     threads_dir, truth_dir = Path(threads_dir), Path(truth_dir)
@@ -116,7 +120,8 @@ def evaluate_quotes(threads_dir: str | Path, truth_dir: str | Path,
             raise InputError(str(tf), None, f"bad JSON: {exc}") from None
         posts = data.get("posts") if isinstance(data, dict) else data
         if not isinstance(posts, list) or not all(
-                isinstance(tp, dict) and {"index", "author", "quotes"} <= tp.keys() for tp in posts):
+            isinstance(tp, dict) and {"index", "author", "quotes"} <= tp.keys() for tp in posts
+        ):
             raise InputError(str(tf), None, "not a truth file (expected posts with index, author and quotes)")
         truths[tf.stem] = posts
         parsed[tf.stem] = parse(src)
@@ -145,8 +150,19 @@ def evaluate_quotes(threads_dir: str | Path, truth_dir: str | Path,
         predicted.setdefault(key, {}).setdefault(r.source_author.casefold(), r.text)
     archive_authors = {p.author.casefold() for p in posts}
 
-    report = QuoteEvalReport(threads=len(parsed), posts=len(posts), truth_pairs=0, predicted_pairs=0,
-                             tp=0, fp=0, fn=0, excluded=0, unverifiable=0, relations=len(relations), seconds=seconds)
+    report = QuoteEvalReport(
+        threads=len(parsed),
+        posts=len(posts),
+        truth_pairs=0,
+        predicted_pairs=0,
+        tp=0,
+        fp=0,
+        fn=0,
+        excluded=0,
+        unverifiable=0,
+        relations=len(relations),
+        seconds=seconds,
+    )
     for stem, tposts in truths.items():
         ev = evals[stem]
         for tp in tposts:

@@ -4,6 +4,7 @@ Words are casefolded with apostrophes dropped; punctuation and smilies (``:roll:
 words; a URL is one word; "Sent from my … using Tapatalk" footers, photo-host captions and image
 placeholders are skipped. Every word keeps its [start, end) offsets in the original text.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,7 +17,8 @@ _SMILEY = re.compile(
 )
 _WORD = re.compile(r"(?:https?://|www\.)\S+|[^\W_]+(?:['`\u2019][^\W_]+)*", re.I)  # a URL is one word
 _BOILERPLATE = re.compile(  # app footers ("Sent from my X using Tapatalk"), photo-host captions
-    r"^[ \t]*sent from my\b.*$|^[^\n]*\bby\s*\n?[^\n]*, on Flickr[ \t]*$", re.I | re.M)
+    r"^[ \t]*sent from my\b.*$|^[^\n]*\bby\s*\n?[^\n]*, on Flickr[ \t]*$", re.I | re.M
+)
 _PLACEHOLDER = re.compile(r"^(?:image|img|attachment)$|\.(?:jpe?g|png|gif)$", re.I)
 _MARKER = re.compile(
     r"^[ \t]*(?:(?:quote:?[ \t]*)?originally posted by[ \t]+(?P<a>.+?)"
@@ -63,6 +65,7 @@ class Edges:
     """Text without words around a span of a body: how far the span may grow to its line's first / last
     non-blank character (None: a word precedes / follows on that line), and the non-blank lines of such
     text above / below it, nearest first, up to a blank line or a line with a word: (start, end, text)."""
+
     start: int | None
     end: int | None
     above: list[tuple[int, int, str]]
@@ -81,11 +84,16 @@ def text_edges(body: str, start: int, end: int, lo: int, hi: int) -> Edges:
         pos = nl
         while pos >= 0:  # the line [prev + 1, pos) is free of words when it starts after the previous word
             prev = body.rfind("\n", 0, pos)
-            text = body[prev + 1:pos]
+            text = body[prev + 1 : pos]
             if prev + 1 < lo or not text.strip():
                 break
-            above.append((prev + 1 + len(text) - len(text.lstrip()), pos - len(text) + len(text.rstrip()),
-                          " ".join(text.split())))
+            above.append(
+                (
+                    prev + 1 + len(text) - len(text.lstrip()),
+                    pos - len(text) + len(text.rstrip()),
+                    " ".join(text.split()),
+                )
+            )
             pos = prev
     nl = body.find("\n", end, hi)
     new_end = None
@@ -96,11 +104,16 @@ def text_edges(body: str, start: int, end: int, lo: int, hi: int) -> Edges:
         while pos >= 0:
             nxt = body.find("\n", pos + 1)
             line_end = nxt if nxt >= 0 else len(body)
-            text = body[pos + 1:line_end]
+            text = body[pos + 1 : line_end]
             if line_end > hi or not text.strip():
                 break
-            below.append((pos + 1 + len(text) - len(text.lstrip()), line_end - len(text) + len(text.rstrip()),
-                          " ".join(text.split())))
+            below.append(
+                (
+                    pos + 1 + len(text) - len(text.lstrip()),
+                    line_end - len(text) + len(text.rstrip()),
+                    " ".join(text.split()),
+                )
+            )
             pos = nxt
     return Edges(new_start, new_end, above, below)
 

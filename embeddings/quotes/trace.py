@@ -5,15 +5,16 @@ are credited to their source), then each candidate post is aligned with the aske
 text word by word (rapidfuzz partial alignment on normalised words), so a slightly
 misremembered passage still finds its original.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 
 from rapidfuzz import fuzz
 
-from ..passages.sentences import sentence_spans
 from ..index.datadir import LoadedIndex
 from ..models import QuoteOccurrence, QuoteTrace
+from ..passages.sentences import sentence_spans
 from .text import tokenize
 
 CANDIDATE_POSTS = 25
@@ -71,10 +72,17 @@ def _word_at(starts: list[int], offset: int) -> int:
 
 
 def _occurrence(row, start: int, end: int) -> QuoteOccurrence:
-    return QuoteOccurrence(post_id=row["post_id"], thread_id=row["thread_id"], thread_title=row["thread_title"],
-                           post_index=row["post_index"], author=row["author"],
-                           posted_at=datetime.fromisoformat(row["posted_at"]), text=row["body"][start:end],
-                           start=start, end=end)
+    return QuoteOccurrence(
+        post_id=row["post_id"],
+        thread_id=row["thread_id"],
+        thread_title=row["thread_title"],
+        post_index=row["post_index"],
+        author=row["author"],
+        posted_at=datetime.fromisoformat(row["posted_at"]),
+        text=row["body"][start:end],
+        start=start,
+        end=end,
+    )
 
 
 def _context(body: str, start: int, end: int) -> tuple[str, int]:
@@ -109,8 +117,15 @@ def trace_quote(service, index: LoadedIndex, text: str, limit: int = 5) -> list[
     traces = []
     for score, row, start, end in ranked:
         context, context_start = _context(row["body"], start, end)
-        traces.append(QuoteTrace(score=round(score, 3), original=_occurrence(row, start, end), context=context,
-                                 context_start=context_start, quoted_by=_quoters(index, row["post_id"], start, end)))
+        traces.append(
+            QuoteTrace(
+                score=round(score, 3),
+                original=_occurrence(row, start, end),
+                context=context,
+                context_start=context_start,
+                quoted_by=_quoters(index, row["post_id"], start, end),
+            )
+        )
     return traces
 
 
@@ -129,7 +144,7 @@ def _follow_to_source(index: LoadedIndex, row, start: int, end: int):
     slen = q["source_end"] - q["source_start"]
     s = q["source_start"] + int(slen * max(0, start - q["quoting_start"]) / qlen)
     e = q["source_start"] + int(slen * min(qlen, end - q["quoting_start"]) / qlen)
-    refined = align(row["body"][max(start, q["quoting_start"]):min(end, q["quoting_end"])], source["body"])
+    refined = align(row["body"][max(start, q["quoting_start"]) : min(end, q["quoting_end"])], source["body"])
     if refined is not None and refined[0] >= MIN_SCORE:
         s, e = refined[1], refined[2]
     return source, s, e

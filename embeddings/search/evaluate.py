@@ -4,18 +4,19 @@ A query file is JSON Lines with `query`, the expected post's `author` and
 `posted_at` (ISO 8601, minute precision is enough) and optionally
 `must_contain`, text the returned passage should hold.
 """
+
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import InputError
-from ..models import Result
 from ..ingest.dates import parse_iso
+from ..models import Result
 
 
 @dataclass
@@ -69,8 +70,9 @@ def load_queries(path: str | Path) -> list[dict]:
 
 
 def _is_expected(result: Result, q: dict) -> bool:
-    return (result.author.casefold() == q["author"].casefold()
-            and result.posted_at.replace(second=0, microsecond=0) == q["posted_at"].replace(second=0, microsecond=0))
+    return result.author.casefold() == q["author"].casefold() and result.posted_at.replace(
+        second=0, microsecond=0
+    ) == q["posted_at"].replace(second=0, microsecond=0)
 
 
 def average_precision(relevance: Sequence[bool], total_relevant: int) -> float:
@@ -102,15 +104,18 @@ def evaluate(service, queries: Sequence[dict], mode: str | None = None, depth: i
         ap += average_precision(relevance, 1)
         nd += ndcg(relevance, 1, depth)
         top = results[0] if results else None
-        outcomes.append(QueryOutcome(q["query"], rank, contains, top.author if top else None,
-                                     top.posted_at if top else None))
+        outcomes.append(
+            QueryOutcome(q["query"], rank, contains, top.author if top else None, top.posted_at if top else None)
+        )
     n = len(queries)
     return EvalReport(
-        queries=n, mode=mode or service.settings.search_mode,
+        queries=n,
+        mode=mode or service.settings.search_mode,
         hit_at_1=sum(o.rank == 1 for o in outcomes) / n,
         hit_at_5=sum(bool(o.rank and o.rank <= 5) for o in outcomes) / n,
         mrr_at_10=sum(1.0 / o.rank for o in outcomes if o.rank and o.rank <= 10) / n,
-        map=ap / n, ndcg_at_10=nd / n,
+        map=ap / n,
+        ndcg_at_10=nd / n,
         passage_contains=sum(o.contains for o in outcomes) / n,
         outcomes=outcomes,
     )

@@ -1,4 +1,5 @@
 """Which sentence(s) of a passage answer the query: used for bold in Discord and in the CLI."""
+
 from __future__ import annotations
 
 import re
@@ -24,9 +25,14 @@ def lexical_sentence_scores(query: str, passage: str, spans: list[tuple[int, int
     return scores
 
 
-def best_sentences(query: str, passage: str, sentence_vectors: np.ndarray | None = None,
-                   query_vector: np.ndarray | None = None, spans: list[tuple[int, int]] | None = None,
-                   max_sentences: int = 1) -> list[tuple[int, int]]:
+def best_sentences(
+    query: str,
+    passage: str,
+    sentence_vectors: np.ndarray | None = None,
+    query_vector: np.ndarray | None = None,
+    spans: list[tuple[int, int]] | None = None,
+    max_sentences: int = 1,
+) -> list[tuple[int, int]]:
     """(start, end) offsets within `passage` of its best sentence(s), in passage order.
 
     With sentence vectors, cosine similarity to the query is blended with term overlap

@@ -1,4 +1,5 @@
 """Ranking passages: dense (FAISS), lexical (SQLite FTS5 bm25) and their fusion, with filters applied inside."""
+
 from __future__ import annotations
 
 import math
@@ -53,8 +54,9 @@ class Fusion:
 DEFAULT_FUSION = Fusion()
 
 
-def reciprocal_rank_fusion(dense: list[tuple[int, float]], lexical: list[tuple[int, float]],
-                           fusion: Fusion = Fusion(method="rrf")) -> list[tuple[int, float]]:
+def reciprocal_rank_fusion(
+    dense: list[tuple[int, float]], lexical: list[tuple[int, float]], fusion: Fusion = Fusion(method="rrf")
+) -> list[tuple[int, float]]:
     scores: dict[int, float] = {}
     for rank, (pid, _) in enumerate(dense, start=1):
         scores[pid] = scores.get(pid, 0.0) + fusion.rrf_dense / (fusion.rrf_k + rank)
@@ -88,8 +90,14 @@ def term_coverage(index: LoadedIndex, query: str, passage_ids) -> dict[int, floa
     return {pid: w / total for pid, w in weight.items()} if total else {}
 
 
-def blend(index: LoadedIndex, query: str, qvec: np.ndarray, dense: list[tuple[int, float]],
-          lexical: list[tuple[int, float]], fusion: Fusion = DEFAULT_FUSION) -> list[tuple[int, float]]:
+def blend(
+    index: LoadedIndex,
+    query: str,
+    qvec: np.ndarray,
+    dense: list[tuple[int, float]],
+    lexical: list[tuple[int, float]],
+    fusion: Fusion = DEFAULT_FUSION,
+) -> list[tuple[int, float]]:
     cosine = dict(dense)
     missing = np.array([pid for pid, _ in lexical if pid not in cosine], dtype=np.int64)
     if len(missing):  # exact cosine for candidates only the lexical side found (they passed the filters)
@@ -99,8 +107,9 @@ def blend(index: LoadedIndex, query: str, qvec: np.ndarray, dense: list[tuple[in
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
-def display_passages(index: LoadedIndex, query: str, groups: list[list[tuple[int, float]]],
-                     extra_lift: float = 0.15) -> list[tuple[int, float]]:
+def display_passages(
+    index: LoadedIndex, query: str, groups: list[list[tuple[int, float]]], extra_lift: float = 0.15
+) -> list[tuple[int, float]]:
     """For each post's candidate passages (id, fused score), best first, the (passage, post score) to show.
 
     Posts are ranked by their best fused score; within a post, a passage holding more of the query's rare words
@@ -117,9 +126,16 @@ def display_passages(index: LoadedIndex, query: str, groups: list[list[tuple[int
     return shown
 
 
-def rank_passages(index: LoadedIndex, query: str, qvec: np.ndarray | None, k: int, mode: str,
-                  filters: Filters, allowed: np.ndarray | None,
-                  fusion: Fusion | None = None) -> list[tuple[int, float]]:
+def rank_passages(
+    index: LoadedIndex,
+    query: str,
+    qvec: np.ndarray | None,
+    k: int,
+    mode: str,
+    filters: Filters,
+    allowed: np.ndarray | None,
+    fusion: Fusion | None = None,
+) -> list[tuple[int, float]]:
     """(passage id, score) best first: at least the top k of `mode` (hybrid: of the union of both top-k)."""
     if mode == "dense":
         return dense_ranking(index, qvec, k, allowed)

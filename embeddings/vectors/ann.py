@@ -4,11 +4,12 @@ Exact inner-product search over normalised vectors (cosine), ids = passage ids.
 Filters are applied inside the search with a FAISS id selector, so a filtered
 query ranks exactly the allowed subset however small it is.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import faiss
 import numpy as np
@@ -42,7 +43,9 @@ class VectorIndex:
             if len(allowed_ids) == 0:
                 return []
             k = min(k, len(allowed_ids))
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.ascontiguousarray(allowed_ids, dtype=np.int64)))
+            params = faiss.SearchParameters(
+                sel=faiss.IDSelectorBatch(np.ascontiguousarray(allowed_ids, dtype=np.int64))
+            )
         scores, ids = self._index.search(q, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
 
@@ -54,6 +57,6 @@ class VectorIndex:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: str | Path) -> "VectorIndex":
+    def load(cls, path: str | Path) -> VectorIndex:
         index = faiss.read_index(str(path))
         return cls(index.d, index)

@@ -2,13 +2,14 @@
 
 A text is embedded once per model, whatever build, rebuild or query asks for it again.
 """
+
 from __future__ import annotations
 
 import hashlib
 import sqlite3
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -59,8 +60,12 @@ class EmbeddingCache:
             self._db.close()
 
 
-def embed_with_cache(embedder: Embedder, cache: EmbeddingCache | None, texts: Sequence[str],
-                     progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, int]:
+def embed_with_cache(
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    texts: Sequence[str],
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, int]:
     """Vectors for texts, embedding only those not cached (each distinct text once).
 
     Returns (matrix, number of texts actually embedded).

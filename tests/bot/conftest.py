@@ -1,4 +1,5 @@
 """Fixtures for the bot's tests: the real SearchService on small real indexes, an offline Discord."""
+
 from __future__ import annotations
 
 import json
@@ -8,12 +9,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from bot_harness import Discord
+from transport import Transport
 
 from bot.client import ThreadBot
 from embeddings.config import BotSettings, Settings
 from embeddings.service import SearchService
-
-from bot_harness import Discord, Transport
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = ROOT / "samples" / "vbulletin"
@@ -25,36 +26,54 @@ ROLL_CALL = 30
 
 def special_posts() -> list[dict]:
     """A thread the sample cannot provide: a 30,000-character post, mentions and markdown."""
-    words = ("The assembly debated the cooperative grain levy again and the delegates from the northern "
-             "districts asked for the figures of every harvest since the reform was first proposed. ").split()
+    words = (
+        "The assembly debated the cooperative grain levy again and the delegates from the northern "
+        "districts asked for the figures of every harvest since the reform was first proposed. "
+    ).split()
     body, i = [], 0
     while sum(len(w) + 1 for w in body) < LONG_POST_CHARS:
         body.append(words[i % len(words)])
         i += 1
         if i % 180 == 0:
             body[-1] += "\n\n"
-    long_body = " ".join(body).replace("\n\n ", "\n\n")[:LONG_POST_CHARS - 10].rstrip()
+    long_body = " ".join(body).replace("\n\n ", "\n\n")[: LONG_POST_CHARS - 10].rstrip()
     long_body += " " + "e" * (LONG_POST_CHARS - len(long_body) - 2) + "."
     start = datetime(2011, 3, 1, 9, 0)
     return [
-        {"thread_id": SPECIAL_THREAD, "thread_title": "Grain levy **minutes** & @everyone notes",
-         "author": "Archivist_One", "posted_at": start.isoformat(), "body": long_body},
-        {"thread_id": SPECIAL_THREAD, "thread_title": "Grain levy **minutes** & @everyone notes",
-         "author": "Mention Tester", "posted_at": (start + timedelta(hours=2)).isoformat(),
-         "body": ("@everyone look at this: the orchard collective voted **unanimously** for __pear__ trees, "
-                  "not ~~apples~~.\n> this line looks like a quote\n# not a heading\n"
-                  "Ping <@123456789012345678> and <@&234567890123456789> and @here about the `orchard` vote.")},
+        {
+            "thread_id": SPECIAL_THREAD,
+            "thread_title": "Grain levy **minutes** & @everyone notes",
+            "author": "Archivist_One",
+            "posted_at": start.isoformat(),
+            "body": long_body,
+        },
+        {
+            "thread_id": SPECIAL_THREAD,
+            "thread_title": "Grain levy **minutes** & @everyone notes",
+            "author": "Mention Tester",
+            "posted_at": (start + timedelta(hours=2)).isoformat(),
+            "body": (
+                "@everyone look at this: the orchard collective voted **unanimously** for __pear__ trees, "
+                "not ~~apples~~.\n> this line looks like a quote\n# not a heading\n"
+                "Ping <@123456789012345678> and <@&234567890123456789> and @here about the `orchard` vote."
+            ),
+        },
     ] + [  # more authors than autocomplete may offer
-        {"thread_id": "roll-call", "thread_title": "Roll call", "author": f"Member {n:02d}",
-         "posted_at": (start + timedelta(days=1, minutes=n)).isoformat(),
-         "body": f"Member {n:02d} reporting for the roll call of the orchard cooperative."}
+        {
+            "thread_id": "roll-call",
+            "thread_title": "Roll call",
+            "author": f"Member {n:02d}",
+            "posted_at": (start + timedelta(days=1, minutes=n)).isoformat(),
+            "body": f"Member {n:02d} reporting for the roll call of the orchard cooperative.",
+        }
         for n in range(1, ROLL_CALL + 1)
     ]
 
 
 LONG_THREAD_ID = "forum/politics/" + "a-very-long-thread-slug-" * 16 + "end"  # ~400 characters
-LONG_THREAD_TITLE = ("The orchard cooperative and its grain levy: minutes, motions, amendments and replies "
-                     * 5).strip()  # ~400 characters
+LONG_THREAD_TITLE = (
+    "The orchard cooperative and its grain levy: minutes, motions, amendments and replies " * 5
+).strip()  # ~400 characters
 LONG_THREAD_POSTS = 12
 
 
@@ -62,12 +81,20 @@ def long_thread_posts() -> list[dict]:
     """One thread whose id and title are ~400 characters each, with enough posts for a full 10-result page."""
     start = datetime(2012, 5, 1, 8, 0)
     topics = ["pear trees", "the grain levy", "the harvest figures", "the northern districts", "the reform"]
-    return [{"thread_id": LONG_THREAD_ID, "thread_title": LONG_THREAD_TITLE,
-             "author": ("Delegate " + "with-a-very-long-name-" * 14) if n % 3 == 0 else f"Delegate {n}",
-             "posted_at": (start + timedelta(hours=n)).isoformat(),
-             "body": " ".join(f"Post {n}: the orchard cooperative argued about {topics[(n + k) % 5]} and asked "
-                              f"the assembly to vote again on the levy before the autumn harvest." for k in range(14))}
-            for n in range(LONG_THREAD_POSTS)]
+    return [
+        {
+            "thread_id": LONG_THREAD_ID,
+            "thread_title": LONG_THREAD_TITLE,
+            "author": ("Delegate " + "with-a-very-long-name-" * 14) if n % 3 == 0 else f"Delegate {n}",
+            "posted_at": (start + timedelta(hours=n)).isoformat(),
+            "body": " ".join(
+                f"Post {n}: the orchard cooperative argued about {topics[(n + k) % 5]} and asked "
+                f"the assembly to vote again on the levy before the autumn harvest."
+                for k in range(14)
+            ),
+        }
+        for n in range(LONG_THREAD_POSTS)
+    ]
 
 
 def make_settings(data_dir: Path, sources: list[str], **bot) -> Settings:

@@ -1,4 +1,5 @@
 """Discord's rules for command payloads and messages, checked independently of the bot's own code."""
+
 from __future__ import annotations
 
 import regex

@@ -1,17 +1,18 @@
 """/ask end to end: real CommandTree and real SearchService, Discord's transport recorded."""
+
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
 import logging
 import re
+from datetime import UTC, datetime
 
 import pytest
+from bot_harness import User
+from discord_rules import check_all_sent
 
 from bot.render import archive_date, escape
 from bot.views import NOT_YOURS, Paginator
-from bot_harness import User
-from discord_rules import check_all_sent
 
 QUESTION = "Were the purges aimed at real counter-revolutionary networks?"
 
@@ -31,8 +32,7 @@ async def test_ask_embeds_show_author_date_thread_post_and_bold_highlight(discor
     for e, r in zip(embeds, expected):
         fields = {f["name"]: f["value"] for f in e["fields"]}
         assert e["title"] == escape(r.thread_title)
-        assert f"<t:{int(r.posted_at.replace(tzinfo=timezone.utc).timestamp())}:f>" \
-            in fields["Posted"]
+        assert f"<t:{int(r.posted_at.replace(tzinfo=UTC).timestamp())}:f>" in fields["Posted"]
         assert archive_date(r.posted_at) in fields["Posted"]
         assert fields["Post"] == f"post {r.post_index + 1} of {r.post_count}"
         desc = e["description"]
@@ -113,8 +113,13 @@ async def _until_disabled(reply, seconds: float = 5.0) -> bool:
 
 
 def _disabling_edits(transport) -> list:
-    return [s for s in transport.sent if s.method == "PATCH" and s.payload.get("components") and
-            all(c.get("disabled") for row in s.payload["components"] for c in row["components"])]
+    return [
+        s
+        for s in transport.sent
+        if s.method == "PATCH"
+        and s.payload.get("components")
+        and all(c.get("disabled") for row in s.payload["components"] for c in row["components"])
+    ]
 
 
 async def test_timeout_after_a_late_press_disables_through_the_press_token(discord_sample, monkeypatch):
@@ -149,7 +154,7 @@ async def test_timeout_never_uses_an_expired_token(discord_sample, monkeypatch, 
 
 
 def test_paginator_timeout_stays_inside_a_tokens_life():
-    from bot.views import StaticSource, TOKEN_LIFETIME
+    from bot.views import TOKEN_LIFETIME, StaticSource
 
     async def make():
         return Paginator(StaticSource([]), owner_id=1, timeout=3600).timeout
@@ -166,23 +171,31 @@ async def test_filters_pass_through(discord_sample, sample_service):
     assert "by Led Zeppelin" in reply.message["content"]
 
     title = sample_service.threads()[0].title
-    by_title = await discord_sample.command("ask", question=QUESTION, thread=title.upper(), after="2009-08-16",
-                                            before="2009-08-18")
-    dated = sample_service.search(QUESTION, 3, thread=sample_service.threads()[0].thread_id,
-                                  after=datetime(2009, 8, 16),
-                                  before=datetime(2009, 8, 18))
+    by_title = await discord_sample.command(
+        "ask", question=QUESTION, thread=title.upper(), after="2009-08-16", before="2009-08-18"
+    )
+    dated = sample_service.search(
+        QUESTION,
+        3,
+        thread=sample_service.threads()[0].thread_id,
+        after=datetime(2009, 8, 16),
+        before=datetime(2009, 8, 18),
+    )
     assert [e["author"]["name"] for e in by_title.embeds] == [r.author for r in dated]
     for e in by_title.embeds:
         day = re.search(r"archive: (\d+) Aug 2009", e["fields"][0]["value"]).group(1)
         assert 16 <= int(day) < 18
 
 
-@pytest.mark.parametrize("options, needle", [
-    ({"after": "last tuesday"}, "YYYY-MM-DD"),
-    ({"after": "2009-08-18", "before": "2009-08-16"}, "earlier than"),
-    ({"thread": "no such thread"}, "/threads"),
-    ({"question": "   "}, "empty"),
-])
+@pytest.mark.parametrize(
+    "options, needle",
+    [
+        ({"after": "last tuesday"}, "YYYY-MM-DD"),
+        ({"after": "2009-08-18", "before": "2009-08-16"}, "earlier than"),
+        ({"thread": "no such thread"}, "/threads"),
+        ({"question": "   "}, "empty"),
+    ],
+)
 async def test_user_mistakes_get_short_private_hints(discord_sample, options, needle):
     options = {"question": QUESTION, **options}
     reply = await discord_sample.command("ask", **options)

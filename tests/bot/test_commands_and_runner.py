@@ -1,14 +1,15 @@
 """Command payloads against Discord's rules; run/sync/commands entry points without a network."""
+
 from __future__ import annotations
 
 import discord
 import pytest
+from conftest import make_settings
+from discord_rules import RuleBroken, check_command
+from transport import APP_ID, FakeResponse, Transport
 
 from bot.client import ThreadBot
 from bot.runner import EXIT_BAD_TOKEN, EXIT_NO_TOKEN, EXIT_USAGE, command_payloads, run_bot, sync_commands
-from bot_harness import APP_ID, FakeResponse, Transport
-from conftest import make_settings
-from discord_rules import RuleBroken, check_command
 
 COMMANDS = {"ask", "post", "threads", "stats", "reindex", "quote"}
 
@@ -28,16 +29,28 @@ def test_every_command_payload_follows_discords_rules(settings):
     assert reindex["contexts"] == [0]  # guild only
 
 
-@pytest.mark.parametrize("bad", [
-    {"name": "Ask", "description": "x"},
-    {"name": "a" * 33, "description": "x"},
-    {"name": "ask", "description": ""},
-    {"name": "ask", "description": "d" * 101},
-    {"name": "ask", "description": "x", "options": [
-        {"type": 3, "name": "opt", "description": "x"},
-        {"type": 3, "name": "req", "description": "x", "required": True}]},
-    {"name": "ask", "description": "x", "options": [{"type": 3, "name": f"o{i}", "description": "x"} for i in range(26)]},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"name": "Ask", "description": "x"},
+        {"name": "a" * 33, "description": "x"},
+        {"name": "ask", "description": ""},
+        {"name": "ask", "description": "d" * 101},
+        {
+            "name": "ask",
+            "description": "x",
+            "options": [
+                {"type": 3, "name": "opt", "description": "x"},
+                {"type": 3, "name": "req", "description": "x", "required": True},
+            ],
+        },
+        {
+            "name": "ask",
+            "description": "x",
+            "options": [{"type": 3, "name": f"o{i}", "description": "x"} for i in range(26)],
+        },
+    ],
+)
 def test_the_rule_checker_rejects_bad_payloads(bad):
     with pytest.raises(RuleBroken):
         check_command(bad)
@@ -48,6 +61,7 @@ def _offline_factory(transport):
         bot = ThreadBot(settings, service, **kwargs)
         bot.http.request = transport.http_request
         return bot
+
     return factory
 
 
@@ -57,8 +71,9 @@ def test_sync_to_dev_guild_sends_exactly_the_payloads(settings, monkeypatch):
     assert sync_commands(settings, global_=False, bot_factory=_offline_factory(transport)) == 0
     puts = [s for s in transport.sent if s.method == "PUT"]
     assert [s.path for s in puts] == [f"/applications/{APP_ID}/guilds/4242/commands"]
-    assert sorted(puts[0].payload, key=lambda p: p["name"]) == sorted(command_payloads(settings),
-                                                                      key=lambda p: p["name"])
+    assert sorted(puts[0].payload, key=lambda p: p["name"]) == sorted(
+        command_payloads(settings), key=lambda p: p["name"]
+    )
 
 
 def test_global_sync_only_when_asked(settings, monkeypatch):
@@ -100,6 +115,7 @@ async def test_sync_on_start_goes_to_the_dev_guild_only_never_globally(settings)
 
 def _no_gateway_factory(transport):
     """Like _offline_factory, but `connect` returns at once, so `bot.run` logs in, runs setup_hook and stops."""
+
     def factory(settings, service, **kwargs):
         bot = _offline_factory(transport)(settings, service, **kwargs)
 
@@ -108,13 +124,17 @@ def _no_gateway_factory(transport):
 
         bot.connect = connect
         return bot
+
     return factory
 
 
-@pytest.mark.parametrize("sync, expected", [
-    (False, []),
-    (True, [f"/applications/{APP_ID}/guilds/4242/commands"]),
-])
+@pytest.mark.parametrize(
+    "sync, expected",
+    [
+        (False, []),
+        (True, [f"/applications/{APP_ID}/guilds/4242/commands"]),
+    ],
+)
 def test_run_syncs_only_with_sync_and_only_to_the_dev_guild(settings, monkeypatch, sync, expected):
     monkeypatch.setenv("DISCORD_TOKEN", "offline")
     transport = Transport()
@@ -126,8 +146,12 @@ def test_run_syncs_only_with_sync_and_only_to_the_dev_guild(settings, monkeypatc
 def test_run_sync_without_dev_guild_is_refused(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DISCORD_TOKEN", "offline")
     transport = Transport()
-    code = run_bot(make_settings(tmp_path, []), sync=True, service_factory=lambda s: None,
-                   bot_factory=_no_gateway_factory(transport))
+    code = run_bot(
+        make_settings(tmp_path, []),
+        sync=True,
+        service_factory=lambda s: None,
+        bot_factory=_no_gateway_factory(transport),
+    )
     err = capsys.readouterr().err
     assert code == EXIT_USAGE and "dev_guild_id" in err and "--global" in err and "Traceback" not in err
     assert transport.sent == []  # not even a login
@@ -143,8 +167,9 @@ def test_run_without_token(settings, monkeypatch, capsys):
 def test_run_with_rejected_token(settings, monkeypatch, capsys):
     monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
     transport = Transport()
-    transport.fail_http["/users/@me"] = discord.HTTPException(FakeResponse(401, "Unauthorized"),
-                                                               {"message": "401: Unauthorized", "code": 0})
+    transport.fail_http["/users/@me"] = discord.HTTPException(
+        FakeResponse(401, "Unauthorized"), {"message": "401: Unauthorized", "code": 0}
+    )
     code = run_bot(settings, service_factory=lambda s: None, bot_factory=_offline_factory(transport))
     err = capsys.readouterr().err
     assert code == EXIT_BAD_TOKEN and "rejected" in err and "Traceback" not in err

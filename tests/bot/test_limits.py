@@ -1,15 +1,16 @@
 """Discord's per-message limits with hostile sizes: ~400-character thread ids and titles, long authors,
 very long option values typed by users. Every message the bot sends is checked by discord_rules."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 import pytest
-
-from bot.render import MESSAGE_EMBED_CHARS_MAX, post_pages, quote_embed, results_embeds, threads_pages
 from bot_harness import User
 from conftest import LONG_THREAD_ID, LONG_THREAD_POSTS, LONG_THREAD_TITLE
 from discord_rules import check_all_sent, check_message, embed_chars
+
+from bot.render import MESSAGE_EMBED_CHARS_MAX, post_pages, quote_embed, results_embeds, threads_pages
 from embeddings.models import Result
 
 QUESTION = "What did the orchard cooperative say about the grain levy?"
@@ -25,10 +26,24 @@ def test_ten_results_with_400_char_thread_id_and_title_fit_one_message(quoted):
 
     body = ("word " * 3000).strip()
     later = [SimpleNamespace(author="Q" * 150, posted_at=datetime(2010, 1, n + 1)) for n in range(20)]
-    results = [Result(rank=i + 1, score=0.5, thread_id="i" * 400, thread_title="T " * 200, post_id=f"p{i}",
-                      post_index=i, post_count=10, author="A" * 300, posted_at=datetime(2009, 8, 15, 14, 32),
-                      passage=body, passage_start=0, passage_end=len(body), highlights=[(10, 400)])
-               for i in range(10)]
+    results = [
+        Result(
+            rank=i + 1,
+            score=0.5,
+            thread_id="i" * 400,
+            thread_title="T " * 200,
+            post_id=f"p{i}",
+            post_index=i,
+            post_count=10,
+            author="A" * 300,
+            posted_at=datetime(2009, 8, 15, 14, 32),
+            passage=body,
+            passage_start=0,
+            passage_end=len(body),
+            highlights=[(10, 400)],
+        )
+        for i in range(10)
+    ]
     if quoted:
         for r in results:
             r.quoted_by = later
@@ -74,8 +89,10 @@ def test_threads_pages_stay_under_6000_with_long_titles_and_ids():
     from types import SimpleNamespace
 
     when = datetime(2010, 1, 1)
-    summaries = [SimpleNamespace(thread_id="x" * 1200, title="T" * 400, post_count=3, first_posted_at=when,
-                                 last_posted_at=when) for _ in range(30)]
+    summaries = [
+        SimpleNamespace(thread_id="x" * 1200, title="T" * 400, post_count=3, first_posted_at=when, last_posted_at=when)
+        for _ in range(30)
+    ]
     pages = threads_pages(summaries, per_page=10)
     for p in pages:
         check_message(_payload([p]))
@@ -85,9 +102,17 @@ def test_threads_pages_stay_under_6000_with_long_titles_and_ids():
 def test_post_pages_stay_under_6000_with_a_huge_thread_id_and_link():
     from types import SimpleNamespace
 
-    view = SimpleNamespace(body="lorem ipsum " * 3000, quoted_spans=[], thread_id="y" * 3000, thread_title="T" * 400,
-                           post_index=0, post_count=1, author="A" * 300, posted_at=datetime(2010, 1, 1),
-                           url="https://example.org/" + "p" * 1000)
+    view = SimpleNamespace(
+        body="lorem ipsum " * 3000,
+        quoted_spans=[],
+        thread_id="y" * 3000,
+        thread_title="T" * 400,
+        post_index=0,
+        post_count=1,
+        author="A" * 300,
+        posted_at=datetime(2010, 1, 1),
+        url="https://example.org/" + "p" * 1000,
+    )
     pages = post_pages(view)
     for p in pages:
         check_message(_payload([p]))
@@ -98,12 +123,14 @@ def test_three_quote_candidates_with_long_names_fit_one_message():
     from types import SimpleNamespace
 
     when = datetime(2010, 1, 1)
-    original = SimpleNamespace(thread_title="T" * 400, author="A" * 300, thread_id="z" * 400, post_index=0,
-                               posted_at=when, start=100, end=400)
-    later = [SimpleNamespace(author="Q" * 120, posted_at=when, thread_id="other", thread_title="O" * 200,
-                             post_index=n) for n in range(40)]
-    trace = SimpleNamespace(original=original, quoted_by=later, context="word " * 1000, context_start=0,
-                            score=0.9)
+    original = SimpleNamespace(
+        thread_title="T" * 400, author="A" * 300, thread_id="z" * 400, post_index=0, posted_at=when, start=100, end=400
+    )
+    later = [
+        SimpleNamespace(author="Q" * 120, posted_at=when, thread_id="other", thread_title="O" * 200, post_index=n)
+        for n in range(40)
+    ]
+    trace = SimpleNamespace(original=original, quoted_by=later, context="word " * 1000, context_start=0, score=0.9)
     embeds = [quote_embed(trace, budget=(MESSAGE_EMBED_CHARS_MAX - 100) // 3) for _ in range(3)]
     check_message(_payload(embeds))
 

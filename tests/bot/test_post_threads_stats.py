@@ -1,12 +1,14 @@
 """/post, /threads, /stats (and /quote) through the real CommandTree on real indexes."""
+
 from __future__ import annotations
 
 import re
 
-from bot.render import archive_date, escape
 from bot_harness import User
 from conftest import LONG_POST_CHARS, SPECIAL_THREAD
 from discord_rules import check_all_sent
+
+from bot.render import archive_date, escape
 
 
 def _thread(service):
@@ -26,7 +28,7 @@ async def test_post_shows_whole_post_with_quotes_marked(discord_sample, sample_s
     text = "\n".join(e["description"] for e in _all_pages(reply))
     assert label in text
     # the quoted words are block-quoted, not presented as the poster's own
-    quoted_first_words = " ".join(quoting.body[span.start:span.end].split()[:6])
+    quoted_first_words = " ".join(quoting.body[span.start : span.end].split()[:6])
     line = next(x for x in text.split("\n") if quoted_first_words[:30] in x.replace("\\", ""))
     assert line.startswith("> ")
     check_all_sent(reply.sent)
@@ -65,8 +67,10 @@ async def test_mentions_and_markdown_render_as_written(make_discord, special_ser
     assert "<@123456789012345678>" not in desc and "<@&234567890123456789>" not in desc
     assert r"\*\*unanimously\*\*" in desc and r"\_\_pear\_\_" in desc and r"\~\~apples\~\~" in desc
     assert r"\> this line" in desc and r"\# not a heading" in desc and r"\`orchard\`" in desc
-    assert reply.embeds[0]["title"].startswith(r"Grain levy \*\*minutes\*\*") and "@\u200beveryone" in \
-        reply.embeds[0]["title"]
+    assert (
+        reply.embeds[0]["title"].startswith(r"Grain levy \*\*minutes\*\*")
+        and "@\u200beveryone" in reply.embeds[0]["title"]
+    )
     edit = [s for s in reply.sent if s.method == "PATCH"][0]
     assert edit.payload["allowed_mentions"]["parse"] == []  # the client's AllowedMentions.none()
 

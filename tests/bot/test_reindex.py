@@ -1,4 +1,5 @@
 """/reindex: admin check at run time, progress edits, the real rebuild lock, answers during a rebuild."""
+
 from __future__ import annotations
 
 import asyncio
@@ -80,8 +81,9 @@ async def test_rebuild_reports_progress_and_counts(make_discord, rebuild_service
     sent = d.transport.by_token(payload["token"])
     assert sent[0].callback_type == 4 and not sent[0].ephemeral and "Rebuilding" in sent[0].data["content"]
     progress = [s for s in sent if s.method == "PATCH" and "Rebuilding" in (s.payload.get("content") or "")]
-    assert progress and any("Embedding passages" in s.payload["content"] or "Parsing" in s.payload["content"]
-                            for s in progress)
+    assert progress and any(
+        "Embedding passages" in s.payload["content"] or "Parsing" in s.payload["content"] for s in progress
+    )
     final = d.transport.message_for(payload["token"])
     embed = final["embeds"][0]
     assert embed["title"] == "Rebuild finished"

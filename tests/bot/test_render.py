@@ -1,10 +1,12 @@
 """Rendering rules that do not need Discord: cutting, highlighting, the 6000-character budget."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
-from bot.render import cut_words, render_passage, results_embeds
 from discord_rules import check_message
+
+from bot.render import cut_words, render_passage, results_embeds
 from embeddings.models import Result
 
 
@@ -26,10 +28,24 @@ def test_highlight_beyond_the_window_is_still_shown():
 
 def test_ten_huge_results_fit_one_message():
     body = ("word " * 3000).strip()
-    results = [Result(rank=i + 1, score=0.5, thread_id="t" * 90, thread_title="T" * 300, post_id=f"p{i}",
-                      post_index=i, post_count=10, author="A" * 300, posted_at=datetime(2009, 8, 15, 14, 32),
-                      passage=body, passage_start=0, passage_end=len(body), highlights=[(10, 400)])
-               for i in range(10)]
+    results = [
+        Result(
+            rank=i + 1,
+            score=0.5,
+            thread_id="t" * 90,
+            thread_title="T" * 300,
+            post_id=f"p{i}",
+            post_index=i,
+            post_count=10,
+            author="A" * 300,
+            posted_at=datetime(2009, 8, 15, 14, 32),
+            passage=body,
+            passage_start=0,
+            passage_end=len(body),
+            highlights=[(10, 400)],
+        )
+        for i in range(10)
+    ]
     embeds = results_embeds(results)
     check_message({"embeds": [e.to_dict() for e in embeds]})
     assert all("Passage shortened" in e.description for e in embeds)

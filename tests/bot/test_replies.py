@@ -3,14 +3,15 @@
 An error reply is always private. Before the command has answered, its placeholder may be public and the
 first follow-up would inherit that, so the placeholder is deleted first; once an answer is shown, it stays.
 """
+
 from __future__ import annotations
 
 import discord
 from discord import app_commands
+from transport import FakeResponse, Sent
 
 from bot.errors import UserInputError
 from bot.replies import answer, defer_answer
-from bot_harness import FakeResponse, Sent
 
 
 def _deleted_placeholder(reply) -> bool:
