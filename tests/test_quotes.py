@@ -205,7 +205,8 @@ def _archive(posts):
     return "\n".join(lines)
 
 
-def test_evaluate_quotes_counts_pairs(tmp_path):
+def _eval_dirs(tmp_path):
+    """A one-thread archive and its truth: one true positive, one false positive, one miss, two excluded."""
     posts = [
         ("alice", T0, ALICE),
         ("bob", T0 + timedelta(hours=1), BOB),
@@ -228,13 +229,28 @@ def test_evaluate_quotes_counts_pairs(tmp_path):
         ]
     }
     (tmp_path / "truth" / "x.json").write_text(json.dumps(truth), encoding="utf-8")
-    report = evaluate_quotes(tmp_path / "threads", tmp_path / "truth")
+    return tmp_path / "threads", tmp_path / "truth"
+
+
+def test_evaluate_quotes_counts_pairs(tmp_path):
+    report = evaluate_quotes(*_eval_dirs(tmp_path))
     assert (report.tp, report.fp, report.fn, report.excluded) == (1, 1, 1, 2)
     assert report.precision == pytest.approx(0.5) and report.recall == pytest.approx(0.5)
     ev = report.per_thread[0]
     assert [(e.post_index, e.source_author) for e in ev.false_positives] == [(3, "bob")]
     assert [(e.post_index, e.source_author) for e in ev.misses] == [(4, "bob")]
     assert ev.problems == []
+
+
+def test_eval_quotes_json_carries_the_scores(tmp_path, capsys):
+    from threadbot.cli import main
+
+    threads, truth = _eval_dirs(tmp_path)
+    assert main(["eval-quotes", str(threads), str(truth), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["tp"], report["fp"], report["fn"]) == (1, 1, 1)
+    assert report["precision"] == pytest.approx(0.5) and report["recall"] == pytest.approx(0.5)
+    assert report["f1"] == pytest.approx(0.5)
 
 
 # -- edits, reordering, stray words, many markers, re-posts ---------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
@@ -80,7 +80,7 @@ class QuoteEvalReport:
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def to_json(self) -> dict:
-        out = to_jsonable(self)
+        out = to_jsonable(asdict(self))
         out.update(precision=self.precision, recall=self.recall, f1=self.f1)
         return out
 
