@@ -52,6 +52,9 @@ _EXPORTS = {
     "EvalReport": "search.evaluate",
     "evaluate": "search.evaluate",
     "load_queries": "search.evaluate",
+    "CheckReport": "index.check",
+    "IndexDamagedError": "errors",
+    "StorageError": "errors",
     "MAX_LIMIT": "service",
     "MAX_QUERY_CHARS": "service",
     "SearchService": "service",
@@ -61,9 +64,11 @@ __all__ = [
     "BotSettings",
     "BuildFailed",
     "BuildReport",
+    "CheckReport",
     "ConfigError",
     "EvalReport",
     "Filters",
+    "IndexDamagedError",
     "IndexMismatchError",
     "InputError",
     "MAX_LIMIT",
@@ -78,6 +83,7 @@ __all__ = [
     "QuotedBy",
     "QuotedSpan",
     "RebuildInProgressError",
+    "StorageError",
     "Result",
     "SearchService",
     "Settings",
@@ -113,14 +119,17 @@ if TYPE_CHECKING:
     from .errors import (
         BuildFailed,
         ConfigError,
+        IndexDamagedError,
         IndexMismatchError,
         InputError,
         NoIndexError,
         NotFoundError,
         RebuildInProgressError,
+        StorageError,
         ThreadbotError,
         UsageError,
     )
+    from .index.check import CheckReport
     from .ingest.dates import parse_user_date
     from .models import (
         BuildReport,

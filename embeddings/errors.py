@@ -52,6 +52,31 @@ class IndexMismatchError(ThreadbotError):
     exit_code = 5
 
 
+class IndexDamagedError(ThreadbotError):
+    """A file of the live index is missing, truncated or not what it should be."""
+
+    exit_code = 6
+
+    def __init__(self, problem: str):
+        super().__init__(
+            f"the index is damaged: {problem}. `threadbot check` lists what is wrong; "
+            "`threadbot index --replace PATH...` (or `threadbot index` with `sources` configured) "
+            "builds a new one"
+        )
+        self.problem = problem
+
+
+class StorageError(ThreadbotError):
+    """A file of the data directory could not be written (disk full, read-only, permissions)."""
+
+    exit_code = 74  # EX_IOERR
+
+    def __init__(self, path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
 class ConfigError(ThreadbotError):
     """The configuration file or an environment setting is invalid."""
 

@@ -14,9 +14,18 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Settings
-from .errors import IndexMismatchError, NoIndexError, NotFoundError, RebuildInProgressError, UsageError
+from .errors import (
+    IndexDamagedError,
+    IndexMismatchError,
+    NoIndexError,
+    NotFoundError,
+    RebuildInProgressError,
+    ThreadbotError,
+    UsageError,
+)
 from .index.builder import build_index
 from .index.datadir import DataDir, LoadedIndex
 from .models import BuildReport, Filters, PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
@@ -26,10 +35,15 @@ from .search.ranking import MODES, allowed_passage_ids, display_passages, rank_p
 from .vectors.cache import EmbeddingCache, embed_with_cache
 from .vectors.embedder import Embedder
 
+if TYPE_CHECKING:
+    from .index.check import CheckReport
+
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
 MAX_QUERY_CHARS = 2000
+SEARCH_DEPTH = 400  # passages ranked for a query, whatever the page; more only when they hold too few posts
+CACHE_WAIT_SECONDS = 0.25  # how long a search waits for a cache another process is writing
 HIGHLIGHT_TOP = 10  # results whose highlight uses sentence embeddings (cached); the rest use term overlap
 
 
@@ -79,10 +93,10 @@ class SearchService:
     def _sentence_cache(self) -> EmbeddingCache | None:
         """The data directory's embedding cache, so a sentence is embedded once for all the searches."""
         if self._cache is None:
-            try:
-                self._cache = EmbeddingCache(self.data.cache_path)
-            except (OSError, sqlite3.Error) as exc:  # read-only data dir: highlights still work, uncached
-                log.warning("embedding cache unavailable: %s", exc)
+            try:  # best effort: a busy, read-only or damaged cache leaves highlights working, uncached
+                self._cache = EmbeddingCache(self.data.cache_path, best_effort=True, timeout=CACHE_WAIT_SECONDS)
+            except (sqlite3.Error, ThreadbotError) as exc:
+                log.warning("embedding cache unavailable for highlights: %s", exc)
                 return None
         return self._cache
 
@@ -131,7 +145,7 @@ class SearchService:
         qvec = self.embedder.encode_query(query) if mode != "lexical" else None
 
         want = offset + limit
-        k = min(available, max(50, want * 4))
+        k = min(available, SEARCH_DEPTH)  # the same for every page: pages are slices of one ranking
         while True:
             ranked = rank_passages(index, query, qvec, k, mode, filters, allowed)
             per_post: dict[str, list[tuple[int, float]]] = {}
@@ -275,9 +289,13 @@ class SearchService:
         With add=True, explicit sources are added to those of the live index.
         """
         previous: list[str] = []
-        manifest = self.data.read_manifest() if self.data.current_build() else None
-        if manifest:
-            previous = manifest.get("sources", [])
+        try:
+            manifest = self.data.read_manifest()
+        except IndexDamagedError as exc:  # a new build repairs it: only its sources are unknown
+            log.warning("%s", exc)
+            manifest = None
+        if manifest and isinstance(manifest.get("sources"), list):
+            previous = [s for s in manifest["sources"] if isinstance(s, str)]
         if sources:
             chosen = [*previous, *sources] if add else list(sources)
         else:
@@ -312,6 +330,12 @@ class SearchService:
         finally:
             self._rebuild_status = None
             self._rebuild_lock.release()
+
+    def check(self) -> CheckReport:
+        """Verify the live build's files against each other and the embedding cache; reads only."""
+        from .index.check import check_data_dir
+
+        return check_data_dir(self.data, self.embedder.model_id)
 
     def stats(self) -> Stats:
         index = self._current()

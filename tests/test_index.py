@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -151,10 +152,15 @@ def test_killed_build_leaves_the_old_index_answering(fresh_service, tmp_path):
         assert proc.poll() is None, seen.decode(errors="replace")
         assert time.time() < deadline
         seen += os.read(proc.stderr.fileno(), 4096)
-    time.sleep(1.0)  # let it embed some batches
-    assert proc.poll() is None, "the build finished before it could be killed"
+    cache = service.data.cache_path
+    cached_before = _cached_vectors(cache)
+    while _cached_vectors(cache) <= cached_before:  # let it commit at least one batch of vectors
+        assert proc.poll() is None, "the build finished before it could be killed"
+        assert time.time() < deadline
+        time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    committed = _cached_vectors(cache) - cached_before
 
     assert service.data.current_build() == live
     fresh = SearchService(service.settings, service.embedder)
@@ -163,3 +169,15 @@ def test_killed_build_leaves_the_old_index_answering(fresh_service, tmp_path):
     # the next build cleans up what the killed one left behind and succeeds
     report = fresh.rebuild([str(SAMPLE_DIR)])
     assert report.posts == 11 and not list(service.data.builds.glob("*.tmp"))
+    # and the killed build's finished embeddings were kept: resuming embeds only the rest
+    resumed = fresh.rebuild([str(corpus)], add=False)
+    assert resumed.cached >= committed > 0
+    assert resumed.embedded == resumed.passages - resumed.cached
+
+
+def _cached_vectors(cache) -> int:
+    db = sqlite3.connect(f"file:{cache}?mode=ro", uri=True, timeout=30)
+    try:
+        return db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+    finally:
+        db.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Settings
-from ..errors import BuildFailed
+from ..errors import BuildFailed, StorageError
 from ..ingest import ingest
 from ..models import BuildReport
 from ..passages import Chunker, make_passages
@@ -38,7 +39,10 @@ def build_index(
 ) -> BuildReport:
     """Build a complete new index from `sources` and make it live. Raises BuildFailed if nothing parses."""
     data = DataDir(settings.data_dir)
-    data.root.mkdir(parents=True, exist_ok=True)
+    try:
+        data.root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(data.root, exc.strerror or str(exc)) from None
     started = time.monotonic()
     report = lambda stage, done, total: progress(stage, done, total) if progress else None  # noqa: E731
     with BuildLock(data.root, started_by):
@@ -79,11 +83,7 @@ def build_index(
                 cache.close()
 
             report("write", 0, 1)
-            write_store(tmp / DB_FILE, result.threads, passages, quotes)
-            vectors = VectorIndex(embedder.dimension)
-            if passages:
-                vectors.add(np.array([p.passage_id for p in passages], dtype=np.int64), matrix)
-            vectors.save(tmp / VECTORS_FILE)
+            _write_files(tmp, result.threads, passages, quotes, matrix, embedder.dimension)
             manifest = {
                 "format_version": FORMAT_VERSION,
                 "build_id": build_id,
@@ -91,7 +91,8 @@ def build_index(
                 "dimension": embedder.dimension,
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "built_by": started_by,
-                "sources": [str(Path(s).expanduser().resolve()) for s in sources],
+                # a source that is not there is reported by ingest and not kept for the next rebuild
+                "sources": [str(p) for p in (Path(s).expanduser().resolve() for s in sources) if p.exists()],
                 "counts": {
                     "threads": len(result.threads),
                     "posts": result.posts,
@@ -118,3 +119,16 @@ def build_index(
         seconds=round(time.monotonic() - started, 2),
         errors=[str(e) for e in result.errors],
     )
+
+
+def _write_files(tmp: Path, threads, passages, quotes, matrix: np.ndarray, dimension: int) -> None:
+    """The build's SQLite store and vector index, in its .tmp directory; a full disk is a StorageError."""
+    try:
+        write_store(tmp / DB_FILE, threads, passages, quotes)
+        vectors = VectorIndex(dimension)
+        if passages:
+            vectors.add(np.array([p.passage_id for p in passages], dtype=np.int64), matrix)
+        vectors.save(tmp / VECTORS_FILE)
+    except (OSError, sqlite3.Error, RuntimeError) as exc:  # FAISS reports a failed write as RuntimeError
+        reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0]
+        raise StorageError(tmp, f"cannot write the new index ({reason[:200]})") from None

@@ -9,7 +9,11 @@
 
 A build is written into a fresh ``.tmp`` directory, fsynced, renamed, and only
 then does CURRENT switch to it with ``os.replace``: a crash at any point leaves
-the previous build serving.
+the previous build serving. A build whose switch fails (a full disk) is removed
+again, so it can never be taken for the previous build later.
+
+Reading checks before trusting: a missing, truncated or foreign file of the live
+build is an IndexDamagedError naming it, never a traceback.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import IndexMismatchError, NoIndexError, RebuildInProgressError
+from ..errors import IndexDamagedError, IndexMismatchError, NoIndexError, RebuildInProgressError, StorageError
 from ..vectors.ann import VectorIndex
 from .store import IndexStore
 
@@ -73,8 +77,15 @@ class DataDir:
         return name or None
 
     def current_path(self) -> Path | None:
+        """The live build's directory; None when there is none. Raises IndexDamagedError if CURRENT names a
+        build that is not there."""
         name = self.current_build()
-        return self.builds / name if name else None
+        if not name:
+            return None
+        path = self.builds / name
+        if "/" in name or name.startswith(".") or not path.is_dir():
+            raise IndexDamagedError(f"{self.root / 'CURRENT'} names build {name!r}, which is not in {self.builds}")
+        return path
 
     def pointer_mtime(self) -> float | None:
         try:
@@ -83,16 +94,25 @@ class DataDir:
             return None
 
     def read_manifest(self, build_path: Path | None = None) -> dict | None:
+        """A build's manifest (default: the live build's; None when there is none)."""
         build_path = build_path or self.current_path()
         if build_path is None:
             return None
-        with open(build_path / MANIFEST, encoding="utf-8") as fh:
-            return json.load(fh)
+        path = build_path / MANIFEST
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexDamagedError(f"{path} is missing") from None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise IndexDamagedError(f"{path} cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("counts", {}), dict):
+            raise IndexDamagedError(f"{path} is not a threadbot manifest")
+        return manifest
 
     def load(self, expected_model: str | None) -> LoadedIndex:
-        """Open the live build; the manifest is read and checked first."""
+        """Open the live build; the manifest is read and checked first, then each file against it."""
         path = self.current_path()
-        if path is None or not (path / MANIFEST).exists():
+        if path is None:
             raise NoIndexError(f"no index in {self.root}: run `threadbot index PATH...` first")
         manifest = self.read_manifest(path)
         if manifest.get("format_version") != FORMAT_VERSION:
@@ -106,49 +126,82 @@ class DataDir:
                 f"is {expected_model!r}: set `model` back, or rebuild with `threadbot index` (the old index keeps "
                 "serving until the new one is complete)"
             )
-        vectors = VectorIndex.load(path / VECTORS_FILE)
-        return LoadedIndex(path=path, manifest=manifest, store=IndexStore(path / DB_FILE), vectors=vectors)
+        passages = manifest.get("counts", {}).get("passages")
+        try:
+            vectors = VectorIndex.load(path / VECTORS_FILE)
+        except (RuntimeError, OSError) as exc:  # FAISS reports a short or foreign file as RuntimeError
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise IndexDamagedError(f"{path / VECTORS_FILE} cannot be read ({reason[:200]})") from None
+        if len(vectors) != passages or vectors.dimension != manifest.get("dimension"):
+            raise IndexDamagedError(
+                f"{path / VECTORS_FILE} holds {len(vectors)} vectors of dimension "
+                f"{vectors.dimension}, the manifest says {passages} of {manifest.get('dimension')}"
+            )
+        if not (path / DB_FILE).is_file():
+            raise IndexDamagedError(f"{path / DB_FILE} is missing")
+        store = IndexStore(path / DB_FILE)
+        try:
+            stored = store.passage_count()
+        except IndexDamagedError:
+            store.close()
+            raise
+        if stored != passages:
+            store.close()
+            raise IndexDamagedError(f"{path / DB_FILE} holds {stored} passages, the manifest says {passages}")
+        return LoadedIndex(path=path, manifest=manifest, store=store, vectors=vectors)
 
     # --- writing -------------------------------------------------------------------------------
     def new_build_dir(self) -> tuple[str, Path]:
-        self.builds.mkdir(parents=True, exist_ok=True)
+        try:
+            self.builds.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(self.builds, exc.strerror or str(exc)) from None
         now = time.time()
         build_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now * 1e6) % 10**6:06d}-{os.getpid()}"
         while (self.builds / build_id).exists() or (self.builds / f"{build_id}.tmp").exists():
             build_id += "x"
         tmp = self.builds / f"{build_id}.tmp"
-        tmp.mkdir()
+        try:
+            tmp.mkdir()
+        except OSError as exc:
+            raise StorageError(tmp, exc.strerror or str(exc)) from None
         return build_id, tmp
 
     def commit_build(self, build_id: str, tmp: Path, manifest: dict) -> Path:
-        """Make a finished build live: manifest last, fsync, rename, then swap CURRENT."""
-        _write_json_atomic(tmp / MANIFEST, manifest)
-        for name in (DB_FILE, VECTORS_FILE, MANIFEST):
-            _fsync_path(tmp / name)
+        """Make a finished build live: manifest last, fsync, rename, then swap CURRENT. The build that was live
+        is kept (a fallback); older ones, and any build that never went live, are deleted."""
+        previous = self.current_build()
         final = self.builds / build_id
-        os.replace(tmp, final)
-        _fsync_path(self.builds)
-        pointer_tmp = self.root / "CURRENT.tmp"
-        pointer_tmp.write_text(build_id + "\n")
-        _fsync_path(pointer_tmp)
-        os.replace(pointer_tmp, self.root / "CURRENT")
-        _fsync_path(self.root)
-        self.prune(keep=2)
+        try:
+            _write_json_atomic(tmp / MANIFEST, manifest)
+            for name in (DB_FILE, VECTORS_FILE, MANIFEST):
+                _fsync_path(tmp / name)
+            os.replace(tmp, final)
+            _fsync_path(self.builds)
+            pointer_tmp = self.root / "CURRENT.tmp"
+            try:
+                pointer_tmp.write_text(build_id + "\n")
+                _fsync_path(pointer_tmp)
+                os.replace(pointer_tmp, self.root / "CURRENT")
+            except BaseException:
+                pointer_tmp.unlink(missing_ok=True)
+                shutil.rmtree(final, ignore_errors=True)  # never live: it must not pass for the previous build
+                raise
+            _fsync_path(self.root)
+        except OSError as exc:
+            raise StorageError(exc.filename or self.root, exc.strerror or str(exc)) from None
+        self.prune(keep={build_id, previous})
         return final
 
-    def prune(self, keep: int = 2) -> None:
-        """Delete stale .tmp builds and all but the newest `keep` finished ones (never the live one)."""
+    def prune(self, keep: set[str | None] | None = None) -> None:
+        """Delete stale .tmp builds; with `keep`, also every finished build not named in it (never the live one)."""
         if not self.builds.exists():
             return
-        live = self.current_build()
-        finished = sorted(
-            (p for p in self.builds.iterdir() if p.is_dir() and not p.name.endswith(".tmp")),
-            key=lambda p: p.name,
-            reverse=True,
-        )
-        for old in finished[keep:]:
-            if old.name != live:
-                shutil.rmtree(old, ignore_errors=True)
+        if keep is not None:
+            keep = keep | {self.current_build()}
+            for old in self.builds.iterdir():
+                if old.is_dir() and not old.name.endswith(".tmp") and old.name not in keep:
+                    shutil.rmtree(old, ignore_errors=True)
         for tmp in self.builds.glob("*.tmp"):
             pid = _pid_of(tmp.name)
             if pid is None or not _alive(pid):
@@ -174,8 +227,11 @@ class BuildLock:
         self._fh = None
 
     def __enter__(self) -> BuildLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(self.path, "a+")
+        except OSError as exc:
+            raise StorageError(self.path, exc.strerror or str(exc)) from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import IndexDamagedError
 from ..models import Filters, Passage, QuotedBy, QuotedSpan, QuoteRelation, Thread, ThreadSummary
 
 SCHEMA = """
@@ -80,6 +82,7 @@ POSTS_WITH_THREADS = (
 )
 PASSAGES_BY_ID = "SELECT * FROM passages WHERE passage_id IN ({marks})"
 PASSAGE_POSTS = "SELECT passage_id, post_id FROM passages"
+PASSAGE_COUNT = "SELECT COUNT(*) FROM passages"
 EXPORT_POSTS = (
     "SELECT p.*, t.title FROM posts p JOIN threads t USING (thread_id) {where}"
     " ORDER BY t.first_posted_at, t.thread_id, p.post_index"
@@ -90,7 +93,7 @@ FILTERED_PASSAGE_IDS = "SELECT x.passage_id FROM passages x JOIN posts p USING (
 KEYWORD_RANKING = (
     "SELECT f.rowid, bm25(passages_fts) AS s FROM passages_fts f"
     " JOIN passages x ON x.passage_id = f.rowid JOIN posts p ON p.post_id = x.post_id"
-    " WHERE passages_fts MATCH ? AND {where} ORDER BY s LIMIT ?"
+    " WHERE passages_fts MATCH ? AND {where} ORDER BY s, f.rowid LIMIT ?"
 )
 TERM_FREQUENCY = "SELECT COUNT(*) FROM passages_fts WHERE passages_fts MATCH ?"
 PASSAGES_WITH_TERM = "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? AND rowid IN ({marks})"
@@ -199,13 +202,21 @@ class IndexStore:
 
     def __init__(self, path: Path):
         self.path = path
-        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        # a URI, so the file is opened read-only; quoted, so "?", "#" or "%" in the path stay part of it
+        uri = f"file:{urllib.parse.quote(str(Path(path).resolve()))}?mode=ro"
+        try:
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise IndexDamagedError(f"{path} cannot be opened ({exc})") from None
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
 
     def _rows(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, tuple(params)).fetchall()
+        try:
+            with self._lock:
+                return self._db.execute(sql, tuple(params)).fetchall()
+        except sqlite3.DatabaseError as exc:  # not a database, truncated, a table missing
+            raise IndexDamagedError(f"{self.path} cannot be read ({exc})") from None
 
     def _first(self, sql: str, params: Iterable = ()) -> sqlite3.Row | None:
         rows = self._rows(sql, params)
@@ -264,6 +275,9 @@ class IndexStore:
     def passages_by_ids(self, passage_ids: Sequence[int]) -> dict[int, sqlite3.Row]:
         ids = list(dict.fromkeys(int(i) for i in passage_ids))
         return {row["passage_id"]: row for row in self._rows_in(PASSAGES_BY_ID, ids)}
+
+    def passage_count(self) -> int:
+        return self._first(PASSAGE_COUNT)[0]
 
     def passage_posts(self) -> dict[int, str]:
         """passage id -> post id, for every passage."""

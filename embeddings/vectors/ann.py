@@ -29,6 +29,10 @@ class VectorIndex:
             raise ValueError(f"expected vectors of dimension {self.dimension}, got {vectors.shape}")
         self._index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
 
+    def ids(self) -> np.ndarray:
+        """The ids of every vector, in storage order."""
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
     def delete(self, ids: Iterable[int]) -> int:
         return int(self._index.remove_ids(np.fromiter(ids, dtype=np.int64)))
 
@@ -47,7 +51,8 @@ class VectorIndex:
                 sel=faiss.IDSelectorBatch(np.ascontiguousarray(allowed_ids, dtype=np.int64))
             )
         scores, ids = self._index.search(q, k, params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+        hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+        return sorted(hits, key=lambda hit: (-hit[1], hit[0]))  # equal scores in id order, whatever k is
 
     def save(self, path: str | Path) -> None:
         tmp = f"{path}.tmp"

@@ -1,19 +1,30 @@
 """The embedding cache: (model id, sha256 of a text) -> vector, in its own SQLite file that outlives builds.
 
-A text is embedded once per model, whatever build, rebuild or query asks for it again.
+A text is embedded once per model, whatever build, rebuild or query asks for it again. Vectors are committed
+batch by batch as they are embedded, so a build killed at any point loses at most one batch: the next build
+finds the rest here. A cache file that is not a database is moved aside (with a warning) and started afresh:
+it only ever holds work that can be redone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import StorageError
 from .embedder import Embedder
+
+log = logging.getLogger(__name__)
+
+COMMIT_EVERY = 64  # texts embedded between two commits to the cache: the most a crash can lose
 
 
 def text_hash(text: str) -> str:
@@ -21,39 +32,81 @@ def text_hash(text: str) -> str:
 
 
 class EmbeddingCache:
-    """(model id, sha256 of text) → vector, in its own SQLite file that outlives index builds."""
+    """(model id, sha256 of text) → vector, in its own SQLite file that outlives index builds.
 
-    def __init__(self, path: str | Path):
+    ``best_effort``: for lookups on the query path: a cache that is busy (another process writing) or broken is
+    skipped after `timeout` seconds instead of failing the search; vectors are then computed, not cached.
+    """
+
+    def __init__(self, path: str | Path, *, best_effort: bool = False, timeout: float = 30.0):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.best_effort = best_effort
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, hash TEXT NOT NULL, dim INTEGER NOT NULL,"
-            " vector BLOB NOT NULL, PRIMARY KEY (model, hash)) WITHOUT ROWID"
-        )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = self._open(timeout)
+        except sqlite3.DatabaseError as exc:
+            if best_effort:
+                raise
+            self._move_aside(exc)
+            self._db = self._open(timeout)
+        except OSError as exc:
+            raise StorageError(self.path, exc.strerror or str(exc)) from None
+
+    def _open(self, timeout: float) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, hash TEXT NOT NULL, dim INTEGER NOT NULL,"
+                " vector BLOB NOT NULL, PRIMARY KEY (model, hash)) WITHOUT ROWID"
+            )
+            db.execute("SELECT 1 FROM vectors LIMIT 1").fetchall()
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _move_aside(self, exc: Exception) -> None:
+        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+        log.warning("%s is damaged (%s): moved to %s, starting a new cache", self.path, exc, aside.name)
+        try:
+            os.replace(self.path, aside)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        except OSError as err:
+            raise StorageError(self.path, f"damaged and cannot be moved aside: {err.strerror or err}") from None
 
     def get_many(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
-        with self._lock:
-            for i in range(0, len(unique), 500):
-                part = unique[i : i + 500]
-                rows = self._db.execute(
-                    f"SELECT hash, vector FROM vectors WHERE model = ? AND hash IN ({','.join('?' * len(part))})",
-                    [model_id, *part],
-                ).fetchall()
-                for h, blob in rows:
-                    found[h] = np.frombuffer(blob, dtype=np.float32)
+        try:
+            with self._lock:
+                for i in range(0, len(unique), 500):
+                    part = unique[i : i + 500]
+                    rows = self._db.execute(
+                        f"SELECT hash, vector FROM vectors WHERE model = ? AND hash IN ({','.join('?' * len(part))})",
+                        [model_id, *part],
+                    ).fetchall()
+                    for h, blob in rows:
+                        found[h] = np.frombuffer(blob, dtype=np.float32)
+        except sqlite3.Error as exc:
+            if not self.best_effort:
+                raise StorageError(self.path, f"cannot be read ({exc})") from None
+            log.debug("embedding cache skipped: %s", exc)
         return found
 
     def put_many(self, model_id: str, items: Sequence[tuple[str, np.ndarray]]) -> None:
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO vectors (model, hash, dim, vector) VALUES (?, ?, ?, ?)",
-                [(model_id, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
-            )
+        try:
+            with self._lock, self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO vectors (model, hash, dim, vector) VALUES (?, ?, ?, ?)",
+                    [(model_id, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
+                )
+        except sqlite3.Error as exc:  # a full disk, a read-only file, a busy writer
+            if not self.best_effort:
+                raise StorageError(self.path, f"cannot be written ({exc})") from None
+            log.debug("embedding cache not updated: %s", exc)
 
     def close(self) -> None:
         with self._lock:
@@ -66,7 +119,8 @@ def embed_with_cache(
     texts: Sequence[str],
     progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Vectors for texts, embedding only those not cached (each distinct text once).
+    """Vectors for texts, embedding only those not cached (each distinct text once), committing each batch of
+    COMMIT_EVERY new vectors to the cache as soon as it is embedded.
 
     Returns (matrix, number of texts actually embedded).
     """
@@ -78,10 +132,10 @@ def embed_with_cache(
             todo[h] = t
     if progress and known:
         progress(sum(1 for h in hashes if h in known))
-    if todo:
-        keys = list(todo)
-        vecs = embedder.encode([todo[k] for k in keys], progress=progress)
-        fresh = dict(zip(keys, vecs))
+    keys = list(todo)
+    for i in range(0, len(keys), COMMIT_EVERY):
+        batch = keys[i : i + COMMIT_EVERY]
+        fresh = dict(zip(batch, embedder.encode([todo[k] for k in batch], progress=progress)))
         if cache:
             cache.put_many(embedder.model_id, list(fresh.items()))
         known.update(fresh)

@@ -7,6 +7,7 @@ offline, so nothing is ever downloaded at run time.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 import os
@@ -44,8 +45,22 @@ def resolve_model(name: str) -> tuple[str, str, bool]:
     if path.exists():
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
             raise ConfigError(f"{path}: not a sentence-transformers model folder (no modules.json/config.json)")
-        return f"path:{path.resolve().name}", str(path.resolve()), True
+        folder = path.resolve()
+        return f"path:{folder.name}:{model_fingerprint(folder)}", str(folder), True
     return name, name, False
+
+
+def model_fingerprint(folder: Path) -> str:
+    """A short hash of a model folder's content: its JSON configs, and every file's name and size (weights are
+    too large to read). Two folders of the same name hold different models, and their vectors must not mix."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        rel = file.relative_to(folder).as_posix()
+        size = file.stat().st_size
+        digest.update(f"{rel}\0{size}\0".encode())
+        if file.suffix == ".json" and size <= 1 << 20:
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 # Loaded models, shared by every Embedder of the process (a bot and its rebuilds, a test session).
