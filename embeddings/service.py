@@ -136,7 +136,7 @@ class SearchService:
         if after and before and after > before:
             raise UsageError("`after` is later than `before`")
         index = self._current()
-        thread_id = self.resolve_thread(thread).thread_id if thread else None
+        thread_id = self._resolve(index, thread).thread_id if thread else None
         filters = Filters(author=author, thread_id=thread_id, after=after, before=before)
         allowed = allowed_passage_ids(index, filters)
         available = len(index.vectors) if allowed is None else len(allowed)
@@ -206,8 +206,13 @@ class SearchService:
         return self._current().store.threads()
 
     def resolve_thread(self, ref: str) -> ThreadSummary:
+        return self._resolve(self._current(), ref)
+
+    @staticmethod
+    def _resolve(index: LoadedIndex, ref: str) -> ThreadSummary:
+        """The thread `ref` (an id or an exact title) of this build: one request reads one build throughout."""
         ref = (ref or "").strip()
-        summary = self._current().store.thread(ref)
+        summary = index.store.thread(ref)
         if summary is None:
             raise NotFoundError(f"no thread {ref!r}: `threadbot threads` or /threads lists them")
         return summary
@@ -220,12 +225,12 @@ class SearchService:
 
     def thread_posts(self, thread_id: str) -> list[PostView]:
         index = self._current()
-        summary = self.resolve_thread(thread_id)
+        summary = self._resolve(index, thread_id)
         return [self._post_view(index, r, summary) for r in index.store.posts_of_thread(summary.thread_id)]
 
     def post(self, thread_id: str, number: int) -> PostView:
         index = self._current()
-        summary = self.resolve_thread(thread_id)
+        summary = self._resolve(index, thread_id)
         if not 1 <= number <= summary.post_count:
             raise NotFoundError(f"{summary.title!r} has posts 1 to {summary.post_count}, not {number}")
         return self._post_view(index, index.store.post_at(summary.thread_id, number - 1), summary)
@@ -249,7 +254,7 @@ class SearchService:
         """Every post in the JSONL import format plus post_id, post_index and source."""
         index = self._current()
         if thread_id:
-            thread_id = self.resolve_thread(thread_id).thread_id
+            thread_id = self._resolve(index, thread_id).thread_id
         for r in index.store.export_rows(thread_id):
             item = {
                 "thread_id": r["thread_id"],
@@ -268,7 +273,7 @@ class SearchService:
     # --- quotes -------------------------------------------------------------------------------
     def quotes(self, thread_id: str | None = None) -> list[QuoteRelation]:
         index = self._current()
-        return index.store.quote_relations(self.resolve_thread(thread_id).thread_id if thread_id else None)
+        return index.store.quote_relations(self._resolve(index, thread_id).thread_id if thread_id else None)
 
     def quote(self, text: str, limit: int = 5) -> list[QuoteTrace]:
         from .quotes.trace import trace_quote

@@ -10,7 +10,8 @@ import pytest
 
 from embeddings.ingest.vbulletin import parse_file
 from embeddings.models import Post
-from embeddings.quotes.detector import detect_quotes, own_spans
+from embeddings.passages import own_spans
+from embeddings.quotes.detector import detect_quotes
 from embeddings.quotes.evaluate import evaluate_quotes
 from embeddings.quotes.text import tokenize
 

@@ -1,4 +1,4 @@
-"""The data directory: index builds, the pointer to the live one, the vector cache.
+"""The data directory: index builds, the pointer to the live one, the embedding cache.
 
     data_dir/
       CURRENT                  name of the live build (replaced atomically)

@@ -129,7 +129,7 @@ QUOTE_RELATIONS = (
 BATCH = 500  # ids per IN (...) list, well under SQLite's limit on bound parameters
 
 
-def iso(dt: datetime) -> str:
+def _iso(dt: datetime) -> str:
     return dt.isoformat(timespec="seconds")
 
 
@@ -137,7 +137,7 @@ def _dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def like_pattern(text: str) -> str:
+def _like_pattern(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, its own % and _ taken literally (used with ESCAPE '\\')."""
     escaped = text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
     return f"%{escaped}%"
@@ -159,8 +159,8 @@ def write_store(
                         t.title,
                         t.source,
                         len(t.posts),
-                        iso(min(p.posted_at for p in t.posts)),
-                        iso(max(p.posted_at for p in t.posts)),
+                        _iso(min(p.posted_at for p in t.posts)),
+                        _iso(max(p.posted_at for p in t.posts)),
                     )
                     for t in threads
                     if t.posts
@@ -169,7 +169,7 @@ def write_store(
             db.executemany(
                 INSERT_POST,
                 [
-                    (p.post_id, p.thread_id, p.post_index, p.author, iso(p.posted_at), p.body, p.source, p.line, p.url)
+                    (p.post_id, p.thread_id, p.post_index, p.author, _iso(p.posted_at), p.body, p.source, p.line, p.url)
                     for t in threads
                     for p in t.posts
                 ],
@@ -243,12 +243,12 @@ class IndexStore:
 
     def threads_matching(self, text: str, limit: int) -> list[ThreadSummary]:
         """Threads whose title or id contains `text`, titles starting with it first, then the longest."""
-        like = like_pattern(text)
+        like = _like_pattern(text)
         return [_summary(r) for r in self._rows(THREADS_LIKE, (like, like, like[1:], limit))]
 
     def authors_matching(self, text: str, limit: int) -> list[str]:
         """Authors whose name contains `text`, names starting with it first, then the most prolific."""
-        like = like_pattern(text)
+        like = _like_pattern(text)
         return [r["author"] for r in self._rows(AUTHORS_LIKE, (like, like[1:], limit))]
 
     def author_count(self) -> int:
@@ -312,10 +312,10 @@ class IndexStore:
             params.append(filters.thread_id)
         if filters.after:
             clauses.append(f"{alias}.posted_at >= ?")
-            params.append(iso(filters.after))
+            params.append(_iso(filters.after))
         if filters.before:
             clauses.append(f"{alias}.posted_at < ?")
-            params.append(iso(filters.before))
+            params.append(_iso(filters.before))
         return (" AND ".join(clauses) or "1"), params
 
     # --- keyword search ------------------------------------------------------------------------

@@ -6,14 +6,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from ..models import Passage, QuoteRelation, Thread
-from ..quotes.detector import own_spans
 from .chunking import Chunker
 from .sentences import sentence_spans
 
-__all__ = ["Chunker", "has_words", "make_passages", "sentence_spans"]
+__all__ = ["Chunker", "has_words", "make_passages", "own_spans", "sentence_spans"]
 
 _SMILEY_CODE = re.compile(r":[\w-]+:")
 _WORD = re.compile(r"[^\W_]{2,}")
@@ -22,6 +21,19 @@ _WORD = re.compile(r"[^\W_]{2,}")
 def has_words(text: str) -> bool:
     """Does a passage hold anything to find? Not "...", nor a line of smilies such as ":cheers: :wink:"."""
     return bool(_WORD.search(_SMILEY_CODE.sub(" ", text)))
+
+
+def own_spans(body_len: int, relations: Iterable[QuoteRelation]) -> list[tuple[int, int]]:
+    """The parts of a post's body ([0, body_len)) not covered by any of its quoting spans."""
+    quoted = sorted((r.quoting_start, r.quoting_end) for r in relations)
+    own, pos = [], 0
+    for start, end in quoted:
+        if start > pos:
+            own.append((pos, start))
+        pos = max(pos, end)
+    if pos < body_len:
+        own.append((pos, body_len))
+    return own
 
 
 def make_passages(

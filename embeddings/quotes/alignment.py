@@ -20,12 +20,17 @@ class WordMatch(NamedTuple):
     source: int  # word position in the earlier post
 
 
+class QuotedWord(NamedTuple):
+    quoting: int  # word position in the quoting post
+    origin: int  # word position in the post where the word was first somebody's own
+
+
 @dataclass
 class OriginRun:
-    """Consecutive words of a quote that first appeared in the same post: (quoting word, origin word) pairs."""
+    """Consecutive words of a quote that first appeared in the same post."""
 
     origin: int  # the post (detector order) where these words were first somebody's own
-    words: list[tuple[int, int]]
+    words: list[QuotedWord]
 
 
 def seed_clusters(seeds: list[WordMatch]) -> Iterable[list[WordMatch]]:
@@ -36,6 +41,7 @@ def seed_clusters(seeds: list[WordMatch]) -> Iterable[list[WordMatch]]:
 
 
 def _split_by_jumps(seeds: list[WordMatch], axis: int) -> list[list[WordMatch]]:
+    """Split seeds, sorted along `axis` (0: the quoting post, 1: the earlier post), where they jump too far."""
     groups: list[list[WordMatch]] = []
     for seed in seeds:
         if groups and seed[axis] - groups[-1][-1][axis] <= CLUSTER_JUMP:
@@ -86,17 +92,17 @@ def origin_runs(matches: list[WordMatch], origin_post: list[int], origin_word: l
     for m in matches:
         origin, word = origin_post[m.source], origin_word[m.source]
         if runs and runs[-1].origin == origin:
-            runs[-1].words.append((m.quoting, word))
+            runs[-1].words.append(QuotedWord(m.quoting, word))
         else:
-            runs.append(OriginRun(origin, [(m.quoting, word)]))
+            runs.append(OriginRun(origin, [QuotedWord(m.quoting, word)]))
     return smooth_runs(runs)
 
 
 def _is_weak(run: OriginRun) -> bool:
     """No MIN_RUN consecutive quoting words: a stray match rather than a stretch of quoted text."""
     best = current = 1
-    for (prev, _), (word, _) in zip(run.words, run.words[1:]):
-        current = current + 1 if word == prev + 1 else 1
+    for prev, word in zip(run.words, run.words[1:]):
+        current = current + 1 if word.quoting == prev.quoting + 1 else 1
         best = max(best, current)
     return best < MIN_RUN
 
@@ -114,8 +120,8 @@ def smooth_runs(runs: list[OriginRun]) -> list[OriginRun]:
         if prev and prev.origin == run.origin:
             prev.words.extend(run.words)
         elif prev and _is_weak(run):
-            last_origin_word = prev.words[-1][1]
-            prev.words.extend((word, last_origin_word) for word, _ in run.words)
+            last_origin_word = prev.words[-1].origin
+            prev.words.extend(QuotedWord(w.quoting, last_origin_word) for w in run.words)
         else:
             merged.append(OriginRun(run.origin, list(run.words)))
     return merged

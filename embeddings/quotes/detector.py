@@ -30,7 +30,7 @@ from __future__ import annotations
 import gc
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import NamedTuple
@@ -79,19 +79,6 @@ class Candidate:
     matches: list[WordMatch]
     rank: tuple = ()  # selection order: longest first, then marker-named author, same thread, earliest
     whole_short_post: bool = False  # from _short_quote: accepted whole, below min_words
-
-
-def own_spans(body_len: int, relations: Iterable[QuoteRelation]) -> list[tuple[int, int]]:
-    """The parts of a post's body ([0, body_len)) not covered by any of its quoting spans."""
-    quoted = sorted((r.quoting_start, r.quoting_end) for r in relations)
-    own, pos = [], 0
-    for start, end in quoted:
-        if start > pos:
-            own.append((pos, start))
-        pos = max(pos, end)
-    if pos < body_len:
-        own.append((pos, body_len))
-    return own
 
 
 class QuoteDetector:
@@ -291,29 +278,29 @@ class QuoteDetector:
         relations, prev_end = [], 0
         for run in origin_runs(chosen.matches, src.origin_post, src.origin_word):
             origin = self.posts[run.origin]
-            for word, origin_word in run.words:
-                new.origin_post[word], new.origin_word[word] = run.origin, origin_word
+            for word in run.words:
+                new.origin_post[word.quoting], new.origin_word[word.quoting] = run.origin, word.origin
             quoted, source = _char_spans(new, run, origin)
             quoted = Span(max(quoted.start, prev_end), quoted.end)
             prev_end = quoted.end
-            q, s = new.post, origin.post
+            quoting_post, source_post = new.post, origin.post
             relations.append(
                 QuoteRelation(
-                    thread_id=q.thread_id,
-                    quoting_post_id=q.post_id,
-                    quoting_post_index=q.post_index,
-                    quoting_author=q.author,
-                    quoting_posted_at=q.posted_at,
-                    source_post_id=s.post_id,
-                    source_post_index=s.post_index,
-                    source_author=s.author,
-                    source_posted_at=s.posted_at,
-                    text=q.body[quoted.start : quoted.end],
+                    thread_id=quoting_post.thread_id,
+                    quoting_post_id=quoting_post.post_id,
+                    quoting_post_index=quoting_post.post_index,
+                    quoting_author=quoting_post.author,
+                    quoting_posted_at=quoting_post.posted_at,
+                    source_post_id=source_post.post_id,
+                    source_post_index=source_post.post_index,
+                    source_author=source_post.author,
+                    source_posted_at=source_post.posted_at,
+                    text=quoting_post.body[quoted.start : quoted.end],
                     quoting_start=quoted.start,
                     quoting_end=quoted.end,
                     source_start=source.start,
                     source_end=source.end,
-                    source_thread_id=s.thread_id,
+                    source_thread_id=source_post.thread_id,
                 )
             )
         return relations
@@ -332,8 +319,8 @@ def _char_spans(new: IndexedPost, run: OriginRun, origin: IndexedPost) -> tuple[
     ("….please", "end!!! :)"), then over whole lines of such text above / below ("\n:cheers:\n:compress:")
     as long as both posts have the same ones (a smiley line the quoter adds is the quoter's own).  Both stay
     exact slices of their bodies."""
-    first, last = run.words[0][0], run.words[-1][0]
-    origin_words = [w for _, w in run.words]
+    first, last = run.words[0].quoting, run.words[-1].quoting
+    origin_words = [w.origin for w in run.words]
     origin_first, origin_last = min(origin_words), max(origin_words)
     q, s = _wordless_edges(new, first, last), _wordless_edges(origin, origin_first, origin_last)
     q_start = q.start if q.start is not None else new.word_starts[first]

@@ -200,7 +200,7 @@ def _overlap(predicted: str, truth: str) -> float:
 
 
 def format_quote_errors(report: QuoteEvalReport, limit: int = 80) -> str:
-    """Human-readable list of misses and false positives (for `eval-quotes --verbose`)."""
+    """Human-readable list of misses and false positives (for `eval-quotes --details`)."""
     lines = []
     for ev in report.per_thread:
         for e in ev.problems:

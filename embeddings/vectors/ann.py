@@ -8,7 +8,6 @@ query ranks exactly the allowed subset however small it is.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 import faiss
@@ -32,9 +31,6 @@ class VectorIndex:
     def ids(self) -> np.ndarray:
         """The ids of every vector, in storage order."""
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
-
-    def delete(self, ids: Iterable[int]) -> int:
-        return int(self._index.remove_ids(np.fromiter(ids, dtype=np.int64)))
 
     def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (id, score) pairs, best first; only ids in `allowed_ids` when given."""

@@ -24,6 +24,16 @@ from .embedder import Embedder
 
 log = logging.getLogger(__name__)
 
+# The cache's own SQLite file and every statement run on it (the index's are in index/store.py).
+CREATE_VECTORS = (
+    "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, hash TEXT NOT NULL, dim INTEGER NOT NULL,"
+    " vector BLOB NOT NULL, PRIMARY KEY (model, hash)) WITHOUT ROWID"
+)
+PROBE = "SELECT 1 FROM vectors LIMIT 1"
+VECTORS_BY_HASH = "SELECT hash, vector FROM vectors WHERE model = ? AND hash IN ({marks})"
+PUT_VECTOR = "INSERT OR REPLACE INTO vectors (model, hash, dim, vector) VALUES (?, ?, ?, ?)"
+BATCH = 500  # hashes per IN (...) list
+
 COMMIT_EVERY = 64  # texts embedded between two commits to the cache: the most a crash can lose
 
 
@@ -57,11 +67,8 @@ class EmbeddingCache:
         db = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, hash TEXT NOT NULL, dim INTEGER NOT NULL,"
-                " vector BLOB NOT NULL, PRIMARY KEY (model, hash)) WITHOUT ROWID"
-            )
-            db.execute("SELECT 1 FROM vectors LIMIT 1").fetchall()
+            db.execute(CREATE_VECTORS)
+            db.execute(PROBE).fetchall()
         except sqlite3.Error:
             db.close()
             raise
@@ -82,12 +89,10 @@ class EmbeddingCache:
         unique = list(dict.fromkeys(hashes))
         try:
             with self._lock:
-                for i in range(0, len(unique), 500):
-                    part = unique[i : i + 500]
-                    rows = self._db.execute(
-                        f"SELECT hash, vector FROM vectors WHERE model = ? AND hash IN ({','.join('?' * len(part))})",
-                        [model_id, *part],
-                    ).fetchall()
+                for i in range(0, len(unique), BATCH):
+                    part = unique[i : i + BATCH]
+                    sql = VECTORS_BY_HASH.format(marks=",".join("?" * len(part)))
+                    rows = self._db.execute(sql, [model_id, *part]).fetchall()
                     for h, blob in rows:
                         found[h] = np.frombuffer(blob, dtype=np.float32)
         except sqlite3.Error as exc:
@@ -100,7 +105,7 @@ class EmbeddingCache:
         try:
             with self._lock, self._db:
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO vectors (model, hash, dim, vector) VALUES (?, ?, ?, ?)",
+                    PUT_VECTOR,
                     [(model_id, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
                 )
         except sqlite3.Error as exc:  # a full disk, a read-only file, a busy writer
