@@ -63,6 +63,8 @@ def model_fingerprint(folder: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+TOKENIZE_BATCH = 256
+
 # Loaded models, shared by every Embedder of the process (a bot and its rebuilds, a test session).
 _MODELS: dict[tuple[str, str | None], object] = {}
 _MODELS_LOCK = threading.Lock()
@@ -114,10 +116,14 @@ class Embedder:
         return int(self.model.max_seq_length)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        if not texts:
-            return []
-        enc = self.model.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)
-        return [len(ids) for ids in enc["input_ids"]]
+        """Word pieces in each text, tokenized TOKENIZE_BATCH texts at a time: a tokenizer's output for a whole
+        long post at once takes hundreds of bytes per word."""
+        counts: list[int] = []
+        for i in range(0, len(texts), TOKENIZE_BATCH):
+            batch = list(texts[i : i + TOKENIZE_BATCH])
+            enc = self.model.tokenizer(batch, add_special_tokens=False, truncation=False, verbose=False)
+            counts.extend(len(ids) for ids in enc["input_ids"])
+        return counts
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Embed in batches; `progress(n)` is called after each batch with its size."""
