@@ -154,7 +154,12 @@ def test_jsonl_import_orders_by_date_then_file_order(tmp_path):
         ('{"thread_id": "t", ', "bad JSON", 2),
         (
             '{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "2020-01-01", "body": "x", "post_id": "p1"}',
-            "duplicate post_id 'p1'",
+            "duplicate of post 'p1' from",
+            2,
+        ),
+        (
+            '{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "2020-01-01", "body": "y", "post_id": "p1"}',
+            "post id 'p1' is already used by",
             2,
         ),
     ],

@@ -49,7 +49,12 @@ def build_index(
         data.prune()
         build_id, tmp = data.new_build_dir()
         try:
-            result = ingest(sources, progress=lambda done, total: report("parse", done, total))
+            result = ingest(
+                sources,
+                progress=lambda done, total: report("parse", done, total),
+                max_file_bytes=settings.max_file_mb * 2**20,
+                max_post_chars=settings.max_post_chars,
+            )
             for w in result.warnings:
                 log.warning(w)
             if not result.threads:

@@ -36,8 +36,17 @@ _SHORT = re.compile(r"^(?P<day>\d{1,2})-(?P<month>[A-Za-z]+)-(?P<year>\d{4}),? "
 _LOOKS_LIKE = re.compile(r"^\d{1,2}(?:st|nd|rd|th)?[ -][A-Za-z]+\.?[ -]\d{2,4},? \d{1,2}:\d{2}(?:\s*[AaPp][Mm])?$")
 
 
+def _shown(text: str, limit: int = 60) -> str:
+    """`text` quoted for a message, cut short: a hostile file may put a megabyte on one line."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
 class DateFormatError(ValueError):
     pass
+
+
+class DateRangeError(ValueError):
+    """A valid date and offset whose UTC time is outside the calendar (before year 1 or after 9999)."""
 
 
 def parse_archive_date(line: str) -> datetime | None:
@@ -50,43 +59,54 @@ def parse_archive_date(line: str) -> datetime | None:
     m = _LONG.match(text) or _SHORT.match(text)
     if not m:
         if _LOOKS_LIKE.match(text):
-            raise DateFormatError(f"unreadable date {text!r}")
+            raise DateFormatError(f"unreadable date {_shown(text)}")
         return None
     month = MONTHS.get(m["month"].lower())
     if month is None:
-        raise DateFormatError(f"unknown month {m['month']!r} in date {text!r}")
+        raise DateFormatError(f"unknown month {_shown(m['month'], 20)} in date {_shown(text)}")
     hour = int(m["hour"])
     if m["ampm"]:
         if not 1 <= hour <= 12:
-            raise DateFormatError(f"bad hour in date {text!r}")
+            raise DateFormatError(f"bad hour in date {_shown(text)}")
         hour = hour % 12 + (12 if m["ampm"].lower() == "pm" else 0)
     try:
         return datetime(int(m["year"]), month, int(m["day"]), hour, int(m["minute"]))
     except ValueError as exc:
-        raise DateFormatError(f"invalid date {text!r}: {exc}") from None
+        raise DateFormatError(f"invalid date {_shown(text)}: {exc}") from None
 
 
 def parse_iso(value: str) -> datetime:
-    """ISO 8601 (with 'Z' accepted); timezone-aware values are converted to naive UTC."""
+    """ISO 8601 (with 'Z' accepted); timezone-aware values are converted to naive UTC.
 
+    Raises ValueError for anything else, including a date that has no UTC equivalent in the calendar
+    (`0001-01-01T00:00:00+01:00` is in year 0 in UTC, `9999-12-31T23:59:59-01:00` in year 10000).
+    """
     dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
+        try:
+            dt = dt.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise DateRangeError(f"{_shown(value)} is outside the calendar in UTC") from None
     return dt
 
 
 def parse_user_date(value: str) -> datetime:
     """A date typed by a user for a filter: ISO 8601 (`2009-08-16`, `2009-08-16 14:32`),
-    a year-month (`2009-08`), a year (`2009`) or an archive date (`16th August 2009, 00:31`)."""
+    a year-month (`2009-08`), a year (`2009`) or an archive date (`16th August 2009, 00:31`).
+
+    Anything else, including a date outside the calendar (year 0, or one that has no UTC equivalent), is a UsageError.
+    """
     from ..errors import UsageError
 
     text = (value or "").strip()
-    if re.fullmatch(r"\d{4}", text):
-        return datetime(int(text), 1, 1)
-    if re.fullmatch(r"\d{4}-\d{1,2}", text):
-        year, month = map(int, text.split("-"))
-        if 1 <= month <= 12:
+    try:
+        if re.fullmatch(r"\d{4}", text):
+            return datetime(int(text), 1, 1)
+        if re.fullmatch(r"\d{4}-\d{1,2}", text):
+            year, month = map(int, text.split("-"))
             return datetime(year, month, 1)
+    except ValueError:  # year 0, month 13: not a date in any of the other forms either
+        pass
     try:
         return parse_iso(text)
     except ValueError:
@@ -96,5 +116,5 @@ def parse_user_date(value: str) -> datetime:
     except DateFormatError:
         parsed = None
     if parsed is None:
-        raise UsageError(f"cannot read the date {value!r}: use YYYY-MM-DD, e.g. 2009-08-16")
+        raise UsageError(f"cannot read the date {_shown(str(value))}: use YYYY-MM-DD, e.g. 2009-08-16")
     return parsed

@@ -1,143 +1,146 @@
 """Generic JSON Lines import: one post per line.
 
 Required fields: thread_id, thread_title, author, posted_at (ISO 8601), body.
-Optional: post_id (kept as given; duplicates are an error), url, source (the file
-an exported post originally came from) and post_index. Posts of a thread are
-ordered by posted_at, then file order — or by post_index when every post of the
-thread has one (an export), so an export re-imports to the same thread order.
-A thread may be split over several files.
+Optional: post_id (kept as given), url, source (the file an exported post originally came from) and post_index.
+Posts of a thread are ordered by posted_at, then file order — or by post_index when every post of the thread has
+one (an export), so an export re-imports to the same thread order. A thread may be split over several files.
+
+Each line is judged alone: a bad line (bad JSON, nested too deeply, a missing field, a date that is not ISO 8601
+or has no UTC equivalent) is skipped and reported as `file:line: problem`, and the other lines are read.
+A lone UTF-16 surrogate (`"\\ud800"` escaped in JSON: half of a character, which no file can store as text) is
+replaced by U+FFFD in every field, with a warning naming the line; the post is kept. Duplicate post ids are
+resolved per record when the threads are assembled (see `records`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+import re
 from pathlib import Path
 
 from ..errors import InputError
-from ..models import Post, Thread
-from .dates import parse_iso
-from .ids import post_id_for
+from ..models import Thread
+from .dates import DateRangeError, parse_iso
+from .records import Row, assemble
 from .textfile import read_text
 
 REQUIRED = ("thread_id", "thread_title", "author", "posted_at", "body")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SCALAR = (str, int, float)
 
 
-@dataclass(frozen=True)
-class Row:
-    thread_id: str
-    thread_title: str
-    author: str
-    posted_at: datetime
-    body: str
-    source: str  # the file read
-    line: int
-    post_id: str | None
-    post_index: int | None
-    origin: str | None  # the `source` field of an exported post
-    url: str | None
+def _load(line: str, source: str, lineno: int):
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(source, lineno, f"bad JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(source, lineno, "bad JSON: nested too deeply") from None
+    except ValueError:  # a number of more than 4,300 digits
+        raise InputError(source, lineno, "bad JSON: a number too long to read") from None
 
 
-def _row(obj, source: str, lineno: int) -> Row:
+def _shown(value: str, limit: int = 60) -> str:
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + "..."
+
+
+def _row(obj, source: str, lineno: int, warnings: list[str] | None) -> Row:
     if not isinstance(obj, dict):
         raise InputError(source, lineno, "expected a JSON object (one post per line)")
     missing = [k for k in REQUIRED if obj.get(k) is None or (k != "body" and obj.get(k) == "")]
     if missing:
         raise InputError(source, lineno, f"missing field(s): {', '.join(missing)}")
     for key in REQUIRED:
-        if isinstance(obj[key], (dict, list, bool)) or (key in ("body", "posted_at") and not isinstance(obj[key], str)):
+        if not isinstance(obj[key], _SCALAR) or isinstance(obj[key], bool):
             raise InputError(source, lineno, f"field {key!r} must be a string")
+        if key in ("body", "posted_at") and not isinstance(obj[key], str):
+            raise InputError(source, lineno, f"field {key!r} must be a string")
+    optional = {}
+    for key in ("post_id", "source", "url"):
+        value = obj.get(key)
+        if value is not None and (not isinstance(value, _SCALAR) or isinstance(value, bool)):
+            raise InputError(source, lineno, f"field {key!r} must be a string")
+        optional[key] = None if value in (None, "") else str(value)
     try:
         when = parse_iso(obj["posted_at"])
+    except DateRangeError:
+        raise InputError(
+            source, lineno, f"posted_at {_shown(obj['posted_at'])} is outside the calendar in UTC"
+        ) from None
     except ValueError:
-        raise InputError(source, lineno, f"posted_at {obj['posted_at']!r} is not an ISO 8601 date") from None
+        raise InputError(source, lineno, f"posted_at {_shown(obj['posted_at'])} is not an ISO 8601 date") from None
     index = obj.get("post_index")
     if index is not None and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
         raise InputError(source, lineno, "post_index must be a non-negative integer")
+    fields = {
+        "thread_id": str(obj["thread_id"]),
+        "thread_title": str(obj["thread_title"]),
+        "author": str(obj["author"]).strip(),
+        "body": obj["body"].replace("\r\n", "\n"),
+        **optional,
+    }
+    if not fields["author"]:
+        raise InputError(source, lineno, "missing field(s): author")
+    damaged = [key for key, value in fields.items() if value is not None and _SURROGATE.search(value)]
+    if damaged:
+        for key in damaged:
+            fields[key] = _SURROGATE.sub("\ufffd", fields[key])
+        if warnings is not None:
+            warnings.append(
+                f"{source}:{lineno}: half a character (lone surrogate) in {', '.join(damaged)}, read as U+FFFD"
+            )
     return Row(
-        thread_id=str(obj["thread_id"]),
-        thread_title=str(obj["thread_title"]),
-        author=str(obj["author"]).strip(),
+        thread_id=fields["thread_id"],
+        thread_title=fields["thread_title"],
+        author=fields["author"],
         posted_at=when,
-        body=obj["body"].replace("\r\n", "\n"),
+        body=fields["body"],
         source=source,
         line=lineno,
-        post_id=None if obj.get("post_id") in (None, "") else str(obj["post_id"]),
+        post_id=fields["post_id"],
         post_index=index,
-        origin=str(obj["source"]) if obj.get("source") else None,
-        url=str(obj["url"]) if obj.get("url") else None,
+        origin=fields["source"],
+        url=fields["url"],
     )
 
 
-def read_rows(text: str, source: str, seen_post_ids: set[str]) -> list[Row]:
-    """The rows of one file; the first bad line raises (the file is skipped as a whole)."""
+def read_rows(
+    text: str, source: str, errors: list[InputError], warnings: list[str] | None = None, *, sniffed: bool = True
+) -> list[Row]:
+    """The good rows of one file; each bad line is appended to `errors` and skipped.
+
+    With sniffed=False (the format comes from the file name alone), a file in which no line is a JSON object
+    is not JSON Lines at all (a text file misnamed): it raises one InputError instead of one per line.
+    """
     rows: list[Row] = []
-    mine: set[str] = set()
+    problems: list[InputError] = []
+    objects = 0
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(source, lineno, f"bad JSON: {exc.msg} (column {exc.colno})") from None
-        row = _row(obj, source, lineno)
-        if row.post_id is not None:
-            if row.post_id in seen_post_ids or row.post_id in mine:
-                raise InputError(source, lineno, f"duplicate post_id {row.post_id!r}")
-            mine.add(row.post_id)
-        rows.append(row)
-    seen_post_ids |= mine
+            obj = _load(line, source, lineno)
+            objects += isinstance(obj, dict)
+            rows.append(_row(obj, source, lineno, warnings))
+        except InputError as exc:
+            problems.append(exc)
+    if problems and not objects and not sniffed:
+        raise InputError(source, problems[0].line, "expected JSON Lines: one JSON object per line")
+    errors.extend(problems)
     return rows
 
 
-def assemble(rows: Iterable[Row], seen_post_ids: set[str]) -> list[Thread]:
-    """Group rows (in file order, files in the order read) into ordered threads with stable post ids."""
-    by_thread: dict[str, list[tuple[int, Row]]] = {}
-    for order, row in enumerate(rows):
-        by_thread.setdefault(row.thread_id, []).append((order, row))
-    threads = []
-    for tid, items in by_thread.items():
-        if all(r.post_index is not None for _, r in items):
-            items.sort(key=lambda item: (item[1].post_index, item[0]))
-        else:
-            items.sort(key=lambda item: (item[1].posted_at, item[0]))
-        first = items[0][1]
-        thread = Thread(thread_id=tid, title=first.thread_title, source=first.origin or first.source)
-        occurrences: dict[tuple[str, datetime], int] = {}
-        for index, (_, row) in enumerate(items):
-            pid = row.post_id
-            if pid is None:
-                key = (row.author, row.posted_at)
-                occurrences[key] = occurrences.get(key, 0) + 1
-                pid = post_id_for(tid, row.author, row.posted_at, occurrences[key] - 1)
-                if pid in seen_post_ids:
-                    raise InputError(row.source, row.line, f"post collides with an earlier post id {pid!r}")
-                seen_post_ids.add(pid)
-            thread.posts.append(
-                Post(
-                    post_id=pid,
-                    thread_id=tid,
-                    post_index=index,
-                    author=row.author,
-                    posted_at=row.posted_at,
-                    body=row.body,
-                    source=row.origin or row.source,
-                    line=row.line,
-                    url=row.url,
-                )
-            )
-        threads.append(thread)
+def parse_jsonl_text(text: str, source: str, warnings: list[str] | None = None) -> list[Thread]:
+    """All or nothing, for callers that want one file exactly: the first problem of any line raises InputError.
+
+    `ingest()` reads leniently instead: it keeps the good lines and reports the others.
+    """
+    errors: list[InputError] = []
+    threads = assemble(read_rows(text, source, errors, warnings), errors)
+    if errors:
+        raise errors[0]
     return threads
 
 
-def parse_jsonl_text(text: str, source: str, seen_post_ids: set[str] | None = None) -> list[Thread]:
-    seen = set() if seen_post_ids is None else seen_post_ids
-    return assemble(read_rows(text, source, seen), seen)
-
-
-def parse_jsonl_file(
-    path: str | Path, seen_post_ids: set[str] | None = None, warnings: list[str] | None = None
-) -> list[Thread]:
-    return parse_jsonl_text(read_text(path, warnings), str(path), seen_post_ids)
+def parse_jsonl_file(path: str | Path, warnings: list[str] | None = None) -> list[Thread]:
+    return parse_jsonl_text(read_text(path, warnings), str(path), warnings)
