@@ -134,7 +134,7 @@ def test_index_reports_bad_files_and_exits_nonzero(data_dir, tmp_path, capsys):
     code, out, err = run(capsys, "--data-dir", str(data_dir), "index", "-q", str(bad))
     assert code == 1
     assert f"{bad}:2: missing field(s): posted_at" in err
-    assert "indexed 1 threads, 11 posts" in out  # the sample still indexed
+    assert "indexed 2 threads, 12 posts" in out  # the sample and the file's good line still indexed
 
 
 def test_quotes_json_fields(data_dir, capsys):

@@ -1,28 +1,44 @@
-"""Progress bars for `threadbot index` (tqdm on stderr; silent when not a terminal unless asked)."""
+"""What the CLI shows on stderr while it works: progress bars for `threadbot index` (tqdm) and log lines."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sys
+from typing import TYPE_CHECKING
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 LABELS = {"parse": "parsing files", "embed": "embedding passages", "write": "writing index"}
 
 
 class ProgressPrinter:
-    """A `progress(stage, done, total)` callable drawing one bar per stage."""
+    """A `progress(stage, done, total)` callable drawing one bar per stage.
+
+    Bars are a courtesy: a closed or failing stderr turns them off rather than failing the build.
+    """
 
     def __init__(self, enabled: bool = True):
-        self.enabled = enabled
+        self.enabled = enabled and sys.stderr is not None
         self._bar: tqdm | None = None
         self._stage: str | None = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.enabled:
             return
+        try:
+            self._draw(stage, done, total)
+        except OSError:  # stderr is full, or its reader went away
+            self.enabled, self._bar, self._stage = False, None, None
+
+    def _draw(self, stage: str, done: int, total: int) -> None:
         if stage != self._stage:
             self.close()
             self._stage = stage
+            from tqdm import tqdm  # here, so commands without progress bars start without it
+
             self._bar = tqdm(
                 total=total, desc=LABELS.get(stage, stage), unit="", file=sys.stderr, leave=True, dynamic_ncols=True
             )
@@ -35,7 +51,20 @@ class ProgressPrinter:
                 self.close()
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-            self._stage = None
+        bar, self._bar, self._stage = self._bar, None, None
+        if bar is not None:
+            with contextlib.suppress(OSError):
+                bar.close()
+
+
+def configure_logging(level: str | int) -> None:
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "faiss"):
+        logging.getLogger(noisy).setLevel(max(logging.getLogger().level, logging.WARNING))
+    # a text-only bot has no use for voice: drop discord.py's start-up warnings about missing voice libraries
+    logging.getLogger("discord.client").addFilter(
+        lambda record: "voice will NOT be supported" not in record.getMessage()
+    )
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

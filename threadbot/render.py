@@ -1,13 +1,78 @@
-"""Human-readable terminal output for the CLI."""
+"""The CLI's output: human-readable terminal text, JSON text, and files replaced only on success.
+
+Archived text is untrusted: every string from an index, a source file or a user goes through `safe`
+before it reaches a terminal, so a post cannot move the cursor, retitle the window or reorder a line.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
+import os
+import secrets
 import shutil
+import sys
 import textwrap
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TextIO
 
-from embeddings import PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
+from embeddings import to_jsonable
+
+if TYPE_CHECKING:
+    from embeddings import BuildReport, EvalReport, PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
 
 BOLD, RESET = "\033[1m", "\033[0m"
+
+# Unicode bidirectional controls: they reorder what a terminal shows ("Trojan Source")
+BIDI_CONTROLS = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+# lone surrogates: a file name that is not UTF-8; they cannot be written to a UTF-8 stream
+SURROGATES = range(0xD800, 0xE000)
+# C0 controls but newline and tab, DEL, C1 controls -> \xNN; bidi controls and surrogates -> \uNNNN
+_SAFE = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c not in (0x09, 0x0A)}
+_SAFE |= {c: f"\\u{c:04x}" for c in (*BIDI_CONTROLS, *SURROGATES)}
+# JSON escapes C0 itself; these are the others a terminal acts on, written as JSON escapes of the same value
+_JSON_SAFE = {c: f"\\u{c:04x}" for c in (0x7F, *range(0x80, 0xA0), *BIDI_CONTROLS, *SURROGATES)}
+
+
+def safe(text) -> str:
+    """`text` with every control character but newline and tab shown as an escape (ESC as `\\x1b`).
+
+    Also bidi controls and lone surrogates (`\\u202e`), so the result is printable on any UTF-8 terminal.
+    """
+    return str(text).translate(_SAFE)
+
+
+def json_text(obj, indent: int | None = None) -> str:
+    """JSON of `obj` whose values round-trip exactly, with no raw control or bidi character in the text."""
+    return json.dumps(to_jsonable(obj), ensure_ascii=False, indent=indent).translate(_JSON_SAFE)
+
+
+@contextlib.contextmanager
+def replacing(path: str) -> Iterator[TextIO]:
+    """A text file that becomes `path` only if the block succeeds; on any failure `path` is left as it was."""
+    target = os.path.realpath(path)  # a symlink is written through, as open() would
+    if os.path.isdir(target):
+        raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+    name = os.path.basename(target)[:200]  # room for the suffix within the 255 bytes a name may have
+    tmp = os.path.join(os.path.dirname(target), f".{name}.{secrets.token_hex(4)}.tmp")
+    try:
+        out = open(tmp, "x", encoding="utf-8")
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, path) from None
+    try:
+        with out:
+            yield out
+        with contextlib.suppress(OSError):
+            shutil.copymode(target, tmp)  # keep the permissions of the file being replaced
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, path) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _width() -> int:
@@ -20,16 +85,17 @@ def _date(dt) -> str:
 
 def _emphasise(passage: str, spans, color: bool) -> str:
     if not color or not spans:
-        return passage
+        return safe(passage)
     out, pos = [], 0
     for s, e in spans:
-        out += [passage[pos:s], BOLD, passage[s:e], RESET]
+        out += [safe(passage[pos:s]), BOLD, safe(passage[s:e]), RESET]
         pos = e
-    out.append(passage[pos:])
+    out.append(safe(passage[pos:]))
     return "".join(out)
 
 
 def _quote_block(text: str) -> str:
+    """`text` (already made safe) wrapped and indented behind a bar."""
     width = _width() - 4
     lines = []
     for para in text.split("\n"):
@@ -38,14 +104,14 @@ def _quote_block(text: str) -> str:
 
 
 def format_result(r: Result, color: bool) -> str:
-    head = f"{r.rank}. {r.author} — {_date(r.posted_at)} — {r.thread_title} (post {r.post_index + 1} of {r.post_count})"
+    head = f"{r.rank}. {safe(r.author)} — {_date(r.posted_at)} — {safe(r.thread_title)} "
     lines = [
-        head,
-        f"   score {r.score:.4f} · {r.thread_id} · chars {r.passage_start}–{r.passage_end}",
+        head + f"(post {r.post_index + 1} of {r.post_count})",
+        f"   score {r.score:.4f} · {safe(r.thread_id)} · chars {r.passage_start}–{r.passage_end}",
         _quote_block(_emphasise(r.passage, r.highlights, color)),
     ]
     if r.quoted_by:
-        lines.append("   quoted by: " + ", ".join(f"{q.author} ({_date(q.posted_at)})" for q in r.quoted_by))
+        lines.append("   quoted by: " + ", ".join(f"{safe(q.author)} ({_date(q.posted_at)})" for q in r.quoted_by))
     return "\n".join(lines)
 
 
@@ -59,8 +125,8 @@ def format_threads(threads: list[ThreadSummary]) -> str:
     if not threads:
         return "No threads indexed."
     rows = [
-        f"{t.thread_id}\n  {t.title} — {t.post_count} posts, {_date(t.first_posted_at)} → "
-        f"{_date(t.last_posted_at)}\n  {t.source}"
+        f"{safe(t.thread_id)}\n  {safe(t.title)} — {t.post_count} posts, {_date(t.first_posted_at)} → "
+        f"{_date(t.last_posted_at)}\n  {safe(t.source)}"
         for t in threads
     ]
     return "\n".join(rows)
@@ -68,27 +134,45 @@ def format_threads(threads: list[ThreadSummary]) -> str:
 
 def format_post(p: PostView) -> str:
     """A post with quoted spans marked as someone else's words."""
-    head = f"#{p.post_index + 1} of {p.post_count} · {p.author} · {_date(p.posted_at)} · {p.post_id}"
+    head = f"#{p.post_index + 1} of {p.post_count} · {safe(p.author)} · {_date(p.posted_at)} · {safe(p.post_id)}"
     parts, pos = [], 0
     for q in p.quoted_spans:
         if q.start < pos:
             continue
         if q.start > pos:
-            parts.append(p.body[pos : q.start].strip("\n"))
-        parts.append(
-            f"[quoting {q.source_author}, {_date(q.source_posted_at)}]\n" + _quote_block(p.body[q.start : q.end])
-        )
+            parts.append(safe(p.body[pos : q.start].strip("\n")))
+        quoted = _quote_block(safe(p.body[q.start : q.end]))
+        parts.append(f"[quoting {safe(q.source_author)}, {_date(q.source_posted_at)}]\n" + quoted)
         pos = q.end
-    parts.append(p.body[pos:].strip("\n"))
+    parts.append(safe(p.body[pos:].strip("\n")))
     return head + "\n" + "\n".join(x for x in parts if x) + "\n"
 
 
 def format_thread(posts: list[PostView]) -> str:
     if not posts:
         return ""
-    return f"{posts[0].thread_title}\n{'=' * min(_width(), len(posts[0].thread_title))}\n\n" + "\n".join(
-        format_post(p) for p in posts
+    title = safe(posts[0].thread_title)
+    return f"{title}\n{'=' * min(_width(), len(title))}\n\n" + "\n".join(format_post(p) for p in posts)
+
+
+def format_build(r: BuildReport) -> str:
+    return (
+        f"indexed {r.threads} threads, {r.posts} posts, {r.passages} passages ({r.embedded} embedded, "
+        f"{r.cached} from cache), {r.quotes} quotes in {r.seconds:.1f}s"
     )
+
+
+def format_eval(r: EvalReport, details: bool = False) -> str:
+    lines = [
+        f"{'rank ' + str(o.rank) if o.rank else 'miss  ':8} {'✓' if o.contains else '✗'}  {safe(o.query)}"
+        for o in (r.outcomes if details else [])
+    ]
+    lines.append(
+        f"{r.queries} queries, mode {r.mode}: hit@1 {r.hit_at_1:.3f}  hit@5 {r.hit_at_5:.3f}  "
+        f"MRR@10 {r.mrr_at_10:.3f}  MAP {r.map:.3f}  nDCG@10 {r.ndcg_at_10:.3f}  "
+        f"passage contains answer {r.passage_contains:.3f}"
+    )
+    return "\n".join(lines)
 
 
 def format_stats(s: Stats) -> str:
@@ -100,11 +184,11 @@ def format_stats(s: Stats) -> str:
             f"passages  {s.passages}",
             f"authors   {s.authors}",
             f"quotes    {s.quotes}",
-            f"model     {s.model} ({s.dimension} dimensions)",
-            f"built     {s.built_at} (build {s.build_id})",
-            f"index     {s.index_path}",
+            f"model     {safe(s.model)} ({s.dimension} dimensions)",
+            f"built     {safe(s.built_at)} (build {safe(s.build_id)})",
+            f"index     {safe(s.index_path)}",
             f"data dir  {size:.1f} MB",
-            "sources   " + ("\n          ".join(s.sources) or "-"),
+            "sources   " + ("\n          ".join(safe(x) for x in s.sources) or "-"),
         ]
     )
 
@@ -115,11 +199,11 @@ def format_quotes(quotes: list[QuoteRelation]) -> str:
     out = []
     for q in quotes:
         out.append(
-            f"{q.quoting_author} ({_date(q.quoting_posted_at)}, post {q.quoting_post_index + 1}) quotes "
-            f"{q.source_author} ({_date(q.source_posted_at)}, post {q.source_post_index + 1})"
-            + (f" of thread {q.source_thread_id}" if q.source_thread_id not in (None, q.thread_id) else "")
+            f"{safe(q.quoting_author)} ({_date(q.quoting_posted_at)}, post {q.quoting_post_index + 1}) quotes "
+            f"{safe(q.source_author)} ({_date(q.source_posted_at)}, post {q.source_post_index + 1})"
+            + (f" of thread {safe(q.source_thread_id)}" if q.source_thread_id not in (None, q.thread_id) else "")
             + "\n"
-            + _quote_block(q.text)
+            + _quote_block(safe(q.text))
         )
     return "\n\n".join(out)
 
@@ -132,19 +216,30 @@ def format_traces(traces: list[QuoteTrace], color: bool = False) -> str:
         o = t.original
         at = o.start - t.context_start
         mark_on, mark_off = (BOLD, RESET) if color else (">>> ", " <<<")
-        context = t.context[:at] + mark_on + t.context[at : at + len(o.text)] + mark_off + t.context[at + len(o.text) :]
+        end = at + len(o.text)
+        context = safe(t.context[:at]) + mark_on + safe(t.context[at:end]) + mark_off + safe(t.context[end:])
         lines = [
-            f"First written by {o.author}, {_date(o.posted_at)} — {o.thread_title} (post {o.post_index + 1})"
+            f"First written by {safe(o.author)}, {_date(o.posted_at)} — {safe(o.thread_title)} (post {o.post_index + 1})"
             f"  [match {t.score:.2f}]",
             _quote_block(("… " if t.context_start > 0 else "") + context.strip()),
         ]
         if t.quoted_by:
             lines.append("Quoted by:")
             lines += [
-                f"  - {q.author}, {_date(q.posted_at)} — {q.thread_title} (post {q.post_index + 1})"
+                f"  - {safe(q.author)}, {_date(q.posted_at)} — {safe(q.thread_title)} (post {q.post_index + 1})"
                 for q in t.quoted_by
             ]
         else:
             lines.append("Not quoted by any later post.")
         out.append("\n".join(lines))
     return "\n\n".join(out)
+
+
+def discard_stdout() -> None:
+    """Point stdout at /dev/null, so what is still buffered for the closed pipe is dropped silently at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (tests capture it)
+        pass
