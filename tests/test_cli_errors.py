@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 import embeddings
-from threadbot import cli
+from threadbot import arguments
 from threadbot.cli import main
 
 from .conftest import SAMPLE_DIR
@@ -65,7 +65,7 @@ def test_a_config_file_that_is_not_utf8_exits_78(data_dir, tmp_path, capsys):
 
 
 def test_the_cli_limit_is_the_services():
-    assert cli.MAX_LIMIT == embeddings.MAX_LIMIT
+    assert arguments.MAX_LIMIT == embeddings.MAX_LIMIT
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ Every case damages a real build the way a disk, an editor or a crash would, then
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 
 import pytest
@@ -174,3 +175,27 @@ def test_two_model_folders_of_the_same_name_get_different_ids(tmp_path):
         ids.append(resolve_model(str(folder))[0])
     assert ids[0] != ids[1] and all(i.startswith("path:final:") for i in ids)
     assert resolve_model(str(tmp_path / "runs" / "a" / "final"))[0] == ids[0]  # stable for the same content
+
+
+def test_the_check_command_names_the_problem_and_the_repair(built, capsys):
+    data_dir = str(built.settings.data_dir)
+    assert main(["--data-dir", data_dir, "check"]) == 0
+    assert "everything checked is sound" in capsys.readouterr().out
+    _truncate_vectors(built.data.current_path())
+    assert main(["--data-dir", data_dir, "check"]) == IndexDamagedError.exit_code
+    out = capsys.readouterr().out
+    assert "PROBLEM" in out and "vectors.faiss" in out and "index --replace" in out
+    assert main(["--data-dir", data_dir, "check", "--json"]) == IndexDamagedError.exit_code
+    report = json.loads(capsys.readouterr().out)
+    assert report["problems"] and report["build_id"] == built.data.current_build()
+
+
+def test_a_source_file_name_that_is_not_utf8_is_indexed_and_shown(fresh_service, tmp_path):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    name = os.fsdecode(b"\xfe-thread.txt")
+    (folder / name).write_bytes((SAMPLE_DIR / "on-socialist-methods-and-stalin-era-purges.txt").read_bytes())
+    service = fresh_service()
+    assert service.rebuild([str(folder)]).posts == 11
+    [thread] = service.threads()
+    assert thread.source.endswith("\ufffd-thread.txt")

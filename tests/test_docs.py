@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from threadbot import cli
+from threadbot.arguments import build_parser
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SECTION = "## Command line"
@@ -119,7 +119,7 @@ def _command_rows() -> dict[str, list[str]]:
     return rows
 
 
-COMMANDS = sorted(_subparsers(cli._parser()))
+COMMANDS = sorted(_subparsers(build_parser()))
 
 
 def test_readme_has_a_command_table():
@@ -138,7 +138,7 @@ def test_documented_commands_exist():
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_command_options_are_documented(command):
-    parser = cli._parser()
+    parser = build_parser()
     subparser = _subparsers(parser)[command]
     tokens = _command_rows().get(command)
     if tokens is None:
@@ -155,7 +155,7 @@ def test_command_options_are_documented(command):
 
 
 def test_global_options_are_documented():
-    parser = cli._parser()
+    parser = build_parser()
     synopses = _synopses()[1]
     assert synopses, f"no global-options table found under {SECTION!r} in README.md"
     shown = set()

@@ -6,7 +6,6 @@ or JSON. Domain errors (embeddings.errors) become one-line messages and exit cod
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
@@ -18,137 +17,10 @@ from embeddings import Settings, ThreadbotError, UsageError, load_settings, to_j
 from embeddings.config import check_device
 
 from . import render
+from .arguments import build_parser
 from .progress import configure_logging
 
 log = logging.getLogger("threadbot")
-MAX_LIMIT = 1000  # embeddings.MAX_LIMIT, which a test checks: importing it here would load the whole core
-
-
-def _nonempty(value: str) -> str:
-    """An argument that must not be empty (an empty --thread would silently mean every thread)."""
-    if not value.strip():
-        raise argparse.ArgumentTypeError("must not be empty")
-    return value
-
-
-def _text(value: str) -> str:
-    """Text looked up in the index (a query, an author, a thread), which holds only UTF-8 text."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # bytes that are not UTF-8 reach argv as lone surrogates
-        raise argparse.ArgumentTypeError(f"not UTF-8 text: {value!r}") from None
-    return value
-
-
-def _name(value: str) -> str:
-    return _text(_nonempty(value))
-
-
-def _count(low: int, high: int | None = None):
-    """An integer argument in [low, high]: argparse reports anything else as a usage error (exit 2)."""
-
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-        if high is not None and not low <= number <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, not {number}")
-        if number < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, not {number}")
-        return number
-
-    return parse
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="threadbot", description=__doc__.split("\n")[0].split(" — ")[1])
-    p.add_argument("--data-dir", type=_nonempty, help="index directory (env THREADBOT_DATA_DIR; default ./data)")
-    p.add_argument(
-        "--config", type=_nonempty, help="TOML config file (env THREADBOT_CONFIG; default ./threadbot.toml if present)"
-    )
-    p.add_argument(
-        "--model", type=_nonempty, help="sentence-transformers model: a folder or a hub name (default: bundled MiniLM)"
-    )
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    c = sub.add_parser("index", help="ingest files/directories and build or update the index")
-    c.add_argument(
-        "paths",
-        nargs="*",
-        metavar="PATH",
-        help="files or directories (default: configured sources, else the current index's sources)",
-    )
-    c.add_argument("--replace", action="store_true", help="index only PATHs, dropping earlier sources")
-    c.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
-    c.add_argument("--json", action="store_true", help="print the build report as JSON")
-
-    c = sub.add_parser("search", help="the posts most relevant to a question")
-    c.add_argument("query", type=_text, help="the question; '-' reads one query per line from stdin")
-    c.add_argument("--limit", "-n", type=_count(1, MAX_LIMIT), default=5, help="number of posts (1-1000, default 5)")
-    c.add_argument("--offset", type=_count(0), default=0, help="skip this many results (paging)")
-    c.add_argument("--mode", choices=("dense", "lexical", "hybrid"), help="ranking (default from config: hybrid)")
-    _filters(c)
-    c.add_argument("--json", action="store_true", help="JSON array of results")
-
-    c = sub.add_parser("threads", help="list indexed threads")
-    c.add_argument("--json", action="store_true")
-
-    c = sub.add_parser("thread", help="show a thread's posts in order")
-    c.add_argument("thread_id", type=_name, help="thread id or exact title")
-    c.add_argument("--json", action="store_true")
-
-    c = sub.add_parser("post", help="show one post, its quoted passages marked")
-    c.add_argument("thread_id", type=_name, help="thread id or exact title")
-    c.add_argument("number", type=_count(1), help="post number, 1-based")
-    c.add_argument("--json", action="store_true")
-
-    c = sub.add_parser("export", help="every post as JSON Lines (re-importable)")
-    c.add_argument("--thread", type=_name, help="only this thread")
-    c.add_argument("--output", "-o", type=_nonempty, help="write to this file instead of stdout")
-
-    c = sub.add_parser("stats", help="counts, model and build of the index")
-    c.add_argument("--json", action="store_true")
-
-    c = sub.add_parser(
-        "eval", help="retrieval quality on labelled queries (JSONL: query, author, posted_at, must_contain)"
-    )
-    c.add_argument("queries", type=_nonempty)
-    c.add_argument("--mode", choices=("dense", "lexical", "hybrid"))
-    c.add_argument("--json", action="store_true")
-    c.add_argument("--details", action="store_true", help="one line per query")
-
-    c = sub.add_parser("eval-quotes", help="precision/recall of quote detection against truth files")
-    c.add_argument("threads_dir", type=_nonempty)
-    c.add_argument("truth_dir", type=_nonempty)
-    c.add_argument("--json", action="store_true")
-    c.add_argument("--details", action="store_true", help="list misses and false detections")
-
-    c = sub.add_parser("quote", help="who wrote this passage first, and who quoted it")
-    c.add_argument("text", type=_text, help="the passage, or part of it (may be slightly misremembered)")
-    c.add_argument("--limit", "-n", type=_count(1, MAX_LIMIT), default=3, help="candidate originals (1-1000)")
-    c.add_argument("--json", action="store_true")
-
-    c = sub.add_parser("quotes", help="every detected quote relation")
-    c.add_argument("--thread", type=_name, help="only this thread")
-    c.add_argument("--json", action="store_true")
-
-    c = sub.add_parser("run", help="start the Discord bot (token from DISCORD_TOKEN)")
-    sync_help = "sync the commands to [bot] dev_guild_id at start (development; never global)"
-    c.add_argument("--sync", action="store_true", help=sync_help)
-    c = sub.add_parser("sync", help="register slash commands with Discord (dev guild, or --global)")
-    c.add_argument("--global", dest="global_", action="store_true", help="sync globally (takes up to an hour)")
-    c = sub.add_parser("commands", help="print the slash-command payloads a sync would send")
-    c.add_argument("--json", action="store_true", default=True)
-    return p
-
-
-def _filters(c: argparse.ArgumentParser) -> None:
-    c.add_argument("--author", type=_name, help="only posts by this author (any case)")
-    c.add_argument("--thread", type=_name, help="only this thread (id or exact title)")
-    c.add_argument("--after", help="only posts at or after this date (YYYY-MM-DD[ HH:MM])")
-    c.add_argument("--before", help="only posts before this date")
 
 
 def _color() -> bool:
@@ -325,6 +197,12 @@ def cmd_quotes(args, settings) -> int:
     return 0
 
 
+def cmd_check(args, settings) -> int:
+    report = _service(settings).check()
+    _print_json(report) if args.json else print(render.format_check(report))
+    return report.exit_code
+
+
 def cmd_run(args, settings) -> int:
     from bot.runner import run_bot
 
@@ -341,7 +219,11 @@ def cmd_sync(args, settings) -> int:
 def cmd_commands(args, settings) -> int:
     from bot.runner import command_payloads
 
-    print(json.dumps(command_payloads(settings), indent=2))
+    payloads = command_payloads(settings)
+    if args.json:
+        print(json.dumps(payloads, indent=2))
+    else:
+        print(render.format_commands(payloads))
     return 0
 
 
@@ -357,6 +239,7 @@ COMMANDS = {
     "eval-quotes": cmd_eval_quotes,
     "quote": cmd_quote,
     "quotes": cmd_quotes,
+    "check": cmd_check,
     "run": cmd_run,
     "sync": cmd_sync,
     "commands": cmd_commands,
@@ -364,7 +247,7 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         settings = _settings(args)
         level = {0: settings.log_level, 1: "INFO"}.get(args.verbose, "DEBUG")

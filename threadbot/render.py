@@ -243,3 +243,20 @@ def discard_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):  # stdout is not a file (tests capture it)
         pass
+
+
+def format_check(report) -> str:
+    """`threadbot check`: what was verified, then each problem and the command that repairs it."""
+    lines = [f"data directory {safe(report.data_dir)}" + (f", live build {report.build_id}" if report.build_id else "")]
+    lines += [f"  ok       {safe(item)}" for item in report.checked]
+    lines += [f"  PROBLEM  {safe(item)}" for item in report.problems]
+    if report.ok:
+        lines.append("everything checked is sound")
+    else:
+        lines += ["to repair:"] + [f"  {safe(fix)}" for fix in report.fixes]
+    return "\n".join(lines)
+
+
+def format_commands(payloads: list[dict]) -> str:
+    """The slash commands a sync would register, one a line (`--json` gives the payloads)."""
+    return "\n".join(f"/{p['name']:<10} {p.get('description', '')}" for p in payloads)

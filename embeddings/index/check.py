@@ -30,10 +30,16 @@ class CheckReport:
     checked: list[str] = field(default_factory=list)  # what was verified and found sound
     problems: list[str] = field(default_factory=list)
     fixes: list[str] = field(default_factory=list)
+    no_index: bool = False  # nothing has been built yet: not damage
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def exit_code(self) -> int:
+        """0 sound, 4 no index yet, 6 damaged (as NoIndexError and IndexDamagedError)."""
+        return 0 if self.ok else 4 if self.no_index else 6
 
     def problem(self, text: str, fix: str = REBUILD) -> None:
         self.problems.append(text)
@@ -47,6 +53,7 @@ def check_data_dir(data: DataDir, expected_model: str | None) -> CheckReport:
         path = data.current_path()
         if path is None:
             report.problem(f"no index in {data.root}", "threadbot index PATH...")
+            report.no_index = True
             return report
         manifest = data.read_manifest(path)
     except IndexDamagedError as exc:

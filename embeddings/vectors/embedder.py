@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import check_device
 from ..errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class Embedder:
         if self._local:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        check_device(self.device)  # a missing device is a configuration error, not a torch assertion
         from sentence_transformers import SentenceTransformer
 
         try:
