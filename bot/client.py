@@ -12,6 +12,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from embeddings import ThreadbotError
+
+from .cooldowns import TokenBuckets
 from .errors import handle_app_command_error
 
 if TYPE_CHECKING:
@@ -34,6 +37,10 @@ class ThreadBot(commands.Bot):
     ``sync_on_start`` (off by default; ``threadbot run --sync``): sync the commands to
     ``settings.bot.dev_guild_id`` in ``setup_hook``. Never globally: that is only
     ``threadbot sync --global`` (see :func:`bot.runner.sync_commands`).
+
+    ``cooldowns``: the members' token buckets (bot/cooldowns.py). ``search_slots``: at most
+    ``bot.max_concurrent_searches`` searches run at once, for everyone together (:meth:`call_limited`), so one
+    member's burst of questions queues behind the others instead of taking every worker thread and core.
     """
 
     def __init__(
@@ -52,10 +59,19 @@ class ThreadBot(commands.Bot):
         self.settings = settings
         self.service = service
         self.sync_on_start = sync_on_start
+        b = settings.bot
+        self.cooldowns = TokenBuckets(b.cooldown_per_minute, b.cooldown_burst)
+        self.search_slots = asyncio.Semaphore(max(1, int(b.max_concurrent_searches)))
 
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a (blocking) service method in a worker thread, never on the event loop."""
         return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
+
+    async def call_limited(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Like :meth:`call`, for the expensive calls (search, quote tracing): waits for one of the
+        ``search_slots`` first. Cheap lookups and autocomplete use :meth:`call` and never wait behind searches."""
+        async with self.search_slots:
+            return await self.call(fn, *args, **kwargs)
 
     async def call_fast(self, fn: Callable[..., T], /, *args: Any, default: T, **kwargs: Any) -> T:
         """Like :meth:`call`, but give up with `default` after AUTOCOMPLETE_TIMEOUT seconds or on an error."""
@@ -99,8 +115,23 @@ class ThreadBot(commands.Bot):
     async def _warm_up(self) -> None:
         try:
             log.info("%s", await self.call(self.service.warm_up))
+            sources = (await self.call(self.service.stats)).sources
+            log.info("index sources: %s", ", ".join(sources) or "none")  # full paths: for the log only, not /stats
+        except ThreadbotError as exc:  # no index yet: warm_up has said so
+            log.debug("no index sources to log: %s", exc)
         except Exception:  # never fatal: each command reports its own errors
             log.warning("warm-up failed", exc_info=True)
 
     async def on_ready(self) -> None:
-        log.info("logged in as %s (%s); in %d guilds", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+        """Logged at every (re)connection that is not a resume: the servers the bot answers in."""
+        guilds = sorted(self.guilds, key=lambda g: g.id)
+        served = ", ".join(f"{g.name!r} ({g.id})" for g in guilds) or "none yet (invite the bot to a server)"
+        log.info(
+            "logged in as %s (%s); serving %d guilds: %s", self.user, getattr(self.user, "id", "?"), len(guilds), served
+        )
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        log.info("joined guild %r (%s)", guild.name, guild.id)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        log.info("left guild %r (%s)", guild.name, guild.id)

@@ -8,6 +8,7 @@ user gets a reference id, the log gets the traceback under the same id.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 
 import discord
@@ -24,7 +25,7 @@ from embeddings import (
 )
 
 from .replies import has_answer
-from .text import CONTENT_MAX
+from .text import CONTENT_MAX, plain
 
 log = logging.getLogger("threadbot.bot")
 
@@ -61,7 +62,7 @@ def user_message(error: BaseException) -> str | None:
             "bot's configuration (`bot.admin_user_ids` / `bot.admin_role_ids`)."
         )
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down: try again in {error.retry_after:.0f}s."
+        return f"Slow down: try again in {max(1, math.ceil(error.retry_after))} s."
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works in a server channel."
     if isinstance(error, app_commands.CheckFailure):
@@ -84,12 +85,13 @@ def user_message(error: BaseException) -> str | None:
 
 
 def _said(error: BaseException) -> str:
-    """An error's text, short enough for a reply even when it quotes a very long option value."""
-    return _clip(str(error), ERROR_TEXT_MAX)
+    """An error's text, escaped (it can quote what the member typed or an archived title) and short enough for a
+    reply even when it quotes a very long option value."""
+    return plain(str(error), ERROR_TEXT_MAX)
 
 
 def rebuild_running_message(started_by: str | None, started_at: float | None) -> str:
-    who = f" by {discord.utils.escape_mentions(discord.utils.escape_markdown(started_by))}" if started_by else ""
+    who = f" by {plain(started_by, 100)}" if started_by else ""
     when = f", started <t:{int(started_at)}:R>" if started_at else ""
     return f"A rebuild is already running{who}{when}. Try again when it has finished."
 

@@ -1,14 +1,15 @@
 """Core data classes → Discord embeds, within Discord's limits.
 
-Everything archived (passages, post bodies, titles) is escaped so it renders as
-written: markdown is neutralised and mentions cannot ping (the client also uses
-``AllowedMentions.none()``). Highlights (offsets within a passage) are shown in bold.
+Everything archived (passages, post bodies, titles, authors in fields) is escaped once, after it is cut, so it
+renders as written (see bot/text.py); embed author names and footers are plain text in Discord and are not.
+Highlights (offsets within a passage) are shown in bold.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import discord
 from discord.utils import format_dt
@@ -23,15 +24,16 @@ from .text import (
     FIELDS_MAX,
     MESSAGE_EMBED_CHARS_MAX,
     TITLE_MAX,
+    URL,
     archive_date,
     cut_words,
     date_line,
-    escape,
     fit_embed,
     or_placeholder,
     plain,
     post_pointer,
     render_passage,
+    split_escaped,
 )
 
 # --------------------------------------------------------------------------- /ask
@@ -127,21 +129,15 @@ def _rendered_lines(blocks: list[tuple[str, str]], line_limit: int) -> list[str]
     out: list[str] = []
     for kind, text in blocks:
         if kind == "label":
-            out.append(f"*↳ {escape(text)}*")
+            out.append(f"*↳ {plain(text, min(300, line_limit - 4))}*")
             continue
         text = text.strip("\n")
         if not text.strip():
             continue
         prefix = "> " if kind == "quote" else ""
-        for line in escape(text).split("\n"):
-            room = line_limit - len(prefix)
-            while len(line) > room:
-                cut = line.rfind(" ", 0, room)
-                if cut < room // 2:
-                    cut = room
-                out.append(prefix + line[:cut])
-                line = line[cut:].lstrip(" ")
-            out.append(prefix + line if line or not prefix else ">")
+        for line in text.split("\n"):
+            pieces = split_escaped(line, line_limit - len(prefix))
+            out += [prefix + piece if piece or not prefix else ">" for piece in pieces]
         if kind == "quote":
             out.append("")
     return out
@@ -169,7 +165,9 @@ def post_pages(view, page_chars: int = 3800) -> list[discord.Embed]:
         plain(f"{view.thread_title} — post {number} of {view.post_count}", TITLE_MAX), f"post {number}"
     )
     author = or_placeholder(cut_words(view.author, AUTHOR_MAX), "(unknown author)")
-    link = view.url if view.url and len(view.url) <= FIELD_VALUE_MAX else None
+    # a URL alone autolinks and shows its own address; anything else is archived text like the rest
+    link = view.url if view.url and URL.fullmatch(view.url) else plain(view.url or "", FIELD_VALUE_MAX)
+    link = link if link and len(link) <= FIELD_VALUE_MAX else None
     tid = cut_words(" ".join(view.thread_id.split()), 200)
 
     def page(i: int, n: int, text: str) -> discord.Embed:
@@ -234,7 +232,23 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def stats_embed(stats, rebuild_status=None) -> discord.Embed:
+def source_names(sources: Sequence[str], configured: Sequence[str] = ()) -> list[str]:
+    """The index's sources (absolute paths on the host) as members may see them: relative to the configured
+    source that holds them, named by that source's last component (`forum/2009/a.txt`), else by their own name."""
+    roots = [Path(c).expanduser().resolve() for c in configured]
+    names = []
+    for source in sources:
+        path = Path(source)
+        root = next((r for r in roots if path == r or r in path.parents), None)
+        if root is None:
+            names.append(path.name or "source")
+        else:
+            names.append((Path(root.name) / path.relative_to(root)).as_posix().rstrip("/.") or root.name)
+    return names
+
+
+def stats_embed(stats, rebuild_status=None, configured_sources: Sequence[str] = ()) -> discord.Embed:
+    """/stats. Sources are shown by :func:`source_names`, never by their paths on the host."""
     e = discord.Embed(title="Index statistics", colour=COLOUR)
     for name, value in (
         ("Threads", stats.threads),
@@ -250,7 +264,8 @@ def stats_embed(stats, rebuild_status=None) -> discord.Embed:
     e.add_field(name="Index built", value=plain(str(stats.built_at), 200) + f"\nbuild `{stats.build_id}`", inline=True)
     e.add_field(name="Data directory", value=human_bytes(stats.data_dir_bytes), inline=True)
     if stats.sources:
-        e.add_field(name="Sources", value=plain(", ".join(stats.sources), FIELD_VALUE_MAX), inline=False)
+        names = ", ".join(source_names(stats.sources, configured_sources))
+        e.add_field(name="Sources", value=plain(names, FIELD_VALUE_MAX), inline=False)
     if rebuild_status:
         who, when = rebuild_status
         since = f" {format_dt(datetime.fromtimestamp(when, UTC), 'R')}" if when else ""
@@ -278,11 +293,10 @@ def report_embed(report) -> discord.Embed:
         f"the cache · {report.seconds:.1f}s"
     )
     if report.errors:
-        shown = "\n".join(escape(x) for x in report.errors[:10])
         more = f"\n… and {len(report.errors) - 10} more" if len(report.errors) > 10 else ""
         e.add_field(
             name=f"Skipped input ({len(report.errors)})",
-            value=cut_words(shown, FIELD_VALUE_MAX - 30) + more,
+            value=or_placeholder(plain("\n".join(report.errors[:10]), FIELD_VALUE_MAX - 30), "(no details)") + more,
             inline=False,
         )
         e.colour = discord.Colour.orange()

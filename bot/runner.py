@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import aiohttp
 import discord
@@ -64,6 +65,35 @@ def _default_service(settings):
     return SearchService(settings)
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+async def serve(bot, token: str, *, stop_signals: Iterable[signal.Signals] = STOP_SIGNALS) -> None:
+    """Log in, connect to the gateway and answer until the connection ends for good or one of `stop_signals`
+    arrives; then close the gateway connection and the HTTP session. The signal handlers are removed on return."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    closing: list[asyncio.Future] = []  # referenced, so the closing task is not collected before it is done
+
+    def stop(sig: signal.Signals) -> None:
+        log.info("received %s: closing the gateway connection", sig.name)
+        if not closing:
+            closing.append(asyncio.ensure_future(bot.close()))
+
+    for sig in stop_signals:
+        try:
+            loop.add_signal_handler(sig, stop, sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # no signal handlers here (Windows, a thread)
+            continue
+        installed.append(sig)
+    try:
+        async with bot:
+            await bot.start(token)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
 def run_bot(
     settings, sync: bool = False, *, service_factory: Callable | None = None, bot_factory: Callable = ThreadBot
 ) -> int:
@@ -71,6 +101,7 @@ def run_bot(
 
     Commands are not synced at start unless `sync` (``threadbot run --sync``, for development) is set; then
     they are synced to the configured dev guild only — never globally (that is ``threadbot sync --global``).
+    SIGTERM and SIGINT stop it cleanly: the gateway connection is closed, then the index (exit code 0).
     """
     setup_logging(settings.bot.log_level)
     if sync and not getattr(settings.bot, "dev_guild_id", None):
@@ -83,9 +114,9 @@ def run_bot(
     if token is None:
         return _no_token()
     service = (service_factory or _default_service)(settings)
-    bot = bot_factory(settings, service, sync_on_start=sync)
     try:
-        bot.run(token, log_handler=None)  # logging is configured above
+        bot = bot_factory(settings, service, sync_on_start=sync)
+        asyncio.run(serve(bot, token))
     except discord.LoginFailure:
         return _bad_token()
     except discord.PrivilegedIntentsRequired:
@@ -94,6 +125,11 @@ def run_bot(
     except (aiohttp.ClientConnectionError, OSError) as exc:
         _say(f"cannot reach Discord: {exc}")
         return EXIT_UNAVAILABLE
+    finally:
+        if service is not None:
+            service.close()
+            log.info("closed the index")
+    log.info("stopped")
     return EXIT_OK
 
 

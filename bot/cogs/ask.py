@@ -11,8 +11,10 @@ from discord.ext import commands
 from embeddings import UsageError, parse_user_date
 
 from ..autocomplete import author_choices, thread_choices
+from ..cooldowns import member_cooldown
 from ..errors import UserInputError
-from ..render import escape, plain, results_embeds, results_header
+from ..hints import bad_date, filters_line, no_more_results, no_results
+from ..render import results_embeds, results_header
 from ..replies import answer, defer_answer
 from ..views import FetchingSource, Page, Paginator
 
@@ -24,10 +26,7 @@ class DateTransformer(app_commands.Transformer):
         try:
             return parse_user_date(value)
         except (UsageError, ValueError, OverflowError):  # e.g. "0000" is a well-formed year datetime can't hold
-            raise UserInputError(
-                f"I can't read “{escape(value[:50])}” as a date. "
-                "Use YYYY-MM-DD, e.g. `2009-08-15` (or `2009-08-15 14:32`)."
-            ) from None
+            raise UserInputError(bad_date(value)) from None
 
 
 Date = app_commands.Transform[datetime, DateTransformer]
@@ -48,6 +47,7 @@ class AskCog(commands.Cog):
         private="Only you see the answer (default from the bot's config)",
     )
     @app_commands.autocomplete(author=author_choices, thread=thread_choices)
+    @member_cooldown()
     async def ask(
         self,
         interaction: discord.Interaction,
@@ -71,21 +71,12 @@ class AskCog(commands.Cog):
         if thread:
             summary = await bot.call(bot.service.resolve_thread, thread)
             thread_id, thread_title = summary.thread_id, summary.title
-        filters = ", ".join(
-            x
-            for x in (
-                f"by {plain(author, 100)}" if author else "",  # typed by the user: up to 6000 characters
-                f"in “{plain(thread_title, 150)}”" if thread_title else "",
-                f"from {after:%Y-%m-%d}" if after else "",
-                f"before {before:%Y-%m-%d}" if before else "",
-            )
-            if x
-        )
+        filters = filters_line(author, thread_title, after, before)
 
         async def fetch(index: int) -> tuple[Page, bool]:
             offset = index * per_page
             # one extra result tells whether a next page exists
-            results = await bot.call(
+            results = await bot.call_limited(
                 bot.service.search,
                 question,
                 per_page + 1,
@@ -97,17 +88,13 @@ class AskCog(commands.Cog):
             )
             shown = results[:per_page]
             if not shown:
-                return Page(content=f"No more results for “{escape(question[:300])}”."), False
+                return Page(content=no_more_results(question)), False
             header = results_header(question, offset, len(shown), filters)
             return Page(content=header, embeds=results_embeds(shown)), len(results) > per_page
 
         first, more = await fetch(0)
         if not first.embeds:
-            hint = " Try fewer filters or other words." if filters else " Try other words."
-            await answer(
-                interaction,
-                content=f"No posts match “{escape(question[:300])}”{' (' + filters + ')' if filters else ''}.{hint}",
-            )
+            await answer(interaction, content=no_results(question, filters))
             return
         view = Paginator(FetchingSource(fetch, first, more), owner_id=interaction.user.id)
         await view.start(interaction, first)

@@ -7,7 +7,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from ..autocomplete import thread_choices
+from ..cooldowns import member_cooldown
 from ..errors import UserInputError
+from ..hints import post_out_of_range
 from ..render import post_pages
 from ..replies import defer_answer
 from ..views import Page, Paginator, StaticSource
@@ -24,6 +26,7 @@ class PostCog(commands.Cog):
         private="Only you see the answer (default from the bot's config)",
     )
     @app_commands.autocomplete(thread=thread_choices)
+    @member_cooldown()
     async def post(
         self,
         interaction: discord.Interaction,
@@ -35,10 +38,7 @@ class PostCog(commands.Cog):
         await defer_answer(interaction, private)
         summary = await bot.call(bot.service.resolve_thread, thread)
         if number > summary.post_count:
-            raise UserInputError(
-                f"“{discord.utils.escape_markdown(summary.title[:200])}” has "
-                f"{summary.post_count} posts: pick a number from 1 to {summary.post_count}."
-            )
+            raise UserInputError(post_out_of_range(summary.title, summary.post_count))
         view = await bot.call(bot.service.post, summary.thread_id, number)
         pages = [Page(content=None, embeds=[e]) for e in post_pages(view)]
         paginator = Paginator(StaticSource(pages), owner_id=interaction.user.id)

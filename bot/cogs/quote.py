@@ -6,8 +6,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from ..cooldowns import member_cooldown
 from ..errors import UserInputError
-from ..render import MESSAGE_EMBED_CHARS_MAX, escape, quote_embed
+from ..hints import quote_header, quote_not_found
+from ..render import MESSAGE_EMBED_CHARS_MAX, quote_embed
 from ..replies import answer, defer_answer
 
 MAX_TRACES = 3
@@ -22,6 +24,7 @@ class QuoteCog(commands.Cog):
         text="The passage, or part of it (it may be slightly misremembered)",
         private="Only you see the answer (default from the bot's config)",
     )
+    @member_cooldown()
     async def quote(
         self, interaction: discord.Interaction, text: app_commands.Range[str, 1, 2000], private: bool | None = None
     ) -> None:
@@ -29,17 +32,13 @@ class QuoteCog(commands.Cog):
             raise UserInputError("Give me at least a few words of the passage (3 or more).")
         bot = self.bot
         await defer_answer(interaction, private)
-        traces = await bot.call(bot.service.quote, text, MAX_TRACES)
+        traces = await bot.call_limited(bot.service.quote, text, MAX_TRACES)
         if not traces:
-            await answer(
-                interaction,
-                content=f"I found no post containing “{escape(text[:300])}”. Check the wording, or try `/ask`.",
-            )
+            await answer(interaction, content=quote_not_found(text))
             return
         budget = (MESSAGE_EMBED_CHARS_MAX - 100) // len(traces[:MAX_TRACES])  # every part of each embed counts
         embeds = [quote_embed(t, budget=budget) for t in traces[:MAX_TRACES]]
-        head = "Best match" if len(embeds) == 1 else f"{len(embeds)} candidate originals, best first"
-        await answer(interaction, content=f"{head} for “{escape(text[:200])}”", embeds=embeds)
+        await answer(interaction, content=quote_header(len(embeds), text), embeds=embeds)
 
 
 async def setup(bot) -> None:

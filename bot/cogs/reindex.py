@@ -1,4 +1,9 @@
-"""/reindex (admins only): rebuild in a worker thread while every other command keeps answering."""
+"""/reindex (admins only): rebuild in a worker thread while every other command keeps answering.
+
+It reports to the channel it was invoked in, and only there: its own response (progress, then the result), and,
+when the rebuild outlasts the interaction token, one message in that same channel. Other servers and channels the
+bot serves hear nothing of it (the log has every rebuild).
+"""
 
 from __future__ import annotations
 
@@ -58,7 +63,7 @@ class ReindexCog(commands.Cog):
             await interaction.response.send_message(rebuild_running_message(*status), ephemeral=True)
             return
         who = f"{interaction.user} ({interaction.user.id})"
-        log.info("rebuild requested by %s in guild %s", who, interaction.guild_id)
+        log.info("rebuild requested by %s in guild %s, channel %s", who, interaction.guild_id, interaction.channel_id)
         started = self.clock()
         await interaction.response.send_message(progress_text(None, 0, 0, 0))
 

@@ -1,4 +1,4 @@
-"""/stats: counts, model, index build time, data directory size."""
+"""/stats: counts, model, index build time, data directory size, sources by name (never host paths)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ class StatsCog(commands.Cog):
         bot = self.bot
         await defer_answer(interaction, private)
         stats = await bot.call(bot.service.stats)
-        await answer(interaction, embeds=[stats_embed(stats, bot.service.rebuild_status)])
+        embed = stats_embed(stats, bot.service.rebuild_status, bot.settings.sources)
+        await answer(interaction, embeds=[embed])
 
 
 async def setup(bot) -> None:

@@ -8,11 +8,14 @@ autocomplete and the view store all run.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import discord
 from discord.webhook.async_ import async_context
 from transport import APP_ID, CHANNEL_ID, Sent, Transport, now_iso, snowflake
+
+from bot.client import ThreadBot
+from embeddings.config import BotSettings
 
 GUILD_ID = 800000000000000001
 MANAGE_GUILD = discord.Permissions(manage_guild=True).value
@@ -47,7 +50,7 @@ class User:
         }
 
 
-def _base(kind: int, user: User, guild: bool = True) -> dict:
+def _base(kind: int, user: User, guild: bool = True, channel_id: int = CHANNEL_ID) -> dict:
     payload = {
         "id": str(snowflake()),
         "application_id": str(APP_ID),
@@ -59,7 +62,7 @@ def _base(kind: int, user: User, guild: bool = True) -> dict:
         "app_permissions": str(discord.Permissions.all().value),
         "entitlements": [],
         "channel": {
-            "id": str(CHANNEL_ID),
+            "id": str(channel_id),
             "type": 0,
             "name": "general",
             "position": 0,
@@ -95,11 +98,35 @@ class Discord:
         self.bot = bot
         self.transport = transport
 
-    def command_payload(self, name: str, user: User, guild: bool = True, **options) -> dict:
+    def command_payload(
+        self, name: str, user: User, guild: bool = True, channel_id: int = CHANNEL_ID, **options
+    ) -> dict:
         command = self.bot.tree.get_command(name)
         assert command is not None, f"no /{name}"
-        payload = _base(2, user, guild)
+        payload = _base(2, user, guild, channel_id)
         payload["data"] = {"id": str(snowflake()), "type": 1, "name": name, "options": _options(command, options)}
+        return payload
+
+    def autocomplete_payload(self, name: str, focused: str, user: User, **options) -> dict:
+        command = self.bot.tree.get_command(name)
+        payload = _base(4, user)
+        payload["data"] = {
+            "id": str(snowflake()),
+            "type": 1,
+            "name": name,
+            "options": _options(command, options, focused=focused),
+        }
+        return payload
+
+    @staticmethod
+    def press_payload(message: dict, label: str, user: User) -> dict:
+        """The component interaction of pressing the button labelled `label` on `message` (as Discord holds it)."""
+        custom_id = next(
+            c["custom_id"] for row in message["components"] for c in row["components"] if c.get("label") == label
+        )
+        payload = _base(3, user)
+        payload["data"] = {"custom_id": custom_id, "component_type": 2}
+        payload["message"] = dict(message)
         return payload
 
     def dispatch(self, payload: dict) -> set[asyncio.Task]:
@@ -124,14 +151,7 @@ class Discord:
         return Reply(self.transport, payload["token"])
 
     async def autocomplete(self, name: str, focused: str, user: User | None = None, **options) -> list[dict]:
-        command = self.bot.tree.get_command(name)
-        payload = _base(4, user or User())
-        payload["data"] = {
-            "id": str(snowflake()),
-            "type": 1,
-            "name": name,
-            "options": _options(command, options, focused=focused),
-        }
+        payload = self.autocomplete_payload(name, focused, user or User(), **options)
         await self.run(payload)
         [sent] = self.transport.by_token(payload["token"])
         assert sent.callback_type == 8, sent
@@ -139,12 +159,7 @@ class Discord:
 
     async def press(self, message: dict, label: str, user: User) -> Reply:
         """Press the button labelled `label` on `message` (a message payload as Discord holds it)."""
-        custom_id = next(
-            c["custom_id"] for row in message["components"] for c in row["components"] if c.get("label") == label
-        )
-        payload = _base(3, user)
-        payload["data"] = {"custom_id": custom_id, "component_type": 2}
-        payload["message"] = dict(message)
+        payload = self.press_payload(message, label, user)
         self.transport.original[payload["token"]] = int(message["id"])
         await self.run(payload)
         return Reply(self.transport, payload["token"])
@@ -194,3 +209,27 @@ class Reply:
 
     def followups(self) -> list[Sent]:
         return [s for s in self.sent if s.method == "POST" and s.path.startswith("/webhooks/")]
+
+
+# ---------------------------------------------------------------------------- a bot on the recording transport
+async def start_discord(service, **bot_settings) -> Discord:
+    """A logged-in ThreadBot (real login path: GET /users/@me, application info, setup_hook) on `service`, with
+    `bot_settings` as its [bot] settings and the recording transport as its network."""
+    settings = replace(service.settings, bot=BotSettings(**bot_settings))
+    transport = Transport()
+    bot = ThreadBot(settings, service)
+    bot.http.request = transport.http_request  # the REST transport: recorded, never sent
+    await bot.login("offline-test-token")
+    return Discord(bot, transport)
+
+
+def stop_views(bot) -> None:
+    """Stop every live view (cancels their timeout timers)."""
+    store = bot._connection._view_store
+    for view in {id(i.view): i.view for items in store._views.values() for i in items.values() if i.view}.values():
+        view.stop()
+
+
+async def stop_discord(discord_: Discord) -> None:
+    stop_views(discord_.bot)
+    await discord_.bot.close()

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from bot_harness import Discord
-from transport import Transport
+from bot_harness import Discord, start_discord, stop_discord
 
-from bot.client import ThreadBot
 from embeddings.config import BotSettings, Settings
 from embeddings.service import SearchService
 
@@ -158,22 +155,6 @@ def rebuild_service(_rebuild_template, embedder, tmp_path) -> SearchService:
     service = SearchService(make_settings(tmp_path / "data", [str(tmp_path / "src")]), embedder)
     yield service
     service.close()
-
-
-async def start_discord(service, **bot_settings) -> Discord:
-    settings = replace(service.settings, bot=BotSettings(**bot_settings))
-    transport = Transport()
-    bot = ThreadBot(settings, service)
-    bot.http.request = transport.http_request  # the REST transport: recorded, never sent
-    await bot.login("offline-test-token")  # real login path: GET /users/@me, application info, setup_hook
-    return Discord(bot, transport)
-
-
-async def stop_discord(discord_: Discord) -> None:
-    store = discord_.bot._connection._view_store
-    for view in {id(i.view): i.view for items in store._views.values() for i in items.values() if i.view}.values():
-        view.stop()  # cancels the views' timeout timers
-    await discord_.bot.close()
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import pytest
 from bot_harness import User
 from discord_rules import check_all_sent
 
-from bot.render import archive_date, escape
+from bot.render import archive_date
+from bot.text import escape
 from bot.views import NOT_YOURS, Paginator
 
 QUESTION = "Were the purges aimed at real counter-revolutionary networks?"

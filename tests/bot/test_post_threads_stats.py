@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from pathlib import Path
 
 from bot_harness import User
 from conftest import LONG_POST_CHARS, SPECIAL_THREAD
 from discord_rules import check_all_sent
 
-from bot.render import archive_date, escape
+from bot.render import archive_date
+from bot.text import escape
 
 
 def _thread(service):
@@ -149,3 +152,24 @@ async def test_quote_finds_original_and_later_quoters(discord_sample, sample_ser
     assert relation.quoting_author in later["value"]
     assert "**" in e["description"]  # the matched passage is highlighted in its context
     check_all_sent(reply.sent)
+
+
+def test_source_names_are_relative_to_the_configured_sources(tmp_path):
+    from bot.render import source_names
+
+    forum = tmp_path / "archive" / "forum"
+    configured = [str(forum), str(tmp_path / "exports" / "one.jsonl")]
+    sources = [str(forum), str(forum / "2009" / "a.txt"), str(tmp_path / "exports" / "one.jsonl"), "/elsewhere/b.txt"]
+    assert source_names(sources, configured) == ["forum", "forum/2009/a.txt", "one.jsonl", "b.txt"]
+    assert source_names([str(forum / "x.txt")], []) == ["x.txt"]  # built from paths given on the command line
+
+
+async def test_stats_names_sources_without_host_paths(make_discord, rebuild_service):
+    await asyncio.to_thread(rebuild_service.rebuild)  # from the configured sources: <tmp>/src
+    d = await make_discord(rebuild_service)
+    reply = await d.command("stats")
+    fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
+    [configured] = rebuild_service.settings.sources
+    assert rebuild_service.stats().sources == [configured]  # the index holds the absolute path...
+    assert fields["Sources"] == "src"  # ...members see its name
+    assert str(Path(configured).parent) not in reply.text and "/" not in fields["Sources"]

@@ -193,19 +193,23 @@ class Transport:
 
     # ---- REST endpoints used by the bot
     async def http_request(self, route: Route, *, files=None, form=None, **kwargs) -> Any:
-        path = route.url[len(Route.BASE) :]
         payload = kwargs.get("json")
         if payload is None and form:
             payload = json.loads(next(f["value"] for f in form if f["name"] == "payload_json"))
-        self.sent.append(Sent(route.method, path, payload, kwargs.get("params")))
-        if route.method in ("POST", "PATCH") and "/messages" in path:
+        return self.rest(route.method, route.url[len(Route.BASE) :], payload, kwargs.get("params"))
+
+    def rest(self, method: str, path: str, payload: Any = None, params: dict | None = None) -> Any:
+        """One REST request (path below the API base); the answer's JSON, or discord.HTTPException as Discord
+        would refuse it. An endpoint the bot has no business calling is an AssertionError."""
+        self.sent.append(Sent(method, path, payload, params))
+        if method in ("POST", "PATCH") and "/messages" in path:
             self._enforce_limits(payload)
         for prefix, exc in self.fail_http.items():
             if path.startswith(prefix):
                 raise exc
-        if route.method == "GET" and path == "/users/@me":
+        if method == "GET" and path == "/users/@me":
             return dict(BOT_USER)
-        if route.method == "GET" and path == "/oauth2/applications/@me":
+        if method == "GET" and path == "/oauth2/applications/@me":
             return {
                 "id": str(APP_ID),
                 "name": "threadbot",
@@ -220,11 +224,11 @@ class Transport:
                 "team": None,
                 "summary": "",
             }
-        if route.method == "PUT" and path.endswith("/commands"):
+        if method == "PUT" and path.endswith("/commands"):
             return [dict(cmd, id=str(snowflake()), application_id=str(APP_ID), version="1") for cmd in payload]
-        if route.method == "POST" and path.startswith("/channels/") and path.endswith("/messages"):
+        if method == "POST" and path.startswith("/channels/") and path.endswith("/messages"):
             return self._message(payload, channel_id=int(path.split("/")[2]))
-        raise AssertionError(f"unexpected REST request {route.method} {path}")
+        raise AssertionError(f"unexpected REST request {method} {path}")
 
 
 class _Adapter(AsyncWebhookAdapter):

@@ -1,0 +1,97 @@
+"""Discord's markdown, as far as it can make archived text act: what in a message would render as a masked
+link, a mention (users, roles, channels, commands, timestamps, custom emoji, @everyone/@here), a heading, a list
+or a block quote. Written from Discord's rules, independently of the bot's escaping.
+
+The model, as Discord's parser reads a message left to right: a backslash before a character that is neither a
+letter, a digit nor a blank makes it literal; a backtick span is literal up to the next backtick; a bare URL is
+one autolink (nothing inside it is parsed); at an unescaped `[` a masked link `[text](scheme:…)` may start; at
+`<` a mention; anywhere `@everyone` / `@here`. Line starts (after blanks, and after one block-quote prefix)
+decide headings (`#`..`###`, `-#`), lists (`-`, `*`, `+`, `1.`, `1)`) and block quotes (`>`, `>>>`).
+"""
+
+from __future__ import annotations
+
+import re
+
+URL = re.compile(r"(?:https?|steam)://[^\s<]+[^<.,:;\"'\]\s]")
+MASKED_LINK = re.compile(r"\[(?:\\.|[^\]\\])*\]\(\s*<?[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+MENTION = re.compile(
+    r"<(?:@[!&]?\d+"  # user, nickname, role
+    r"|#\d+"  # channel
+    r"|/[^\s:>]+(?: [^\s:>]+){0,2}:\d+"  # slash command, with sub-command and group
+    r"|t:-?\d+(?::[tTdDfFsSR])?"  # timestamp
+    r"|a?:\w+:\d+"  # custom emoji
+    r"|id:\w+)>"  # server guide / browse / customize
+)
+EVERYONE = re.compile(r"@(?:everyone|here)")
+_BLANK = r"[^\S\n\r\x85\u2028\u2029]"
+QUOTE_PREFIX = re.compile(rf"^{_BLANK}*>(?:>>)?{_BLANK}")
+LINE_MARKUP = re.compile(
+    rf"^{_BLANK}*(?:(?P<heading>#{{1,3}}|-#)|(?P<list>[-*+]|\d{{1,9}}[.)])|(?P<quote>>(?:>>)?)){_BLANK}+\S"
+)
+
+
+BREAKS = re.compile("[\n\r\x85\u2028\u2029]")  # a line break to some client
+
+
+def _line_problems(text: str, quotes_allowed: bool) -> list[str]:
+    problems = []
+    for line in BREAKS.split(text):
+        rest = line
+        if QUOTE_PREFIX.match(line):
+            if not quotes_allowed:
+                problems.append(f"block quote: {line!r}")
+            rest = line[QUOTE_PREFIX.match(line).end() :]  # Discord does not nest quotes: look inside once
+        m = LINE_MARKUP.match(rest)
+        if m and (m.group("heading") or m.group("list")):
+            problems.append(f"{'heading' if m.group('heading') else 'list'}: {line!r}")
+    return problems
+
+
+def live_markup(text: str, *, allowed: frozenset[str] | set[str] = frozenset(), quotes_allowed: bool = False):
+    """What in `text` would render as a link, mention, heading, list or (unless `quotes_allowed`) block quote.
+    `allowed`: exact constructs the bot writes itself (its own `<t:…>` timestamps)."""
+    problems = _line_problems(text, quotes_allowed)
+    pos, n = 0, len(text)
+    while pos < n:
+        ch = text[pos]
+        if ch == "\\" and pos + 1 < n and not (text[pos + 1].isalnum() or text[pos + 1].isspace()):
+            pos += 2
+            continue
+        if ch == "`":
+            run = len(text[pos:]) - len(text[pos:].lstrip("`"))
+            end = text.find("`" * run, pos + run)
+            if end >= 0:
+                pos = end + run
+                continue
+        if m := URL.match(text, pos):
+            pos = m.end()
+            continue
+        if ch == "[" and (m := MASKED_LINK.match(text, pos)):
+            problems.append(f"masked link: {text[pos : pos + 80]!r}")
+        if ch == "<" and (m := MENTION.match(text, pos)) and m.group(0) not in allowed:
+            problems.append(f"mention: {m.group(0)!r}")
+        if ch == "@" and (m := EVERYONE.match(text, pos)):
+            problems.append(f"mention: {m.group(0)!r}")
+        pos += 1
+    return problems
+
+
+def embed_texts(embed: dict) -> list[tuple[str, str]]:
+    """(where, text) of the parts of an embed that Discord renders as markdown (author names and footers are
+    plain text)."""
+    parts = [("title", embed.get("title") or ""), ("description", embed.get("description") or "")]
+    for i, f in enumerate(embed.get("fields") or []):
+        parts += [(f"field {i} name", f["name"]), (f"field {i} value", f["value"])]
+    return [(where, text) for where, text in parts if text]
+
+
+def message_problems(payload: dict, *, allowed=frozenset(), quotes_in=("description",)) -> list[str]:
+    """live_markup over a message's content and every embed's markdown parts; block quotes are allowed in the
+    parts named in `quotes_in` (where the bot quotes passages)."""
+    problems = [f"content: {p}" for p in live_markup(payload.get("content") or "", allowed=allowed)]
+    for i, e in enumerate(payload.get("embeds") or []):
+        for where, text in embed_texts(e):
+            quotes = any(where.startswith(q) for q in quotes_in)
+            problems += [f"embed {i} {where}: {p}" for p in live_markup(text, allowed=allowed, quotes_allowed=quotes)]
+    return problems
