@@ -98,6 +98,8 @@ class RebuildInProgressError(ThreadbotError):
 class BuildFailed(ThreadbotError):
     """Nothing could be indexed; the previous index is untouched."""
 
+    exit_code = 65  # EX_DATAERR: no file produced a post
+
     def __init__(self, message: str, errors: Sequence[InputError] = ()):
         super().__init__(message)
         self.errors = list(errors)

@@ -175,6 +175,17 @@ def test_two_model_folders_of_the_same_name_get_different_ids(tmp_path):
         ids.append(resolve_model(str(folder))[0])
     assert ids[0] != ids[1] and all(i.startswith("path:final:") for i in ids)
     assert resolve_model(str(tmp_path / "runs" / "a" / "final"))[0] == ids[0]  # stable for the same content
+    # weights retrained in place: same names, same size, other bytes
+    folder = tmp_path / "runs" / "c" / "final"
+    folder.mkdir(parents=True)
+    for item in bundled.iterdir():
+        (folder / item.name).symlink_to(item)
+    weights = next(p.name for p in bundled.iterdir() if p.suffix in (".safetensors", ".bin"))
+    data = bytearray((bundled / weights).read_bytes())
+    data[5000:5016] = bytes(b ^ 0xFF for b in data[5000:5016])
+    (folder / weights).unlink()
+    (folder / weights).write_bytes(bytes(data))
+    assert resolve_model(str(folder))[0] not in ids
 
 
 def test_the_check_command_names_the_problem_and_the_repair(built, capsys):

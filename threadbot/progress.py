@@ -57,8 +57,19 @@ class ProgressPrinter:
                 bar.close()
 
 
+class SafeFormatter(logging.Formatter):
+    """Log lines quote file names and archived text: control characters are shown as escapes, as in all output."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from .render import safe
+
+        return safe(super().format(record))
+
+
 def configure_logging(level: str | int) -> None:
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.basicConfig(level=level, stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "faiss"):
         logging.getLogger(noisy).setLevel(max(logging.getLogger().level, logging.WARNING))
     # a text-only bot has no use for voice: drop discord.py's start-up warnings about missing voice libraries

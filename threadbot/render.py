@@ -54,6 +54,10 @@ def replacing(path: str) -> Iterator[TextIO]:
     target = os.path.realpath(path)  # a symlink is written through, as open() would
     if os.path.isdir(target):
         raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+    if os.path.exists(target) and not os.path.isfile(target):  # /dev/null, /dev/stdout, a FIFO: write to it
+        with open(target, "w", encoding="utf-8") as out:
+            yield out
+        return
     name = os.path.basename(target)[:200]  # room for the suffix within the 255 bytes a name may have
     tmp = os.path.join(os.path.dirname(target), f".{name}.{secrets.token_hex(4)}.tmp")
     try:

@@ -87,6 +87,11 @@ def _check_store(db_path: Path, counts: dict, report: CheckReport) -> np.ndarray
             if verdict != "ok":
                 report.problem(f"{db_path}: SQLite integrity check failed ({verdict})")
                 return None
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            missing = sorted({"threads", "posts", "passages", "quotes", "passages_fts"} - tables)
+            if missing:
+                report.problem(f"{db_path}: table(s) {', '.join(missing)} missing")
+                return None
             for table, key in (("threads", "threads"), ("posts", "posts"), ("passages", "passages")):
                 n = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
                 if n != counts.get(key):
@@ -134,7 +139,9 @@ def _check_vectors(path: Path, manifest: dict, passage_ids: np.ndarray | None, r
         report.problem(
             f"{path}: vectors of dimension {vectors.dimension}, the manifest says {manifest.get('dimension')}"
         )
-    if passage_ids is not None and not np.array_equal(np.sort(vectors.ids()), passage_ids):
+    if passage_ids is None:
+        report.checked.append(f"{VECTORS_FILE}: {len(vectors)} vectors (not compared: the store is unreadable)")
+    elif not np.array_equal(np.sort(vectors.ids()), passage_ids):
         report.problem(f"{path}: {len(vectors)} vectors whose ids are not the {len(passage_ids)} passage ids")
     else:
         report.checked.append(f"{VECTORS_FILE}: {len(vectors)} vectors, one per passage")
@@ -144,10 +151,11 @@ def _check_cache(path: Path, report: CheckReport) -> None:
     if not path.exists():
         return
     try:
-        db = sqlite3.connect(f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro", uri=True)
+        # not mode=ro: a WAL file without its -shm cannot be opened read-only
+        db = sqlite3.connect(f"file:{urllib.parse.quote(str(path.resolve()))}", uri=True)
         try:
             verdict = db.execute("PRAGMA quick_check").fetchone()[0]
-            db.execute("SELECT COUNT(*) FROM vectors").fetchone()
+            db.execute("SELECT model, hash, dim, vector FROM vectors LIMIT 1").fetchall()
         finally:
             db.close()
     except sqlite3.DatabaseError as exc:

@@ -70,11 +70,26 @@ class DataDir:
         return self.root / "cache.sqlite"
 
     def current_build(self) -> str | None:
+        """The name CURRENT holds; None when there is no CURRENT. Raises IndexDamagedError if it can't be read."""
+        pointer = self.root / "CURRENT"
         try:
-            name = (self.root / "CURRENT").read_text().strip()
+            name = pointer.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise IndexDamagedError(f"{pointer} cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+        if len(name) > 200 or not name.isprintable():
+            raise IndexDamagedError(f"{pointer} does not hold a build name")
         return name or None
+
+    def _live_build_or_none(self) -> str | None:
+        """The live build's name when CURRENT names one that is there; None otherwise (a damaged pointer that a
+        new build replaces)."""
+        try:
+            name = self.current_build()
+        except IndexDamagedError:
+            return None
+        return name if name and (self.builds / name).is_dir() else None
 
     def current_path(self) -> Path | None:
         """The live build's directory; None when there is none. Raises IndexDamagedError if CURRENT names a
@@ -153,6 +168,8 @@ class DataDir:
     # --- writing -------------------------------------------------------------------------------
     def new_build_dir(self) -> tuple[str, Path]:
         try:
+            if self.builds.exists() and not self.builds.is_dir():  # damage: keep it, out of the way
+                os.replace(self.builds, self.root / f"builds.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
             self.builds.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(self.builds, exc.strerror or str(exc)) from None
@@ -170,7 +187,10 @@ class DataDir:
     def commit_build(self, build_id: str, tmp: Path, manifest: dict) -> Path:
         """Make a finished build live: manifest last, fsync, rename, then swap CURRENT. The build that was live
         is kept (a fallback); older ones, and any build that never went live, are deleted."""
-        previous = self.current_build()
+        # the fallback kept: the live build, or when the pointer is damaged the newest finished build
+        previous = self._live_build_or_none() or max(
+            (p.name for p in self.builds.iterdir() if p.is_dir() and not p.name.endswith(".tmp")), default=None
+        )
         final = self.builds / build_id
         try:
             _write_json_atomic(tmp / MANIFEST, manifest)
@@ -179,6 +199,8 @@ class DataDir:
             os.replace(tmp, final)
             _fsync_path(self.builds)
             pointer_tmp = self.root / "CURRENT.tmp"
+            if (self.root / "CURRENT").is_dir():  # damage: a directory where the pointer should be
+                shutil.rmtree(self.root / "CURRENT")
             try:
                 pointer_tmp.write_text(build_id + "\n")
                 _fsync_path(pointer_tmp)
@@ -198,7 +220,7 @@ class DataDir:
         if not self.builds.exists():
             return
         if keep is not None:
-            keep = keep | {self.current_build()}
+            keep = keep | {self._live_build_or_none()}
             for old in self.builds.iterdir():
                 if old.is_dir() and not old.name.endswith(".tmp") and old.name not in keep:
                     shutil.rmtree(old, ignore_errors=True)
@@ -239,10 +261,14 @@ class BuildLock:
             info = _parse_lock(fh.read())
             fh.close()
             raise RebuildInProgressError(info.get("started_by"), info.get("started_at")) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(json.dumps({"pid": os.getpid(), "started_by": self.started_by, "started_at": time.time()}))
-        fh.flush()
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(json.dumps({"pid": os.getpid(), "started_by": self.started_by, "started_at": time.time()}))
+            fh.flush()
+        except OSError as exc:
+            fh.close()
+            raise StorageError(self.path, exc.strerror or str(exc)) from None
         self._fh = fh
         return self
 

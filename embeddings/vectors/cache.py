@@ -52,16 +52,34 @@ class EmbeddingCache:
         self.path = Path(path)
         self.best_effort = best_effort
         self._lock = threading.Lock()
+        self._timeout = timeout
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._open(timeout)
-        except sqlite3.DatabaseError as exc:
-            if best_effort:
-                raise
-            self._move_aside(exc)
-            self._db = self._open(timeout)
+        except sqlite3.Error as exc:
+            if best_effort or not self._is_damage(exc):
+                raise StorageError(self.path, f"cannot be opened ({exc})") from None
+            self._db = self._reopen_new(exc)
         except OSError as exc:
             raise StorageError(self.path, exc.strerror or str(exc)) from None
+
+    def _is_damage(self, exc: sqlite3.Error) -> bool:
+        """A file that is not a sound cache (corrupt, not a database, another schema, a directory), as opposed
+        to one that cannot be used now (a full disk, a read-only file, a busy writer): only damage is replaced."""
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        return (
+            code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+            or "no such column" in str(exc)
+            or "no such table" in str(exc)
+            or self.path.is_dir()
+        )
+
+    def _reopen_new(self, exc: sqlite3.Error) -> sqlite3.Connection:
+        self._move_aside(exc)
+        try:
+            return self._open(self._timeout)
+        except sqlite3.Error as again:
+            raise StorageError(self.path, f"cannot be created ({again})") from None
 
     def _open(self, timeout: float) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False)
@@ -78,6 +96,8 @@ class EmbeddingCache:
         aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
         log.warning("%s is damaged (%s): moved to %s, starting a new cache", self.path, exc, aside.name)
         try:
+            if getattr(self, "_db", None) is not None:
+                self._db.close()
             os.replace(self.path, aside)
             for suffix in ("-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
@@ -96,9 +116,14 @@ class EmbeddingCache:
                     for h, blob in rows:
                         found[h] = np.frombuffer(blob, dtype=np.float32)
         except sqlite3.Error as exc:
-            if not self.best_effort:
+            if self.best_effort:
+                log.debug("embedding cache skipped: %s", exc)
+            elif self._is_damage(exc):  # found damaged past its first page: start afresh, embed again
+                with self._lock:
+                    self._db = self._reopen_new(exc)
+                return {}
+            else:
                 raise StorageError(self.path, f"cannot be read ({exc})") from None
-            log.debug("embedding cache skipped: %s", exc)
         return found
 
     def put_many(self, model_id: str, items: Sequence[tuple[str, np.ndarray]]) -> None:
@@ -108,10 +133,15 @@ class EmbeddingCache:
                     PUT_VECTOR,
                     [(model_id, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
                 )
-        except sqlite3.Error as exc:  # a full disk, a read-only file, a busy writer
-            if not self.best_effort:
+        except sqlite3.Error as exc:  # a full disk, a read-only file, a busy writer; or damage
+            if self.best_effort:
+                log.debug("embedding cache not updated: %s", exc)
+            elif self._is_damage(exc):
+                with self._lock:
+                    self._db = self._reopen_new(exc)
+                self.put_many(model_id, items)
+            else:
                 raise StorageError(self.path, f"cannot be written ({exc})") from None
-            log.debug("embedding cache not updated: %s", exc)
 
     def close(self) -> None:
         with self._lock:

@@ -52,18 +52,24 @@ def resolve_model(name: str) -> tuple[str, str, bool]:
 
 
 def model_fingerprint(folder: Path) -> str:
-    """A short hash of a model folder's content: its JSON configs, and every file's name and size (weights are
-    too large to read). Two folders of the same name hold different models, and their vectors must not mix."""
+    """A short hash of a model folder's content, so two folders of the same name (two fine-tuning runs' `final`)
+    never share cached vectors: every file's name, size and modification time, the whole of each small file (the
+    JSON configs) and, of each large one (the weights), 64 KiB samples at its start, middle and end."""
     digest = hashlib.sha256()
     for file in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        rel = file.relative_to(folder).as_posix()
-        size = file.stat().st_size
-        digest.update(f"{rel}\0{size}\0".encode())
-        if file.suffix == ".json" and size <= 1 << 20:
-            digest.update(file.read_bytes())
+        info = file.stat()
+        digest.update(f"{file.relative_to(folder).as_posix()}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+        with open(file, "rb") as fh:
+            if info.st_size <= 1 << 20:
+                digest.update(fh.read())
+                continue
+            for offset in (0, info.st_size // 2, info.st_size - SAMPLE_BYTES):
+                fh.seek(offset)
+                digest.update(fh.read(SAMPLE_BYTES))
     return digest.hexdigest()[:12]
 
 
+SAMPLE_BYTES = 64 * 1024
 TOKENIZE_BATCH = 256
 
 # Loaded models, shared by every Embedder of the process (a bot and its rebuilds, a test session).
