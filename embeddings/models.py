@@ -19,6 +19,9 @@ class Post:
     source: str  # the file it came from
     line: int  # 1-based line of the post's first line (author line / JSONL line)
     url: str | None = None
+    # spans [start, end) of the body that are kept in it but not indexed: a list footer, a signature, a note such
+    # as "[[alternative HTML version deleted]]"; sorted, not overlapping
+    excluded: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass

@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING
 from .config import Settings
 from .errors import (
     IndexDamagedError,
-    IndexMismatchError,
-    NoIndexError,
     NotFoundError,
     RebuildInProgressError,
     ThreadbotError,
@@ -86,7 +84,7 @@ class SearchService:
         self.embedder.encode_query("warm up")
         try:
             stats = self.stats()
-        except (NoIndexError, IndexMismatchError) as exc:
+        except ThreadbotError as exc:  # no index, another model, a damaged build: each command says so
             return str(exc)
         return f"serving {stats.posts} posts of {stats.threads} threads (build {stats.build_id})"
 
@@ -307,8 +305,10 @@ class SearchService:
             chosen = list(self.settings.sources) or previous
         if not chosen:
             raise UsageError("no sources: give files or directories to index, or set `sources` in the config")
-        resolved = [str(Path(s).expanduser().resolve()) for s in chosen]
-        return list(dict.fromkeys(resolved))
+        resolved = list(dict.fromkeys(Path(s).expanduser().resolve() for s in chosen))
+        # a file or folder inside another source is read with it: naming it again would report it as a duplicate
+        kept = [p for p in resolved if not any(other != p and other in p.parents for other in resolved)]
+        return [str(p) for p in kept]
 
     def rebuild(
         self,
@@ -317,7 +317,10 @@ class SearchService:
         add: bool = False,
         progress: Callable[[str, int, int], None] | None = None,
         started_by: str | None = None,
+        fmt: str = "auto",
     ) -> BuildReport:
+        """A new index from the sources (see `effective_sources`); `fmt` forces one input format for every file
+        (see `ingest.FORMATS`)."""
         if not self._rebuild_lock.acquire(blocking=False):
             who, when = self._rebuild_status or (None, None)
             raise RebuildInProgressError(who, when)
@@ -329,6 +332,7 @@ class SearchService:
                 self.embedder,
                 progress=progress,
                 started_by=started_by,
+                fmt=fmt,
             )
             self._current()  # switch to the new build now rather than on the next request
             return report

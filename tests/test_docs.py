@@ -120,6 +120,9 @@ def _command_rows() -> dict[str, list[str]]:
 
 
 COMMANDS = sorted(_subparsers(build_parser()))
+# Options the README's row may still lack, because README.md is edited by its maintainer alone; an entry is taken
+# out once the row shows the option.
+NOT_YET_IN_README: dict[str, set[str]] = {}
 
 
 def test_readme_has_a_command_table():
@@ -146,7 +149,7 @@ def test_command_options_are_documented(command):
     where = f"README, `threadbot {command}`"
     shown, positionals = _documented(tokens, subparser, where)
     expected = {s for a in _optionals(subparser) for s in a.option_strings}
-    missing = sorted(expected - shown)
+    missing = sorted(expected - shown - NOT_YET_IN_README.get(command, set()))
     assert not missing, f"{where}: options missing from the README: {missing}"
     assert len(positionals) == len(_positionals(subparser)), (
         f"{where}: the README shows positional arguments {positionals}; the parser has "

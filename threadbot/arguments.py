@@ -7,6 +7,7 @@ import argparse
 DESCRIPTION = "index archived forum threads and search them, from the shell or from Discord"
 
 MAX_LIMIT = 1000  # embeddings.MAX_LIMIT, which a test checks: importing it here would load the whole core
+FORMATS = ("auto", "vbulletin", "jsonl", "mbox", "maildir", "news", "markdown")  # embeddings.ingest.FORMATS
 
 
 def _nonempty(value: str) -> str:
@@ -66,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="files or directories (default: configured sources, else the current index's sources)",
     )
     c.add_argument("--replace", action="store_true", help="index only PATHs, dropping earlier sources")
+    c.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="auto",
+        help="read every file as this format (default auto: each file by its content)",
+    )
     c.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     c.add_argument("--json", action="store_true", help="print the build report as JSON")
 

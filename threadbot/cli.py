@@ -66,7 +66,11 @@ def cmd_index(args, settings) -> int:
     printer = ProgressPrinter(enabled=not args.quiet)
     try:
         report = service.rebuild(
-            paths or None, add=not args.replace, progress=printer, started_by=f"cli (pid {os.getpid()})"
+            paths or None,
+            add=not args.replace,
+            progress=printer,
+            started_by=f"cli (pid {os.getpid()})",
+            fmt=args.format,
         )
     finally:
         printer.close()

@@ -36,8 +36,11 @@ def build_index(
     *,
     progress: Progress | None = None,
     started_by: str | None = None,
+    fmt: str = "auto",
 ) -> BuildReport:
-    """Build a complete new index from `sources` and make it live. Raises BuildFailed if nothing parses."""
+    """Build a complete new index from `sources` and make it live. Raises BuildFailed if nothing parses.
+
+    `fmt` is the input format of every file ("auto": each file's own, by content; see `ingest.FORMATS`)."""
     data = DataDir(settings.data_dir)
     try:
         data.root.mkdir(parents=True, exist_ok=True)
@@ -54,6 +57,7 @@ def build_index(
                 progress=lambda done, total: report("parse", done, total),
                 max_file_bytes=settings.max_file_mb * 2**20,
                 max_post_chars=settings.max_post_chars,
+                fmt=fmt,
             )
             for w in result.warnings:
                 log.warning(w)

@@ -1,10 +1,15 @@
 """Turning source files into threads and posts.
 
-`ingest(paths)` walks files and directories, picks a reader per file by extension or content, and collects every
-problem instead of stopping at the first: a bad record (a JSON line, a vBulletin post) is skipped and reported as
-`file:line: problem`, a file that cannot be read at all as `file: problem`; everything else is indexed. Every
-skipped record or file is in `IngestResult.errors` (so "some input skipped" is exactly "errors is not empty");
-what is read but altered (cp1252 fallback, a lone surrogate replaced) is in `warnings`.
+`ingest(paths)` walks files and directories (see `discovery`), picks a reader per file by content, then extension
+(see `formats`; `fmt` forces one): vBulletin archive text, JSON Lines, clipped vBulletin pages (`markdown`), mbox
+files, and single mail messages or news articles (maildir, a Usenet spool); `.gz` files are read decompressed.
+Mail and news messages of all files are threaded together once every file is read (see `mail_threads`).
+
+Every problem is collected instead of stopping at the first: a bad record (a JSON line, a post, a message) is
+skipped and reported as `file:line: problem`, a file that cannot be read at all as `file: problem`; everything
+else is indexed. Every skipped record or file is in `IngestResult.errors` (so "some input skipped" is exactly
+"errors is not empty"); what is read but altered (cp1252 fallback, a lone surrogate replaced, a message's date
+taken from its envelope line) or left out on purpose (messages marked X-No-Archive) is in `warnings`.
 
 Only regular files are read (a link to one is fine): a FIFO, a device or a socket is reported and never opened
 for a blocking read. A file over `max_file_bytes` is reported and not read; a post over `max_post_chars` is
@@ -15,31 +20,44 @@ reported and read once; duplicate posts across files are resolved one record at 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
-import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
 from ..models import Thread
+from .discovery import JSONL_EXTENSIONS, MAIL_EXTENSIONS, TEXT_EXTENSIONS, discover
+from .formats import (
+    FORMATS,
+    GZIP_MAGIC,
+    MAIL_FORMATS,
+    SINGLE_MESSAGE,
+    SNIFF_BYTES,
+    describe,
+    forced_mismatch,
+    gunzip,
+    head_text,
+    looks_like_jsonl,
+    sniff_mail,
+)
 from .jsonl import read_rows
+from .mail import Message, NoArchive, parse_message
+from .mail_threads import mail_rows
+from .markdown import looks_like_clipped, parse_markdown
+from .mbox import RawMessage, looks_like_article, split_mbox
 from .records import Row, assemble, rows_of_thread
-from .textfile import decode, is_regular, read_bytes
+from .textfile import decode, read_bytes
 from .vbulletin import looks_like_vbulletin, parse_text
+
+__all__ = ["FORMATS", "IngestResult", "discover", "ingest", "looks_like_jsonl", "parse_data"]
 
 log = logging.getLogger(__name__)
 
-JSONL_EXTENSIONS = {".jsonl", ".ndjson"}
-WALKED_EXTENSIONS = JSONL_EXTENSIONS | {".txt", ".text"}  # .json is read when named, or when it is JSON Lines
-TEXT_EXTENSIONS = {".txt", ".text"}
-SNIFFED_EXTENSIONS = {"", ".json"}  # taken from a directory when their content looks like an archive
-SNIFF_BYTES = 64 * 1024
-SNIFF_LINES = 5
 DEFAULT_MAX_FILE_BYTES = 512 * 2**20  # settings.max_file_mb = 512
 DEFAULT_MAX_POST_CHARS = 1_000_000
+MARKDOWN_EXTENSIONS = {".md", ".markdown"}
 
 
 @dataclass
@@ -54,132 +72,100 @@ class IngestResult:
         return sum(len(t.posts) for t in self.threads)
 
 
-def _is_object_line(line: str) -> bool:
-    if len(line) > SNIFF_BYTES:  # too long to parse just to sniff: a record for the reader to judge
-        return line.lstrip().startswith("{")
-    try:
-        return isinstance(json.loads(line), dict)
-    except (ValueError, RecursionError):
-        return False
+@dataclass
+class MailRead:
+    """The mail and news messages of every file read, threaded once all are read (a thread spans files)."""
 
+    messages: list[Message] = field(default_factory=list)
+    not_archived: int = 0  # messages marked X-No-Archive: yes
 
-def _first_lines(text: str) -> list[str]:
-    lines = text.lstrip("\ufeff").split("\n", 200)[:200]
-    return [line for line in lines if line.strip()][:SNIFF_LINES]
-
-
-def looks_like_jsonl(text: str) -> bool:
-    """The first non-blank line starts a JSON object, and it or one of the next few lines (unindented) is a whole
-    one: a bad first record does not hide a JSON Lines file, and a pretty-printed .json document is not one."""
-    lines = _first_lines(text)
-    if not lines or not lines[0].lstrip().startswith("{"):
-        return False
-    return _is_object_line(lines[0]) or any(line.startswith("{") and _is_object_line(line) for line in lines[1:])
-
-
-def _sniff(path: Path) -> str | None:
-    """ "jsonl", "vbulletin" or None (not an archive), from the start of the file."""
-    try:
-        head = read_bytes(path, head=SNIFF_BYTES)
-    except (OSError, InputError):
-        return None
-    if b"\x00" in head:
-        return None
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    if looks_like_jsonl(text):
-        return "jsonl"
-    return "vbulletin" if looks_like_vbulletin(text.replace("\r\n", "\n")) else None
-
-
-def _stat_problem(path: Path, exc: OSError | ValueError) -> str:
-    if isinstance(exc, FileNotFoundError):
-        return "broken link (its target does not exist)" if os.path.islink(path) else "no such file or directory"
-    if isinstance(exc, OSError):
-        return f"cannot read: {exc.strerror or exc}"
-    return f"cannot read: {exc}"  # e.g. a NUL in the name
-
-
-def _walk(top: Path, files: list[Path], errors: list[InputError], walked: set[tuple[int, int]]) -> None:
-    """Files of `top` and its subdirectories, depth first, names sorted, hidden entries skipped.
-
-    Links to directories are followed, each directory walked once (a link back to a parent ends there).
-    """
-    stack = [top]
-    while stack:
-        folder = stack.pop()
-        try:
-            st = os.stat(folder)
-            if (st.st_dev, st.st_ino) in walked:
-                continue
-            walked.add((st.st_dev, st.st_ino))
-            with os.scandir(folder) as it:
-                names = sorted(entry.name for entry in it)
-        except OSError as exc:
-            errors.append(InputError(str(folder), None, f"cannot read directory: {exc.strerror or exc}"))
-            continue
-        subfolders = []
-        for name in names:
-            if name.startswith("."):
-                continue
-            candidate = folder / name
-            suffix = candidate.suffix.lower()
-            wanted = suffix in WALKED_EXTENSIONS or suffix in SNIFFED_EXTENSIONS
+    def read(self, raws: list[RawMessage], source: str, result_errors: list[InputError], warnings: list[str], *,
+             in_mbox: bool) -> None:  # fmt: skip
+        for raw in raws:
             try:
-                st = os.stat(candidate)
-            except (OSError, ValueError) as exc:
-                if wanted:
-                    errors.append(InputError(str(candidate), None, _stat_problem(candidate, exc)))
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                subfolders.append(candidate)
-            elif not is_regular(st):
-                if wanted:
-                    errors.append(InputError(str(candidate), None, "not a regular file, skipped"))
-            elif suffix in WALKED_EXTENSIONS or (suffix in SNIFFED_EXTENSIONS and _sniff(candidate)):
-                files.append(candidate)
-        stack.extend(reversed(subfolders))
+                self.messages.append(parse_message(raw, source, warnings, in_mbox=in_mbox))
+            except NoArchive:
+                self.not_archived += 1
+            except InputError as exc:
+                result_errors.append(exc)
+            except (ValueError, TypeError, LookupError, AttributeError, RecursionError, AssertionError) as exc:
+                where = f"message {raw.number}: " if in_mbox else ""  # the email package rejected its structure
+                result_errors.append(InputError(source, raw.line, f"{where}unreadable ({type(exc).__name__}), skipped"))
 
 
-def discover(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[InputError]]:
-    """Expand directories recursively (hidden entries skipped); keep the order given.
-
-    Inside directories, files with a known extension are taken, and files without one when their content
-    looks like an archive; anything else (images, READMEs, ...) is passed over. A file named explicitly is
-    always read. Only regular files are taken: anything else that would have been is reported.
-    """
-    files: list[Path] = []
-    errors: list[InputError] = []
-    walked: set[tuple[int, int]] = set()
-    for raw in paths:
-        path = Path(raw).expanduser()
-        try:
-            st = os.stat(path)
-        except (OSError, ValueError) as exc:
-            errors.append(InputError(str(path), None, _stat_problem(path, exc)))
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            _walk(path, files, errors, walked)
-        elif is_regular(st):
-            files.append(path)
-        else:
-            errors.append(InputError(str(path), None, "not a regular file, skipped"))
-    return files, errors
+def _read_mail(data: bytes, source: str, fmt: str, errors, warnings, mail: MailRead) -> None:
+    if fmt in SINGLE_MESSAGE:
+        mail.read([RawMessage(line=1, number=1, envelope=None, data=data)], source, errors, warnings, in_mbox=False)
+        return
+    raws, leading = split_mbox(data)
+    if not raws and not data.strip():
+        return  # an empty mailbox
+    if not raws:
+        raise InputError(source, None, forced_mismatch("mbox", head_text(data)))
+    if leading:
+        warnings.append(f"{source}: {leading} line(s) before the first message, not read")
+    mail.read(raws, source, errors, warnings, in_mbox=True)
 
 
-def parse_data(data: bytes, path: Path, errors: list[InputError], warnings: list[str]) -> list[Row]:
-    """One file's content → its records, by content first, then by extension. A bad record goes to `errors`;
-    a file that cannot be read at all raises InputError."""
-    text = decode(data, path, warnings)
-    suffix = path.suffix.lower()
-    if suffix in JSONL_EXTENSIONS:  # line by line, even when the first lines are bad
-        return read_rows(text, str(path), errors, warnings, sniffed=False)
-    if looks_like_jsonl(text) or (suffix == ".json" and not text.strip()):
-        return read_rows(text, str(path), errors, warnings)
+def _detected(data: bytes, head: str, suffix: str) -> str:
+    """The reader for a file when none is forced: by content first, then by extension."""
+    if suffix in JSONL_EXTENSIONS:
+        return "jsonl"
+    if head.lstrip().startswith("{"):  # the whole first record, which may be longer than the head
+        text = head if len(data) <= SNIFF_BYTES else data.decode("utf-8", errors="replace")
+        if looks_like_jsonl(text):
+            return "jsonl"
     if suffix == ".json":
-        raise InputError(str(path), 1, "expected JSON Lines: one JSON object per line")
-    if suffix not in TEXT_EXTENSIONS and not looks_like_vbulletin(text):
-        raise InputError(str(path), None, "unrecognised format (expected vBulletin archive text or JSON Lines)")
-    return rows_of_thread(parse_text(text, str(path), errors))
+        return "jsonl" if not data.strip() else "json"
+    mail = sniff_mail(head)
+    if mail:
+        return mail
+    if suffix in MAIL_EXTENSIONS:
+        return "news" if suffix == ".eml" else "mbox"
+    if suffix in MARKDOWN_EXTENSIONS or looks_like_clipped(head):
+        return "markdown"
+    return "vbulletin"
+
+
+def parse_data(
+    data: bytes,
+    path: Path,
+    errors: list[InputError],
+    warnings: list[str],
+    fmt: str = "auto",
+    mail: MailRead | None = None,
+    max_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
+) -> list[Row]:
+    """One file's records, read as `fmt` ("auto": by content, then by extension). A bad record goes to `errors`;
+    a file that cannot be read at all raises InputError. Mail and news messages go to `mail` (threaded later)."""
+    source = str(path)
+    if data.startswith(GZIP_MAGIC):
+        data = gunzip(data, source, max_bytes)
+        path = path.with_name(path.name[: -len(path.suffix)] if path.suffix.lower() == ".gz" else path.name)
+    suffix = path.suffix.lower()
+    head = head_text(data)
+    kind = fmt if fmt != "auto" else _detected(data, head, suffix)
+    if kind in MAIL_FORMATS:
+        if fmt != "auto" and kind in SINGLE_MESSAGE and not looks_like_article(head):
+            raise InputError(source, 1, forced_mismatch(kind, head))
+        _read_mail(data, source, kind, errors, warnings, mail if mail is not None else MailRead())
+        return []
+    text = decode(data, source, warnings)
+    if kind == "json":
+        raise InputError(source, 1, "expected JSON Lines: one JSON object per line")
+    if kind == "jsonl":  # line by line, even when the first lines are bad
+        return read_rows(text, source, errors, warnings, sniffed=fmt == "auto" and suffix not in JSONL_EXTENSIONS)
+    if fmt == "auto" and kind != "markdown" and suffix not in TEXT_EXTENSIONS and not looks_like_vbulletin(text):
+        raise InputError(source, None, f"unrecognised format: {describe(head, suffix)}")
+    try:
+        if kind == "markdown":
+            return rows_of_thread(parse_markdown(text, source, errors))
+        return rows_of_thread(parse_text(text, source, errors))
+    except InputError as exc:  # say what the file looked like, unless it looked like what it was read as
+        looked_right = looks_like_clipped(head) if kind == "markdown" else looks_like_vbulletin(head)
+        if exc.line is None and exc.message.startswith("no recognisable post") and not looked_right:
+            raise InputError(source, None, describe(head, suffix)) from None
+        raise
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -195,9 +181,14 @@ def ingest(
     *,
     max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
     max_post_chars: int | None = DEFAULT_MAX_POST_CHARS,
+    fmt: str = "auto",
 ) -> IngestResult:
-    """Read `paths` (files and directories) into threads; None for a cap means no limit."""
-    files, errors = discover(paths)
+    """Read `paths` (files and directories) into threads; None for a cap means no limit. `fmt` is one of
+    `FORMATS`: "auto" picks a reader per file by content, any other reads every file as that format."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+    files, errors = discover(paths, forced=fmt != "auto")
+    mail = MailRead()
     result = IngestResult(errors=list(errors))
     rows: list[Row] = []
     first_with: dict[bytes, Path] = {}  # content digest → the first file read with that content
@@ -211,7 +202,7 @@ def ingest(
                 raise InputError(str(path), None, f"{what}; read once, skipped here")
             if data.strip():  # empty files are all alike, and none of them is a copy of another
                 first_with[digest] = path
-            rows.extend(parse_data(data, path, result.errors, result.warnings))
+            rows.extend(parse_data(data, path, result.errors, result.warnings, fmt, mail, max_file_bytes))
         except InputError as exc:
             result.errors.append(exc)
             log.debug("skipped %s: %s", path, exc)
@@ -220,5 +211,8 @@ def ingest(
         result.files = n
         if progress:
             progress(n, len(files))
-    result.threads = assemble(rows, result.errors, max_post_chars)  # JSON Lines threads may span files
+    rows.extend(mail_rows(mail.messages, result.errors))
+    if mail.not_archived:
+        result.warnings.append(f"{mail.not_archived} message(s) marked X-No-Archive were not indexed")
+    result.threads = assemble(rows, result.errors, max_post_chars)  # JSON Lines and mail threads may span files
     return result

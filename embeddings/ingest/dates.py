@@ -32,8 +32,12 @@ _TIME = r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?:\s*(?P<ampm>[AaPp][Mm]))?"
 _LONG = re.compile(r"^(?P<day>\d{1,2})(?:st|nd|rd|th)? (?P<month>[A-Za-z]+)\.? (?P<year>\d{4}),? " + _TIME + r"$")
 # "01-May-2012, 15:54"
 _SHORT = re.compile(r"^(?P<day>\d{1,2})-(?P<month>[A-Za-z]+)-(?P<year>\d{4}),? " + _TIME + r"$")
+# "01-29-2016, 05:04 PM": vBulletin's default, month first (day first when the first number cannot be a month)
+_NUMERIC = re.compile(r"^(?P<first>\d{1,2})-(?P<second>\d{1,2})-(?P<year>\d{4}),? " + _TIME + r"$")
 # Loose shape used to tell "a date we failed to read" from ordinary text.
-_LOOKS_LIKE = re.compile(r"^\d{1,2}(?:st|nd|rd|th)?[ -][A-Za-z]+\.?[ -]\d{2,4},? \d{1,2}:\d{2}(?:\s*[AaPp][Mm])?$")
+_LOOKS_LIKE = re.compile(
+    r"^\d{1,2}(?:st|nd|rd|th)?[ -](?:[A-Za-z]+\.?|\d{1,2})[ -]\d{2,4},? \d{1,2}:\d{2}(?:\s*[AaPp][Mm])?$"
+)
 
 
 def _shown(text: str, limit: int = 60) -> str:
@@ -57,6 +61,11 @@ def parse_archive_date(line: str) -> datetime | None:
     """
     text = line.strip()
     m = _LONG.match(text) or _SHORT.match(text)
+    numeric = None if m else _NUMERIC.match(text)
+    if numeric:
+        first, second = int(numeric["first"]), int(numeric["second"])
+        month, day = (second, first) if first > 12 else (first, second)
+        return _at(text, int(numeric["year"]), month, day, numeric)
     if not m:
         if _LOOKS_LIKE.match(text):
             raise DateFormatError(f"unreadable date {_shown(text)}")
@@ -64,13 +73,17 @@ def parse_archive_date(line: str) -> datetime | None:
     month = MONTHS.get(m["month"].lower())
     if month is None:
         raise DateFormatError(f"unknown month {_shown(m['month'], 20)} in date {_shown(text)}")
+    return _at(text, int(m["year"]), month, int(m["day"]), m)
+
+
+def _at(text: str, year: int, month: int, day: int, m: re.Match) -> datetime:
     hour = int(m["hour"])
     if m["ampm"]:
         if not 1 <= hour <= 12:
             raise DateFormatError(f"bad hour in date {_shown(text)}")
         hour = hour % 12 + (12 if m["ampm"].lower() == "pm" else 0)
     try:
-        return datetime(int(m["year"]), month, int(m["day"]), hour, int(m["minute"]))
+        return datetime(year, month, day, hour, int(m["minute"]))
     except ValueError as exc:
         raise DateFormatError(f"invalid date {_shown(text)}: {exc}") from None
 

@@ -27,3 +27,8 @@ def thread_id_for(title: str, first_author: str, first_posted_at: datetime) -> s
 def post_id_for(thread_id: str, author: str, posted_at: datetime, occurrence: int) -> str:
     """`occurrence` counts earlier posts of the thread with the same author and minute."""
     return _digest(thread_id, author, posted_at.isoformat(), str(occurrence), length=12)
+
+
+def thread_id_for_root(title: str, root: str) -> str:
+    """A mail thread's id: a slug of its title and a hash of the Message-ID its replies refer back to."""
+    return f"{slugify(title)}-{_digest(root, length=8)}"

@@ -43,6 +43,7 @@ class Row:
     post_index: int | None
     origin: str | None  # the `source` field of an exported post
     url: str | None
+    excluded: tuple[tuple[int, int], ...] = ()  # spans of the body passages leave out (see Post.excluded)
 
 
 def rows_of_thread(thread: Thread) -> list[Row]:
@@ -60,6 +61,7 @@ def rows_of_thread(thread: Thread) -> list[Row]:
             post_index=p.post_index,
             origin=None,
             url=p.url,
+            excluded=p.excluded,
         )
         for p in thread.posts
     ]
@@ -165,6 +167,7 @@ def assemble(rows: Sequence[Row], errors: list[InputError], max_post_chars: int 
                     source=row.origin or row.source,
                     line=row.line,
                     url=row.url,
+                    excluded=row.excluded,
                 )
             )
         threads.append(thread)

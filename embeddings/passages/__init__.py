@@ -12,7 +12,7 @@ from ..models import Passage, QuoteRelation, Thread
 from .chunking import Chunker
 from .sentences import sentence_spans
 
-__all__ = ["Chunker", "has_words", "make_passages", "own_spans", "sentence_spans"]
+__all__ = ["Chunker", "has_words", "indexed_spans", "make_passages", "own_spans", "sentence_spans"]
 
 _SMILEY_CODE = re.compile(r":[\w-]+:")
 _WORD = re.compile(r"[^\W_]{2,}")
@@ -36,10 +36,28 @@ def own_spans(body_len: int, relations: Iterable[QuoteRelation]) -> list[tuple[i
     return own
 
 
+def indexed_spans(regions: Iterable[tuple[int, int]], excluded: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`regions` (sorted, not overlapping) less the `excluded` spans (a post's footer, signature, ...)."""
+    cuts = sorted(excluded)
+    out = []
+    for start, end in regions:
+        pos = start
+        for c_start, c_end in cuts:
+            if c_end <= pos or c_start >= end:
+                continue
+            if c_start > pos:
+                out.append((pos, c_start))
+            pos = max(pos, c_end)
+        if pos < end:
+            out.append((pos, end))
+    return out
+
+
 def make_passages(
     threads: Sequence[Thread], chunker: Chunker, quotes: Sequence[QuoteRelation], drop_quoted: bool
 ) -> list[Passage]:
-    """Every post's passages, numbered from 1; with `drop_quoted`, only the post's own words (quotes cut out)."""
+    """Every post's passages, numbered from 1, none inside a post's `excluded` spans; with `drop_quoted`, only the
+    post's own words (quotes cut out)."""
     quoted: dict[str, list[QuoteRelation]] = {}
     if drop_quoted:
         for q in quotes:
@@ -48,6 +66,8 @@ def make_passages(
     for thread in threads:
         for post in thread.posts:
             regions = own_spans(len(post.body), quoted.get(post.post_id, []))
+            if post.excluded:
+                regions = indexed_spans(regions, post.excluded)
             for chunk in chunker.chunk(post.body, regions):
                 if not has_words(chunk.text):  # e.g. "…" or ":cheers:" left between two quotes
                     continue

@@ -1,4 +1,11 @@
-"""Sentence boundaries of a post's text, as offsets (chunking cuts there; highlights pick among them)."""
+"""Sentence boundaries of a post's text, as offsets (chunking cuts there; highlights pick among them).
+
+A sentence ends at terminal punctuation followed by something that can start a sentence, at a blank line, or at a
+line break, except where the line break is a hard wrap: mail and news are wrapped at 60-100 characters, so a
+single line break after a line of that length, followed by a line of the same quote depth that does not start a
+list item, continues the sentence. Forum posts, whose line breaks are the writer's, rarely have such lines without
+terminal punctuation, so they keep their breaks. Offsets are into the text as it is: nothing is joined in it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,30 @@ import re
 
 # End of a sentence: terminal punctuation (plus closing quotes/brackets) followed by
 # whitespace and something that can start a sentence; or a line break.
-_BOUNDARY = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+(?=[A-Z0-9\"“‘'(\[¿¡])|\n+")
+_BOUNDARY = re.compile(r"(?P<punct>(?<=[.!?…])[\"'”’»)\]]*\s+(?=[A-Z0-9\"“‘'(\[¿¡]))|(?P<breaks>\n+)")
+WRAP_MIN = 60  # the shortest line taken for one that was wrapped
+WRAP_MAX = 100  # the longest: longer lines are paragraphs written on one line
+_QUOTE = re.compile(r"[ \t]*(?:[>|][ \t]*)*")
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-z][.)])[ \t]")
+
+
+def _quote_depth(line: str) -> str:
+    return re.sub(r"[ \t]", "", _QUOTE.match(line).group())
+
+
+def is_wrap(text: str, at: int) -> bool:
+    """Is the single line break at `text[at]` a hard wrap inside a paragraph?"""
+    line_start = text.rfind("\n", 0, at) + 1
+    previous = text[line_start:at].rstrip()
+    if not WRAP_MIN <= len(previous) <= WRAP_MAX:
+        return False
+    line_end = text.find("\n", at + 1)
+    following = text[at + 1 : len(text) if line_end < 0 else line_end]
+    depth = _quote_depth(following)
+    if depth != _quote_depth(previous):
+        return False
+    rest = following[len(_QUOTE.match(following).group()) :]
+    return bool(rest.strip()) and not _LIST_ITEM.match(rest)
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -15,6 +45,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     spans = []
     pos = start
     for m in _BOUNDARY.finditer(text, start, end):
+        if m["breaks"] == "\n" and is_wrap(text, m.start()):
+            continue
         _append_trimmed(text, pos, m.start() + len(m.group()) - len(m.group().lstrip("\"'”’»)]")), spans)
         pos = m.end()
     _append_trimmed(text, pos, end, spans)
