@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
@@ -38,9 +39,13 @@ class ThreadBot(commands.Bot):
     ``settings.bot.dev_guild_id`` in ``setup_hook``. Never globally: that is only
     ``threadbot sync --global`` (see :func:`bot.runner.sync_commands`).
 
-    ``cooldowns``: the members' token buckets (bot/cooldowns.py). ``search_slots``: at most
-    ``bot.max_concurrent_searches`` searches run at once, for everyone together (:meth:`call_limited`), so one
-    member's burst of questions queues behind the others instead of taking every worker thread and core.
+    ``cooldowns``: the members' token buckets (bot/cooldowns.py). ``search_pool``: the searches' own threads,
+    ``bot.max_concurrent_searches`` of them, for everyone together (:meth:`call_limited`), so one member's burst of
+    questions queues behind the others instead of taking every core; and since they are not asyncio's default
+    threads, autocomplete and the cheap calls (:meth:`call`) never queue behind searches, and a search whose
+    command was cancelled keeps its thread, and so its place under the cap, until it ends.
+
+    ``rebuild_job``: the /reindex command running now (its rebuild and its report), which a stop waits for.
     """
 
     def __init__(
@@ -61,17 +66,18 @@ class ThreadBot(commands.Bot):
         self.sync_on_start = sync_on_start
         b = settings.bot
         self.cooldowns = TokenBuckets(b.cooldown_per_minute, b.cooldown_burst)
-        self.search_slots = asyncio.Semaphore(max(1, int(b.max_concurrent_searches)))
+        self.search_pool = ThreadPoolExecutor(max(1, int(b.max_concurrent_searches)), "threadbot-search")
+        self.rebuild_job: asyncio.Task | None = None
 
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a (blocking) service method in a worker thread, never on the event loop."""
         return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
 
     async def call_limited(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Like :meth:`call`, for the expensive calls (search, quote tracing): waits for one of the
-        ``search_slots`` first. Cheap lookups and autocomplete use :meth:`call` and never wait behind searches."""
-        async with self.search_slots:
-            return await self.call(fn, *args, **kwargs)
+        """Like :meth:`call`, for the expensive calls (search, quote tracing): runs in the ``search_pool``, where it
+        waits for a free thread. Cheap lookups and autocomplete use :meth:`call` and never wait behind searches."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.search_pool, functools.partial(fn, *args, **kwargs))
 
     async def call_fast(self, fn: Callable[..., T], /, *args: Any, default: T, **kwargs: Any) -> T:
         """Like :meth:`call`, but give up with `default` after AUTOCOMPLETE_TIMEOUT seconds or on an error."""
@@ -82,6 +88,10 @@ class ThreadBot(commands.Bot):
         except Exception:  # autocomplete must never surface an error
             log.warning("%s failed during autocomplete", getattr(fn, "__name__", fn), exc_info=True)
         return default
+
+    async def close(self) -> None:
+        await super().close()
+        self.search_pool.shutdown(wait=False, cancel_futures=True)  # running searches end on their own
 
     async def load_features(self) -> None:
         """Add every cog (one per feature). Called by setup_hook; no network."""

@@ -1,12 +1,13 @@
 """Core data classes → Discord embeds, within Discord's limits.
 
 Everything archived (passages, post bodies, titles, authors in fields) is escaped once, after it is cut, so it
-renders as written (see bot/text.py); embed author names and footers are plain text in Discord and are not.
+renders as written (see bot/escaping.py); embed author names and footers are plain text in Discord and are not.
 Highlights (offsets within a passage) are shown in bold.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import discord
 from discord.utils import format_dt
 
+from .escaping import URL, escape
 from .text import (
     AUTHOR_MAX,
     COLOUR,
@@ -24,7 +26,6 @@ from .text import (
     FIELDS_MAX,
     MESSAGE_EMBED_CHARS_MAX,
     TITLE_MAX,
-    URL,
     archive_date,
     cut_words,
     date_line,
@@ -166,7 +167,7 @@ def post_pages(view, page_chars: int = 3800) -> list[discord.Embed]:
     )
     author = or_placeholder(cut_words(view.author, AUTHOR_MAX), "(unknown author)")
     # a URL alone autolinks and shows its own address; anything else is archived text like the rest
-    link = view.url if view.url and URL.fullmatch(view.url) else plain(view.url or "", FIELD_VALUE_MAX)
+    link = escape(view.url) if view.url and URL.fullmatch(view.url) else plain(view.url or "", FIELD_VALUE_MAX)
     link = link if link and len(link) <= FIELD_VALUE_MAX else None
     tid = cut_words(" ".join(view.thread_id.split()), 200)
 
@@ -243,8 +244,29 @@ def source_names(sources: Sequence[str], configured: Sequence[str] = ()) -> list
         if root is None:
             names.append(path.name or "source")
         else:
-            names.append((Path(root.name) / path.relative_to(root)).as_posix().rstrip("/.") or root.name)
+            name = (Path(root.name) / path.relative_to(root)).as_posix()  # the root itself: its own name
+            names.append(name if name != "." else "source")
     return names
+
+
+_ELSEWHERE = re.compile(r"(?<![\w.:/~-])/(?:[^/\s:]+/)+(?=[^/\s:]+)")  # the folders of an absolute path
+
+
+def without_host_paths(text: str, configured: Sequence[str] = (), data_dir: str | Path | None = None) -> str:
+    """`text` (an error message) with the host's paths named as /stats names sources (:func:`source_names`):
+    under a configured source relative to it, the data directory as `data_dir`, any other absolute path by its
+    last component."""
+    roots = {}
+    for c in configured:
+        for form in (Path(c).expanduser(), Path(c).expanduser().resolve()):
+            if form.is_absolute():
+                roots[str(form)] = form.name or "source"
+    if data_dir is not None:
+        for form in (Path(data_dir).expanduser(), Path(data_dir).expanduser().resolve()):
+            roots[str(form)] = "data_dir"
+    for root in sorted(roots, key=len, reverse=True):  # the deepest first: a source may lie in another
+        text = re.sub(re.escape(root) + r"(?=[/:\s'\"]|$)", lambda _, name=roots[root]: name, text)
+    return _ELSEWHERE.sub("", text)
 
 
 def stats_embed(stats, rebuild_status=None, configured_sources: Sequence[str] = ()) -> discord.Embed:
@@ -285,7 +307,8 @@ def progress_text(stage: str | None, done: int, total: int, elapsed: float) -> s
     return f"Rebuilding the index… {label}: {done:,}/{total:,}{pct} · {elapsed:.0f}s elapsed"
 
 
-def report_embed(report) -> discord.Embed:
+def report_embed(report, configured_sources: Sequence[str] = (), data_dir: str | Path | None = None) -> discord.Embed:
+    """/reindex's result; the skipped input is named without the host's paths (:func:`without_host_paths`)."""
     e = discord.Embed(title="Rebuild finished", colour=discord.Colour.green())
     e.description = (
         f"{report.threads:,} threads · {report.posts:,} posts · {report.passages:,} passages · "
@@ -294,9 +317,13 @@ def report_embed(report) -> discord.Embed:
     )
     if report.errors:
         more = f"\n… and {len(report.errors) - 10} more" if len(report.errors) > 10 else ""
+        listed = "\n".join(report.errors[:10])
         e.add_field(
             name=f"Skipped input ({len(report.errors)})",
-            value=or_placeholder(plain("\n".join(report.errors[:10]), FIELD_VALUE_MAX - 30), "(no details)") + more,
+            value=or_placeholder(
+                plain(without_host_paths(listed, configured_sources, data_dir), FIELD_VALUE_MAX - 30), "(no details)"
+            )
+            + more,
             inline=False,
         )
         e.colour = discord.Colour.orange()

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterable
+from typing import NoReturn
 
 import aiohttp
 import discord
@@ -66,19 +67,93 @@ def _default_service(settings):
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# How long a stop waits for a running /reindex. An unfinished build never harms the live index: it is written in
+# its own builds/<id>.tmp directory, which a later build deletes.
+REBUILD_GRACE_SECONDS = 30.0
+ABANDON_SECONDS = 5.0  # then, for the abandoned /reindex to say so and for the gateway to close
 
 
-async def serve(bot, token: str, *, stop_signals: Iterable[signal.Signals] = STOP_SIGNALS) -> None:
+def _exit_now(code: int) -> NoReturn:
+    """End the process at once, without waiting for worker threads (a rebuild's) as a normal exit would."""
+    logging.shutdown()  # flushes the log
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _running_rebuild(bot) -> tuple[asyncio.Task, str] | None:
+    job = getattr(bot, "rebuild_job", None)
+    if job is None or job.done():
+        return None
+    status = getattr(bot.service, "rebuild_status", None)
+    return job, (status[0] if status and status[0] else "an admin")
+
+
+async def _rebuild_ended(bot, grace: float, why: str) -> bool:
+    """Wait up to `grace` seconds for a running /reindex; False if it is still running then."""
+    running = _running_rebuild(bot)
+    if running is None:
+        return True
+    job, who = running
+    log.warning(
+        "%s: waiting up to %g s for the rebuild started by %s to finish (signal again to stop now)", why, grace, who
+    )
+    await asyncio.wait({job}, timeout=grace)
+    if job.done():
+        return True
+    log.warning(
+        "stopping without waiting any longer for the rebuild started by %s: the live index is untouched (the "
+        "unfinished build stays in a builds/*.tmp directory until a later rebuild deletes it)",
+        who,
+    )
+    job.cancel()  # the /reindex response says that it was interrupted
+    await asyncio.wait({job}, timeout=ABANDON_SECONDS)
+    return False
+
+
+async def _close(bot) -> None:
+    try:
+        await asyncio.wait_for(bot.close(), ABANDON_SECONDS)
+    except Exception:  # the process ends now anyway
+        log.warning("could not close the gateway connection cleanly", exc_info=True)
+
+
+async def serve(
+    bot,
+    token: str,
+    *,
+    stop_signals: Iterable[signal.Signals] = STOP_SIGNALS,
+    grace: float | None = None,
+    exit_now: Callable[[int], object] = _exit_now,
+) -> None:
     """Log in, connect to the gateway and answer until the connection ends for good or one of `stop_signals`
-    arrives; then close the gateway connection and the HTTP session. The signal handlers are removed on return."""
+    arrives; then close the gateway connection and the HTTP session. The signal handlers are removed on return.
+
+    A stop during a /reindex first waits, still connected, up to `grace` seconds (REBUILD_GRACE_SECONDS) for it to
+    finish and report; a rebuild still running then is abandoned: the connection is closed and `exit_now(0)` ends
+    the process, since a normal exit would wait for the rebuild's thread. A second signal calls
+    `exit_now(128 + signal)` at once. A connection that ends by itself during a /reindex waits the same way."""
     loop = asyncio.get_running_loop()
+    grace = REBUILD_GRACE_SECONDS if grace is None else grace
     installed = []
-    closing: list[asyncio.Future] = []  # referenced, so the closing task is not collected before it is done
+    stopping: list[asyncio.Future] = []  # referenced, so the stopping task is not collected before it is done
+
+    async def stop_after_rebuild(sig: signal.Signals) -> None:
+        if _running_rebuild(bot) is None:
+            log.info("received %s: closing the gateway connection", sig.name)
+        elif await _rebuild_ended(bot, grace, f"received {sig.name}; stopping"):
+            log.info("the rebuild has ended: closing the gateway connection")
+        else:
+            await _close(bot)
+            exit_now(EXIT_OK)
+            return
+        await bot.close()
 
     def stop(sig: signal.Signals) -> None:
-        log.info("received %s: closing the gateway connection", sig.name)
-        if not closing:
-            closing.append(asyncio.ensure_future(bot.close()))
+        if stopping:
+            log.warning("received %s again: stopping now, without waiting for the rebuild", sig.name)
+            exit_now(128 + sig)
+            return
+        stopping.append(asyncio.ensure_future(stop_after_rebuild(sig)))
 
     for sig in stop_signals:
         try:
@@ -90,8 +165,14 @@ async def serve(bot, token: str, *, stop_signals: Iterable[signal.Signals] = STO
         async with bot:
             await bot.start(token)
     finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+        try:
+            if stopping:
+                await stopping[0]
+            elif not await _rebuild_ended(bot, grace, "the gateway connection has ended"):
+                exit_now(EXIT_UNAVAILABLE)
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
 
 
 def run_bot(
@@ -101,7 +182,8 @@ def run_bot(
 
     Commands are not synced at start unless `sync` (``threadbot run --sync``, for development) is set; then
     they are synced to the configured dev guild only — never globally (that is ``threadbot sync --global``).
-    SIGTERM and SIGINT stop it cleanly: the gateway connection is closed, then the index (exit code 0).
+    SIGTERM and SIGINT stop it cleanly: the gateway connection is closed, then the index (exit code 0); during a
+    /reindex, see :func:`serve`.
     """
     setup_logging(settings.bot.log_level)
     if sync and not getattr(settings.bot, "dev_guild_id", None):
@@ -126,7 +208,7 @@ def run_bot(
         _say(f"cannot reach Discord: {exc}")
         return EXIT_UNAVAILABLE
     finally:
-        if service is not None:
+        if service is not None and service.rebuild_status is None:  # never under a rebuild that still uses it
             service.close()
             log.info("closed the index")
     log.info("stopped")

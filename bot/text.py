@@ -1,10 +1,7 @@
-"""Text within Discord's limits: escaping, word-boundary cuts, dates, highlights in bold, embed budgets.
+"""Text within Discord's limits: word-boundary cuts, dates, highlights in bold, embed budgets.
 
-Everything archived or typed by a member is escaped in one pass over the final text, after it was cut and its
-highlights were chosen, and only then does the bot's own markup (bold, block quotes, pointers) go around it:
-markdown, masked links, headings, lists and block quotes at line starts are neutralised, and no mention of any
-kind (user, role, channel, command, timestamp, custom emoji, @everyone/@here) renders or pings (the client also
-uses ``AllowedMentions.none()``). Cuts are made on the raw text, so an escape is never split from its character.
+Archived text is cut and its highlights chosen on the raw text, then escaped in one pass (bot/escaping.py), so an
+escape is never split from its character; no cut falls and no highlight starts or ends inside a bare URL.
 """
 
 from __future__ import annotations
@@ -15,6 +12,8 @@ from datetime import UTC, datetime
 
 import discord
 from discord.utils import format_dt
+
+from .escaping import CLOSE, OPEN, URL, ends_in_url, escape, unmarked, url_spans
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
 TITLE_MAX = 256
@@ -31,61 +30,17 @@ CONTENT_MAX = 2000
 ELLIPSIS = "…"
 COLOUR = discord.Colour.blurple()
 
-# --------------------------------------------------------------------------- escaping
-ZWSP = "\u200b"  # invisible; inside a mention's opening it stops Discord from parsing the mention
-# Where a highlight opens and closes while its passage is escaped: private-use characters, never in the input.
-OPEN, CLOSE = "\ue000", "\ue001"
-_MARK = f"[{OPEN}{CLOSE}]"
-# A bare URL as Discord autolinks it: it shows its own address, and a backslash inside it would change it.
-URL = re.compile(rf"(?:https?|steam)://[^\s<{OPEN}{CLOSE}]+[^<.,:;\"'\]\s{OPEN}{CLOSE}]")
-_MENTION = re.compile(
-    rf"(?P<angle><)(?={_MARK}*(?:[@#/:]|[at]:|id:))"  # <@id> <@!id> <@&id> <#id> </cmd:id> <t:…> <:emoji:id> <id:…>
-    rf"|(?P<at>@)(?={_MARK}*(?:everyone|here))"
-)
-_BREAK = "\r\x85\u2028\u2029"  # besides "\n", what a client might take for a line break
-_LINE_START = rf"(?:^|(?<=[{_BREAK}]))(?:[^\S\n{_BREAK}]|{_MARK})*"  # and the blanks after it
-_MARKDOWN = re.compile(
-    # at a line start: headings, "-# " subtext, lists ("- ", "+ ", "1. ", "1) "), block quotes
-    rf"(?P<lead>{_LINE_START})(?:(?P<block>[#>+-])|(?P<number>\d{{1,9}})(?P<dot>[.)])(?={_MARK}*(?:\s|$)))"
-    r"|(?P<char>[\\*_~|`\[\]])",  # emphasis, spoilers, code, masked links, the escape character itself
-    re.MULTILINE,
-)
-
-
-def _markdown(text: str, line_start: bool) -> str:
-    def sub(m: re.Match) -> str:
-        if m.group("char"):
-            return "\\" + m.group("char")
-        if m.start() == 0 and not line_start:  # text right after a URL is not at a line start
-            return m.group(0)
-        if m.group("block"):
-            return m.group("lead") + "\\" + m.group("block")
-        return m.group("lead") + m.group("number") + "\\" + m.group("dot")
-
-    return _MARKDOWN.sub(sub, text)
-
-
-def escape(text: str) -> str:
-    """Archived or typed text → text that renders literally.
-
-    Markdown characters get a backslash, outside bare URLs (those are kept as written: they show their own
-    address); the `@` of `@everyone`/`@here` and the `<` of mention-like markup get an invisible ZWSP after them.
-    Line-start markup is escaped at the start of `text` too, so the result is inert wherever it is placed."""
-    out, pos = [], 0
-    for url in URL.finditer(text):
-        out.append(_markdown(text[pos : url.start()], pos == 0))
-        out.append(url.group(0))
-        pos = url.end()
-    out.append(_markdown(text[pos:], pos == 0))
-    return _MENTION.sub(lambda m: m.group(0) + ZWSP, "".join(out))
-
-
-def _unmarked(text: str) -> str:
-    """`text` without the private highlight markers (same length, so offsets into it stay valid)."""
-    return text.replace(OPEN, "\ufffd").replace(CLOSE, "\ufffd")
-
 
 # --------------------------------------------------------------------------- cuts
+def _cut_point(text: str, start: int, k: int, spans: Sequence[tuple[int, int]]) -> tuple[int, int | None]:
+    """A cut of `text[start:]` at `k`, moved to before the URL it would fall inside: (cut, None). A URL with only
+    blanks before it in `text[start:k]` cannot be cut before: (k, where it starts), for escape's `cut_url_at`."""
+    for s, e in spans:
+        if start <= s < k < e:
+            return (s, None) if text[start:s].strip() else (k, s)
+    return k, None
+
+
 def cut_words(text: str, limit: int, suffix: str = ELLIPSIS, *, escaped: bool = False) -> str:
     """`text` if it fits in `limit`, else its longest word-boundary prefix + `suffix` that fits.
 
@@ -106,40 +61,89 @@ def cut_words(text: str, limit: int, suffix: str = ELLIPSIS, *, escaped: bool = 
 
 def plain(text: str, limit: int) -> str:
     """`text` escaped, in at most `limit` characters: the longest word-boundary cut of the raw text whose escaped
-    form fits, with an ellipsis."""
-    text = _unmarked(text)
+    form fits, with an ellipsis. A cut never falls inside a URL: it moves to before it (or, for a URL that begins
+    the text, the URL is shown cut and as text)."""
+    text = unmarked(text)
     out = escape(text)
     if len(out) <= limit:
         return out
+    spans = url_spans(text)
+
+    def cut(n: int) -> str:
+        head = cut_words(text, n)
+        if head == text:
+            return out
+        k, at = _cut_point(text, 0, len(head) - len(ELLIPSIS), spans)
+        shown = escape(text[:k].rstrip(), cut_url_at=at)
+        return shown + (" " if at is None and ends_in_url(shown) else "") + ELLIPSIS
+
     lo, hi = 0, min(len(text), limit)  # escaping never shortens, so the raw cut is at most `limit` long
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if len(escape(cut_words(text, mid))) <= limit:
+        if len(cut(mid)) <= limit:
             lo = mid
         else:
             hi = mid - 1
-    return escape(cut_words(text, lo)) if lo else ""
+    return cut(lo) if lo else ""
+
+
+def _longest_fitting(window: str, room: int) -> int:
+    """The length of the longest prefix of `window` (at most `room` characters) whose escaped form fits `room`."""
+    full = len(escape(window))
+    if full <= room or len(window) <= 1:
+        return len(window)
+
+    def fits(m: int) -> bool:
+        return len(escape(window[:m])) <= room
+
+    # escaping lengthens text about evenly: start from the proportional guess and gallop away from it
+    lo, hi, step = 1, len(window) - 1, 2
+    guess = min(hi, max(lo, len(window) * room // full))
+    if fits(guess):
+        lo = guess
+        while lo + step <= hi and fits(lo + step):
+            lo, step = lo + step, step * 2
+        hi = min(hi, lo + step - 1)
+    else:
+        hi = guess - 1
+        while hi - step >= lo and not fits(hi - step + 1):
+            hi, step = hi - step, step * 2
+        lo = max(lo, hi - step + 1)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def split_escaped(line: str, room: int) -> list[str]:
-    """One raw line → escaped pieces of at most `room` characters, split at spaces where possible; each piece is
-    escaped on its own, so one that begins a new line cannot begin with live line-start markup."""
-    line = _unmarked(line)
-    pieces = []
-    while len(escape(line)) > room:
-        lo, hi = 1, min(len(line), room)
-        while lo < hi:  # the longest raw prefix whose escaped form fits
-            mid = (lo + hi + 1) // 2
-            if len(escape(line[:mid])) <= room:
-                lo = mid
-            else:
-                hi = mid - 1
-        cut = line.rfind(" ", 0, lo + 1)
-        cut = cut if cut >= lo // 2 else lo
-        pieces.append(escape(line[:cut].rstrip(" ")))
-        line = line[cut:].lstrip(" ")
-    pieces.append(escape(line))
-    return pieces
+    """One raw line → escaped pieces of at most `room` characters, split at spaces where possible and never inside
+    a URL (a URL longer than `room` is shown cut, as text); each piece is escaped on its own, so one that begins a
+    new line cannot begin with live line-start markup. Linear: only a window of `room` characters past the last
+    cut is ever escaped (escaping never shortens text, so nothing beyond it can fit)."""
+    line = unmarked(line)
+    pieces, pos, n = [], 0, len(line)
+    while True:
+        if n - pos <= room and len(rest := escape(line[pos:])) <= room:
+            pieces.append(rest)
+            return pieces
+        lo = _longest_fitting(line[pos : pos + room], room)
+        space = line.rfind(" ", pos, pos + lo + 1)
+        k = space if space >= 0 and space - pos >= lo // 2 else pos + lo
+        # the URLs that start in this window, to their real ends (each is matched in at most two windows)
+        spans = [(m.start(), URL.match(line, m.start()).end()) for m in URL.finditer(line, pos, pos + room + 1)]
+        while True:
+            k, at = _cut_point(line, pos, k, spans)
+            piece = escape(line[pos:k].rstrip(" "), cut_url_at=None if at is None else at - pos)
+            if len(piece) <= room or k - pos <= 1:
+                break
+            k = pos + max(1, k - pos - (len(piece) - room))  # a URL shown as text is longer than it was as a URL
+        pieces.append(piece)
+        pos = k
+        while pos < n and line[pos] == " ":
+            pos += 1
 
 
 # --------------------------------------------------------------------------- dates, pointers
@@ -231,28 +235,50 @@ def _bold(segment: str) -> str:
 _HIGHLIGHTED = re.compile(f"{OPEN}([^{CLOSE}]*){CLOSE}")
 
 
-def markup(text: str, highlights: Sequence[tuple[int, int]] = ()) -> str:
+def _outside_urls(spans: Sequence[tuple[int, int]], urls: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Highlight spans widened to whole URLs where they start or end inside one (bold markers inside a URL would
+    become part of its address)."""
+    out = []
+    for s, e in spans:
+        for us, ue in urls:
+            if us < s < ue:
+                s = us
+            if us < e < ue:
+                e = ue
+        out.append((s, e))
+    return out
+
+
+def markup(text: str, highlights: Sequence[tuple[int, int]] = (), *, cut_url_at: int | None = None) -> str:
     """`text` escaped in one pass, with the spans in `highlights` (offsets into `text`) in bold.
 
     The spans are marked in the raw text and the bold added only after escaping, so a construct that spans a
-    highlight's edge (a masked link, a mention) is escaped as a whole, as if there were no highlight."""
-    text = _unmarked(text)
+    highlight's edge (a masked link, a mention) is escaped as a whole, as if there were no highlight. A highlight
+    never starts or ends inside a URL. `cut_url_at`: as for :func:`escape`."""
+    text = unmarked(text)
+    spans = _merge(_outside_urls(_merge(highlights, len(text)), url_spans(text)), len(text))
     marked, pos = [], 0
-    for s, e in _merge(highlights, len(text)):
+    for s, e in spans:
         marked += [text[pos:s], OPEN, text[s:e], CLOSE]
         pos = e
     marked.append(text[pos:])
-    return _HIGHLIGHTED.sub(lambda m: _bold(m.group(1)), escape("".join(marked)))
+    if cut_url_at is not None:  # the same place in the marked text: after the markers at or before it
+        cut_url_at += sum((s <= cut_url_at) + (e <= cut_url_at) for s, e in spans)
+    return _HIGHLIGHTED.sub(lambda m: _bold(m.group(1)), escape("".join(marked), cut_url_at=cut_url_at))
 
 
 def block_quote(text: str) -> str:
     return "\n".join("> " + line if line else ">" for line in text.split("\n"))
 
 
-def _window(text: str, highlights: Sequence[tuple[int, int]], size: int) -> tuple[int, int]:
-    """A word-aligned window of at most `size` raw characters, placed to show the first highlight."""
+def _window(
+    text: str, highlights: Sequence[tuple[int, int]], size: int, urls: Sequence[tuple[int, int]]
+) -> tuple[int, int, int | None]:
+    """A word-aligned window (start, end, cut_url_at) of at most `size` raw characters, placed to show the first
+    highlight, that neither starts nor ends inside a URL (unless the URL is longer than the window: then its start
+    is `cut_url_at`, relative to the window)."""
     if len(text) <= size:
-        return 0, len(text)
+        return 0, len(text), None
     start = 0
     if highlights:
         hs, he = min(highlights)
@@ -261,12 +287,16 @@ def _window(text: str, highlights: Sequence[tuple[int, int]], size: int) -> tupl
             space = text.find(" ", start)
             if 0 <= space < hs:
                 start = space + 1
+            for us, ue in urls:
+                if us < start < ue:  # show the whole URL when the highlight is in it, else begin after it
+                    start = us if hs < ue else ue
     end = min(len(text), start + size)
     if end < len(text):
         space = text.rfind(" ", start, end)
         if space > start + size // 2:
             end = space
-    return start, end
+    end, at = _cut_point(text, start, end, urls)
+    return start, end, None if at is None else at - start
 
 
 def render_passage(text: str, highlights: Sequence[tuple[int, int]], limit: int) -> tuple[str, bool]:
@@ -274,12 +304,16 @@ def render_passage(text: str, highlights: Sequence[tuple[int, int]], limit: int)
     lead = len(text) - len(text.lstrip())
     text = text.strip()
     highlights = [(s - lead, e - lead) for s, e in highlights]
+    urls = url_spans(text)
     size = len(text)
     while True:
-        start, end = _window(text, highlights, size)
-        body = markup(text[start:end], [(s - start, e - start) for s, e in highlights])
+        start, end, at = _window(text, highlights, size, urls)
+        body = markup(text[start:end], [(s - start, e - start) for s, e in highlights], cut_url_at=at)
         cut = start > 0 or end < len(text)
-        rendered = block_quote((ELLIPSIS if start > 0 else "") + body + (ELLIPSIS if end < len(text) else ""))
+        tail = ""
+        if end < len(text):  # a URL right before the ellipsis would take it into its address
+            tail = (" " if at is None and ends_in_url(body) else "") + ELLIPSIS
+        rendered = block_quote((ELLIPSIS if start > 0 else "") + body + tail)
         if len(rendered) <= limit:
             return rendered, cut
         if size <= 1:  # not even one character fits: the quote mark and an ellipsis

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -43,16 +44,31 @@ class StaticSource(PageSource):
 
 
 class FetchingSource(PageSource):
-    """Pages fetched on demand (e.g. search with offset) and cached; `fetch(i)` → (page, more_after_it)."""
+    """Pages fetched on demand (e.g. search with offset) and cached; `fetch(i)` → (page, more_after_it).
+
+    One fetch per page: a page being fetched is awaited by whoever else asks for it meanwhile (a failed fetch is
+    forgotten, so a later press tries again)."""
 
     def __init__(self, fetch: Callable[[int], Awaitable[tuple[Page, bool]]], first: Page, more: bool):
         self.fetch = fetch
         self.cache: dict[int, tuple[Page, bool]] = {0: (first, more)}
+        self.fetching: dict[int, asyncio.Future[tuple[Page, bool]]] = {}
 
     async def get(self, index: int) -> Page:
-        if index not in self.cache:
+        if index in self.cache:
+            return self.cache[index][0]
+        running = self.fetching.get(index)
+        if running is None:
+            running = self.fetching[index] = asyncio.ensure_future(self._fetch(index))
+            running.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved even if nobody waits
+        return (await asyncio.shield(running))[0]  # a waiter cancelled does not cancel the others' fetch
+
+    async def _fetch(self, index: int) -> tuple[Page, bool]:
+        try:
             self.cache[index] = await self.fetch(index)
-        return self.cache[index][0]
+            return self.cache[index]
+        finally:
+            del self.fetching[index]
 
     def has_next(self, index: int) -> bool:
         return self.cache.get(index, (None, False))[1]
@@ -86,6 +102,7 @@ class Paginator(discord.ui.View):
         self.index = 0
         self.latest: discord.Interaction | None = None  # newest interaction whose token can edit the message
         self.latest_at: float | None = None  # when `latest` was created (clock())
+        self.turning = False  # a press is fetching its page: other presses are acknowledged and ignored
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:
@@ -127,8 +144,14 @@ class Paginator(discord.ui.View):
             self._fit_timeout()  # discord.py restarted the countdown; keep it inside the older token's life
             raise
         self._touch(interaction)
+        if self.turning:  # a double click, or ten: the page they asked for is already on its way
+            return
         target = max(0, self.index + step)
-        page = await self.source.get(target)
+        self.turning = True
+        try:
+            page = await self.source.get(target)
+        finally:
+            self.turning = False
         self.index = target
         self._sync_buttons()
         if self.is_finished():  # timed out while the page was fetched: don't bring dead buttons back

@@ -40,7 +40,8 @@ class PostCog(commands.Cog):
         if number > summary.post_count:
             raise UserInputError(post_out_of_range(summary.title, summary.post_count))
         view = await bot.call(bot.service.post, summary.thread_id, number)
-        pages = [Page(content=None, embeds=[e]) for e in post_pages(view)]
+        # a long post takes a while to escape and split: in a worker thread, like the service calls
+        pages = [Page(content=None, embeds=[e]) for e in await bot.call(post_pages, view)]
         paginator = Paginator(StaticSource(pages), owner_id=interaction.user.id)
         await paginator.start(interaction, pages[0])
 

@@ -8,6 +8,7 @@ bot serves hear nothing of it (the log has every rebuild).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -20,12 +21,16 @@ from embeddings import RebuildInProgressError, ThreadbotError
 
 from ..errors import new_reference, rebuild_running_message
 from ..permissions import admin_only
-from ..render import plain, progress_text, report_embed
+from ..render import plain, progress_text, report_embed, without_host_paths
 
 log = logging.getLogger("threadbot.bot")
 
 # An interaction token lives 15 minutes; past this, the end is reported with a channel message.
 INTERACTION_WINDOW_SECONDS = 14 * 60
+INTERRUPTED = (
+    "Rebuild interrupted: the bot is stopping. The previous index is still serving; run `/reindex` again once "
+    "it is back."
+)
 
 
 class Progress:
@@ -64,6 +69,17 @@ class ReindexCog(commands.Cog):
             return
         who = f"{interaction.user} ({interaction.user.id})"
         log.info("rebuild requested by %s in guild %s, channel %s", who, interaction.guild_id, interaction.channel_id)
+        me = asyncio.current_task()
+        if bot.rebuild_job is None:  # what a stopping bot waits for (bot/runner.py)
+            bot.rebuild_job = me
+        try:
+            await self._rebuild(interaction, who)
+        finally:
+            if bot.rebuild_job is me:
+                bot.rebuild_job = None
+
+    async def _rebuild(self, interaction: discord.Interaction, who: str) -> None:
+        bot = self.bot
         started = self.clock()
         await interaction.response.send_message(progress_text(None, 0, 0, 0))
 
@@ -71,26 +87,37 @@ class ReindexCog(commands.Cog):
         task = asyncio.ensure_future(bot.call(bot.service.rebuild, progress=progress, started_by=str(interaction.user)))
         interval = max(0.05, float(bot.settings.bot.progress_interval_seconds))
         shown = 0
-        while not task.done():
-            await asyncio.wait({task}, timeout=interval)
-            version, (stage, done, total) = progress.snapshot()
-            if task.done() or version == shown or self.clock() - started >= self.interaction_window:
-                continue
-            shown = version
-            try:
-                await interaction.edit_original_response(
-                    content=progress_text(stage, done, total, self.clock() - started)
-                )
-            except discord.HTTPException:
-                log.debug("progress edit failed", exc_info=True)
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=interval)
+                version, (stage, done, total) = progress.snapshot()
+                if task.done() or version == shown or self.clock() - started >= self.interaction_window:
+                    continue
+                if bot.is_closed():  # the connection has ended: nothing to edit through
+                    continue
+                shown = version
+                try:
+                    await interaction.edit_original_response(
+                        content=progress_text(stage, done, total, self.clock() - started)
+                    )
+                except discord.HTTPException:
+                    log.debug("progress edit failed", exc_info=True)
+        except asyncio.CancelledError:  # the bot is stopping without waiting for the rebuild
+            log.warning("rebuild by %s abandoned: the bot is stopping", who)
+            if not bot.is_closed() and self.clock() - started < self.interaction_window:
+                with contextlib.suppress(discord.HTTPException):
+                    await interaction.edit_original_response(content=INTERRUPTED)
+            raise
 
         content, embed = None, None
+        settings = bot.settings
         try:
             report = task.result()
         except RebuildInProgressError as exc:
             content = rebuild_running_message(exc.started_by, exc.started_at)
         except ThreadbotError as exc:
-            content = f"Rebuild failed: {plain(str(exc), 1500)}\nThe previous index is still serving."
+            message = without_host_paths(str(exc), settings.sources, settings.data_dir)
+            content = f"Rebuild failed: {plain(message, 1500)}\nThe previous index is still serving."
             log.warning("rebuild by %s failed: %s", who, exc)
         except Exception as exc:
             ref = new_reference()
@@ -100,13 +127,16 @@ class ReindexCog(commands.Cog):
                 "the log has the details."
             )
         else:
-            embed = report_embed(report)
+            embed = report_embed(report, settings.sources, settings.data_dir)
             log.info("rebuild by %s finished: %s", who, report)
         await self._finish(interaction, started, content, embed)
 
     async def _finish(
         self, interaction: discord.Interaction, started: float, content: str | None, embed: discord.Embed | None
     ) -> None:
+        if self.bot.is_closed():  # the gateway connection ended while it ran: only the log hears of it
+            log.info("rebuild ended after the bot disconnected: %s", content or embed.description)
+            return
         if self.clock() - started < self.interaction_window:
             try:
                 await interaction.edit_original_response(content=content, embed=embed)

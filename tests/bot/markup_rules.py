@@ -3,18 +3,23 @@ link, a mention (users, roles, channels, commands, timestamps, custom emoji, @ev
 or a block quote. Written from Discord's rules, independently of the bot's escaping.
 
 The model, as Discord's parser reads a message left to right: a backslash before a character that is neither a
-letter, a digit nor a blank makes it literal; a backtick span is literal up to the next backtick; a bare URL is
-one autolink (nothing inside it is parsed); at an unescaped `[` a masked link `[text](scheme:…)` may start; at
-`<` a mention; anywhere `@everyone` / `@here`. Line starts (after blanks, and after one block-quote prefix)
-decide headings (`#`..`###`, `-#`), lists (`-`, `*`, `+`, `1.`, `1)`) and block quotes (`>`, `>>>`).
+letter, a digit nor a blank makes it literal; a backtick span is literal up to the next backtick; at `<` a mention;
+anywhere `@everyone` / `@here`, except inside a bare URL (an autolink shows its own address). Line starts (after
+blanks, and after one block-quote prefix) decide headings (`#`..`###`, `-#`), lists (`-`, `*`, `+`, `1.`, `1)`)
+and block quotes (`>`, `>>>`).
+
+Masked links are judged without any notion of URLs: an unescaped `[` with, somewhere after it, an unescaped `](`
+and a `)` is live, whatever lies between and whatever the target. A URL does not protect a `[` inside it: whether
+Discord takes `https://[Click` for an address is Discord's business, so the checker assumes it may not.
 """
 
 from __future__ import annotations
 
 import re
 
-URL = re.compile(r"(?:https?|steam)://[^\s<]+[^<.,:;\"'\]\s]")
-MASKED_LINK = re.compile(r"\[(?:\\.|[^\]\\])*\]\(\s*<?[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+# Where Discord's parser autolinks (simple-markdown's url rule, with steam: links): used only to know that a
+# mention inside an address does not render as one.
+AUTOLINK = re.compile(r"(?:https?|steam)://[^\s<]+[^<.,:;\"')\]\s]")
 MENTION = re.compile(
     r"<(?:@[!&]?\d+"  # user, nickname, role
     r"|#\d+"  # channel
@@ -52,28 +57,34 @@ def live_markup(text: str, *, allowed: frozenset[str] | set[str] = frozenset(), 
     """What in `text` would render as a link, mention, heading, list or (unless `quotes_allowed`) block quote.
     `allowed`: exact constructs the bot writes itself (its own `<t:…>` timestamps)."""
     problems = _line_problems(text, quotes_allowed)
-    pos, n = 0, len(text)
+    opens, closes = [], []  # unescaped "[", unescaped "](" (outside code spans)
+    pos, n, autolink_end = 0, len(text), 0
     while pos < n:
         ch = text[pos]
         if ch == "\\" and pos + 1 < n and not (text[pos + 1].isalnum() or text[pos + 1].isspace()):
             pos += 2
             continue
-        if ch == "`":
+        if pos >= autolink_end and (m := AUTOLINK.match(text, pos)):
+            autolink_end = m.end()
+        if ch == "`" and pos >= autolink_end:  # in an address a backtick may be just a character: read on
             run = len(text[pos:]) - len(text[pos:].lstrip("`"))
             end = text.find("`" * run, pos + run)
             if end >= 0:
                 pos = end + run
                 continue
-        if m := URL.match(text, pos):
-            pos = m.end()
-            continue
-        if ch == "[" and (m := MASKED_LINK.match(text, pos)):
-            problems.append(f"masked link: {text[pos : pos + 80]!r}")
-        if ch == "<" and (m := MENTION.match(text, pos)) and m.group(0) not in allowed:
+        if ch == "[":
+            opens.append(pos)
+        elif ch == "]" and text.startswith("(", pos + 1):
+            closes.append(pos)
+        elif ch == "<" and (m := MENTION.match(text, pos)) and m.group(0) not in allowed:
             problems.append(f"mention: {m.group(0)!r}")
-        if ch == "@" and (m := EVERYONE.match(text, pos)):
+        elif ch == "@" and pos >= autolink_end and (m := EVERYONE.match(text, pos)):
             problems.append(f"mention: {m.group(0)!r}")
         pos += 1
+    last_paren = text.rfind(")")
+    closes = [c for c in closes if last_paren > c + 1]
+    if opens and closes and opens[0] < closes[-1]:
+        problems.append(f"masked link: {text[opens[0] : closes[-1] + 80]!r}")
     return problems
 
 

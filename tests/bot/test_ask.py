@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +14,7 @@ from discord_rules import check_all_sent
 
 from bot.render import archive_date
 from bot.text import escape
-from bot.views import NOT_YOURS, Paginator
+from bot.views import NOT_YOURS, FetchingSource, Page, Paginator
 
 QUESTION = "Were the purges aimed at real counter-revolutionary networks?"
 
@@ -81,6 +82,49 @@ async def test_paging_next_prev_only_for_the_asker(discord_sample, sample_servic
     assert [e["author"]["name"] + e["fields"][0]["value"] for e in reply.embeds] == page1
     assert reply.buttons()["Prev"]["disabled"] is True
     check_all_sent(discord_sample.transport.sent)
+
+
+async def test_ten_presses_at_once_run_one_search_and_turn_one_page(make_discord, sample_service, monkeypatch):
+    d = await make_discord(sample_service, cooldown_burst=1)
+    offsets = []
+    real = sample_service.search
+
+    def slow(*args, **kwargs):
+        offsets.append(kwargs.get("offset", 0))
+        time.sleep(0.1)  # the other presses arrive while the page is fetched
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sample_service, "search", slow)
+    asker = User()
+    reply = await d.command("ask", user=asker, question=QUESTION, limit=1)
+    presses = [d.press_payload(reply.message, "Next", asker) for _ in range(10)]
+    for p in presses:
+        d.transport.original[p["token"]] = int(reply.message["id"])
+    tasks = set().union(*(d.dispatch(p) for p in presses))
+    await asyncio.wait_for(asyncio.gather(*tasks), 60)
+
+    assert offsets == [0, 1]  # the first page, then page 2 once
+    assert [d.transport.by_token(p["token"])[0].callback_type for p in presses] == [6] * 10  # all acknowledged
+    assert reply.message["content"].startswith("Results 2–2")
+    check_all_sent(d.transport.sent)
+
+
+async def test_presses_share_a_running_fetch_of_the_same_page():
+    release = asyncio.Event()
+    calls = []
+
+    async def fetch(index):
+        calls.append(index)
+        await release.wait()
+        return Page(content=f"page {index}"), True
+
+    source = FetchingSource(fetch, Page(content="page 0"), True)
+    waiting = [asyncio.ensure_future(source.get(1)) for _ in range(5)]
+    await asyncio.sleep(0.01)
+    waiting[0].cancel()  # one presser giving up does not cancel the fetch the others wait for
+    release.set()
+    pages = await asyncio.gather(*waiting[1:])
+    assert calls == [1] and {p.content for p in pages} == {"page 1"} and source.has_next(1)
 
 
 async def test_last_page_disables_next(discord_sample, sample_service):

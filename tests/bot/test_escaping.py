@@ -13,7 +13,7 @@ from bot_harness import User
 from conftest import LONG_THREAD_TITLE, SPECIAL_THREAD
 from discord.utils import escape_markdown, escape_mentions, format_dt
 from discord_rules import check_all_sent, check_message
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markup_rules import live_markup, message_problems
 
@@ -28,7 +28,7 @@ from bot.hints import (
     quote_not_found,
 )
 from bot.render import post_pages, quote_embed, report_embed, results_embeds, results_header, stats_embed, threads_pages
-from bot.text import ELLIPSIS, as_utc, markup, plain, render_passage
+from bot.text import ELLIPSIS, as_utc, escape, markup, plain, render_passage
 from embeddings import NotFoundError
 from embeddings.models import (
     BuildReport,
@@ -63,6 +63,11 @@ OWN_TIMESTAMPS = frozenset(format_dt(as_utc(WHEN), style) for style in "fdR") | 
         "- item",
         "1. item",
         "> a quote",
+        "[a](b)",  # any target, any text
+        "https://example.org/[a](https://b)",  # inside an address too: Discord may end the address at the "["
+        "https://[Click](https://evil.example/login)",
+        "steam://[x](https://evil.example)",
+        "[Click\nhere](https://evil.example)",
     ],
 )
 def test_the_checker_finds_live_markup(text):
@@ -76,7 +81,8 @@ def test_the_checker_finds_live_markup(text):
         "<\u200b#123456> <\u200b@&456> @\u200beveryone",
         r"\# heading",
         "`<@123>` inside code",
-        "https://example.org/[a](https://b)",  # one autolink showing its own address
+        r"https://example.org/\[a\](https://b)",
+        "http://x.example/@everyone",  # a mention inside an address is part of the address
         r"1\. item",
         "*↳ quoting someone*",
     ],
@@ -134,11 +140,21 @@ FRAGMENTS = [
     "<@123456789012345678>", "<@!1>", "<@&2>", "<#3>", "</ask:4>", "</a b:5>", "<t:1700000000:R>", "<:e:6>",
     "<a:e:7>", "<id:browse>", "<", ">", "@", "# ", "## ", "-# ", "- ", "* ", "+ ", "1. ", "2) ", "> ", ">>> ",
     "\n", "\n\n", "*", "**", "_", "__", "~~", "||", "`", "```", "\\", " ", "  ", "word", "Click here", ".", ":",
-    "t:", "\u200b", "\ue000", "\ue001", "\t", "\r", "\r\n", "\u2028", "\x85",
+    "t:", "\u200b", "\ue000", "\ue001", "\t", "\r", "\r\n", "\u2028", "\x85", "https://", "steam://", "http://",
+    "https://a.example", "x.example", "localhost", ":8080", "/path", "?q=", "#frag", "https://a.example/p_a*t~h",
 ]  # fmt: skip
 hostile = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=4), max_size=30).map("".join)
 spans = st.lists(st.tuples(st.integers(0, 300), st.integers(0, 300)), max_size=3)
 RENDER = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@given(hostile)
+@example("https://[Click](https://evil.example/login)")
+@example("steam://[x](https://evil.example)")
+@example("https://a.example/\\[x](https://evil.example)")
+@settings(max_examples=300, deadline=None)
+def test_escaped_text_is_inert(text):
+    assert live_markup(escape(text)) == []
 
 
 def _clean(payload: dict) -> None:

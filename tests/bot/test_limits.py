@@ -156,3 +156,65 @@ async def test_an_impossible_year_is_a_user_mistake_not_a_bug(discord_sample, va
     reply = await discord_sample.command("ask", question="anything at all", after=value)
     text = reply.message["content"]
     assert reply.ephemeral and "YYYY-MM-DD" in text and "reference" not in text
+
+
+# ------------------------------------------------------------------ a million characters on one line
+MILLION = 1_000_000
+ONE_LINE_BODIES = {
+    "prose": "The assembly debated the grain levy again and again ",
+    "markdown": "*_[x](y) @everyone <@1> ",  # every character escaped: the escaped text is twice as long
+    "no spaces": "a",
+    "addresses": "https://a.example/x_y[1] ",
+}
+
+
+@pytest.mark.parametrize("kind", ONE_LINE_BODIES)
+def test_a_million_character_line_pages_in_linear_time(kind, monkeypatch):
+    """Each piece of a long line is found by escaping a window of about a piece's size, never the whole rest of
+    the line: the characters escaped stay a small multiple of the body (quadratic would be ~500 times it)."""
+    from types import SimpleNamespace
+
+    import bot.text
+
+    body = (ONE_LINE_BODIES[kind] * MILLION)[:MILLION]
+    escaped = [0]
+    real = bot.text.escape
+
+    def counting(text: str, **kwargs) -> str:
+        escaped[0] += len(text)
+        assert escaped[0] <= 20 * MILLION, "escaping is not linear in the length of the line"
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(bot.text, "escape", counting)
+    view = SimpleNamespace(
+        body=body,
+        quoted_spans=[],
+        thread_id="t",
+        thread_title="A long line",
+        post_index=0,
+        post_count=1,
+        author="A",
+        posted_at=datetime(2010, 1, 1),
+        url=None,
+    )
+    pages = post_pages(view)
+    for p in pages:
+        check_message(_payload([p]))
+    assert len(pages) >= MILLION // 4096
+    if kind in ("prose", "no spaces"):  # nothing to escape: the pages hold the body, split at spaces
+        assert "".join(p.description.replace("\n", " ") for p in pages).replace(" ", "") == body.replace(" ", "")
+
+
+async def test_post_renders_its_pages_off_the_event_loop(discord_sample, sample_service, monkeypatch):
+    import threading
+
+    import bot.cogs.post
+
+    threads = []
+    real = bot.cogs.post.post_pages
+    monkeypatch.setattr(
+        bot.cogs.post, "post_pages", lambda view: threads.append(threading.current_thread()) or real(view)
+    )
+    thread = sample_service.threads()[0]
+    reply = await discord_sample.command("post", thread=thread.thread_id, number=1)
+    assert reply.embeds and threads and threads[0] is not threading.main_thread()

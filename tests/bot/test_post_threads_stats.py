@@ -162,6 +162,12 @@ def test_source_names_are_relative_to_the_configured_sources(tmp_path):
     sources = [str(forum), str(forum / "2009" / "a.txt"), str(tmp_path / "exports" / "one.jsonl"), "/elsewhere/b.txt"]
     assert source_names(sources, configured) == ["forum", "forum/2009/a.txt", "one.jsonl", "b.txt"]
     assert source_names([str(forum / "x.txt")], []) == ["x.txt"]  # built from paths given on the command line
+    names = [str(forum / "notes."), str(forum / "2009" / "..."), str(tmp_path / "exports.")]
+    assert source_names(names, [str(forum), str(tmp_path / "exports.")]) == [
+        "forum/notes.",
+        "forum/2009/...",
+        "exports.",
+    ]
 
 
 async def test_stats_names_sources_without_host_paths(make_discord, rebuild_service):

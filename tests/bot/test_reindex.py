@@ -174,3 +174,51 @@ async def test_rebuild_outlasting_the_interaction_window_reports_in_the_channel(
     assert f"<@{admin.id}>" in post.payload["content"] and "has ended" in post.payload["content"]
     assert post.payload["embeds"][0]["title"] == "Rebuild finished"
     assert [int(u) for u in post.payload["allowed_mentions"]["users"]] == [admin.id]
+
+
+# ------------------------------------------------------------------ no host paths in the channel
+def test_skipped_input_is_named_like_stats_names_sources():
+    from bot.render import report_embed
+    from embeddings.models import BuildReport
+
+    errors = [
+        "/home/ops/private/archive/forum/a.jsonl:3: not JSON",
+        "/home/ops/private/archive/forum/2009/b.txt: not a regular file, skipped",
+        "/home/ops/private/elsewhere/c.mbox:9: message 2: no usable date (none)",
+    ]
+    report = BuildReport("b1", 1, 1, 1, 0, 1, 0, 0.1, errors=errors)
+    [field] = report_embed(report, ["/home/ops/private/archive/forum"], "/var/lib/threadbot").to_dict()["fields"]
+    assert "/home/ops" not in field["value"] and "private" not in field["value"]
+    assert field["value"].split("\n") == [
+        "forum/a.jsonl:3: not JSON",
+        "forum/2009/b.txt: not a regular file, skipped",
+        "c.mbox:9: message 2: no usable date (none)",
+    ]
+
+
+async def test_reindex_reports_skipped_input_without_host_paths(make_discord, rebuild_service, tmp_path):
+    src = rebuild_service.settings.sources[0]
+    (tmp_path / "src" / "broken.jsonl").write_text('{"not": "a post"}\nnot json at all\n', encoding="utf-8")
+    d = await make_discord(rebuild_service)
+    reply = await d.command("reindex", user=User(permissions=ADMIN))
+    [embed] = reply.embeds
+    [field] = [f for f in embed["fields"] if f["name"].startswith("Skipped input")]
+    shown = reply.text.replace("\\", "")  # as it reads, escapes aside
+    assert "src/broken.jsonl:1" in field["value"] and "src/broken.jsonl:2" in field["value"]
+    assert str(tmp_path) not in shown and src not in shown
+
+
+async def test_a_failed_rebuild_names_no_host_path(make_discord, rebuild_service):
+    from embeddings.errors import StorageError
+
+    data_dir = rebuild_service.settings.data_dir
+
+    def full_disk(*args, **kwargs):
+        raise StorageError(data_dir / "builds" / "20240101-1.tmp", "No space left on device")
+
+    rebuild_service.rebuild = full_disk
+    d = await make_discord(rebuild_service)
+    reply = await d.command("reindex", user=User(permissions=ADMIN))
+    text = reply.message["content"]
+    assert text.startswith("Rebuild failed: data\\_dir/builds/20240101-1.tmp: No space left on device"), text
+    assert str(data_dir) not in text.replace("\\", "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import signal
 import socket
@@ -94,11 +95,12 @@ async def test_handshake_heartbeats_and_the_guilds_in_the_log(wire, sample_servi
     assert identify.d["token"] == TOKEN
     assert identify.d["intents"] == discord.Intents(guilds=True).value  # no privileged intents
     assert fake.connections[0].zlib is not None  # the client asked for zlib-stream, and read it
-    beats = await fake.wait_for(lambda: fake.ops(1) if len(fake.ops(1)) >= 3 else None, 5)
+    beats = await fake.wait_for(lambda: fake.ops(1) if len(fake.ops(1)) >= 4 else None, 30)
     assert beats[-1].d == fake.seq  # a heartbeat carries the last sequence number received
-    gaps = [b.at - a.at for a, b in zip(beats[1:], beats[2:])]
-    assert all(0.2 < g < 1.5 for g in gaps), gaps  # at the interval HELLO gave (0.5 s, with jitter on the first)
-    assert w.bot.latency < 1.0  # every heartbeat was ACKed
+    # at the interval HELLO gave (0.5 s; the first has jitter): on average, with room for a loaded machine
+    mean_gap = (beats[-1].at - beats[1].at) / (len(beats) - 2)
+    assert fake.heartbeat_interval / 2 < mean_gap < 3 * fake.heartbeat_interval, [b.at for b in beats]
+    assert math.isfinite(w.bot.latency)  # heartbeats were ACKed (it is infinite until the first ACK)
     with pytest.raises(NonLocalConnection):  # and nothing here can reach beyond 127.0.0.1
         socket.create_connection(("192.0.2.1", 443), timeout=1)
     served = next(r.getMessage() for r in caplog.records if "serving 2 guilds" in r.getMessage())
