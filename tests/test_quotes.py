@@ -321,3 +321,30 @@ def test_quote_span_takes_in_wordless_text_that_belongs_to_it():
     # leading punctuation on the quote's first line
     posts = thread(("maddison", f"... {ALICE}"), ("BJ1", f"Hm.\n\n... {ALICE}\n\nFair enough."))
     assert [r.text for r in detect_quotes(posts)] == [f"... {ALICE}"]
+
+
+def test_text_excluded_from_indexing_is_never_a_quote():
+    """A mailing list's footer is in every message: it is excluded from passages, and never credited as a quote."""
+    from dataclasses import replace
+
+    footer = (
+        "______________________________________________\n"
+        "R-package-devel@r-project.org mailing list\n"
+        "https://stat.ethz.ch/mailman/listinfo/r-package-devel"
+    )
+
+    def with_footer(posts):
+        out = []
+        for p in posts:
+            body = f"{p.body}\n\n{footer}"
+            out.append(replace(p, body=body, excluded=((len(p.body) + 2, len(body)),)))
+        return out
+
+    posts = with_footer(thread(("alice", CARB), thread_id="a")) + with_footer(
+        thread(("bob", DISAGREE), thread_id="b", start=T0 + timedelta(days=1))
+    )
+    assert detect_quotes(posts) == []
+    # a real quote next to the footer is still found
+    quoting = with_footer(thread(("carol", f"{CARB}\n\nAgreed."), thread_id="c", start=T0 + timedelta(days=2)))
+    rels = detect_quotes(posts + quoting)
+    assert [(r.quoting_author, r.source_author, r.text) for r in rels] == [("carol", "alice", CARB)]

@@ -96,6 +96,8 @@ class QuoteDetector:
     # -- indexing -------------------------------------------------------------------------------
     def _indexed(self, post: Post) -> IndexedPost:
         tokens = tokenize(post.body)
+        if post.excluded:  # list footers, signatures, quoted header blocks: boilerplate is never a quote
+            tokens = [tok for tok in tokens if not _inside(tok[1], post.excluded)]
         words = [self.vocab.setdefault(w, len(self.vocab)) for w, _, _ in tokens]
         starts = [s for _, s, _ in tokens]
         lines, line, pos = [], 0, 0
@@ -304,6 +306,10 @@ class QuoteDetector:
                 )
             )
         return relations
+
+
+def _inside(offset: int, spans: tuple[tuple[int, int], ...]) -> bool:
+    return any(start <= offset < end for start, end in spans)
 
 
 def _wordless_edges(post: IndexedPost, first: int, last: int) -> Edges:
