@@ -65,3 +65,24 @@ def fresh_service(tmp_path, embedder, sample_service, shared_cache):
         return SearchService(make_settings(tmp_path / "data", shared_cache, **overrides), embedder)
 
     return make
+
+
+@pytest.fixture
+def data_dir(tmp_path, sample_service, shared_cache):
+    """A data directory holding the sample thread's index, built through the CLI."""
+    from threadbot.cli import main
+
+    d = tmp_path / "data"
+    d.mkdir()
+    shutil.copy(shared_cache, d / "cache.sqlite")
+    assert main(["--data-dir", str(d), "index", "-q", str(SAMPLE_DIR)]) == 0
+    return d
+
+
+def run_cli(capsys, *argv):
+    """`threadbot ARGV...` in-process: (exit code, stdout, stderr)."""
+    from threadbot.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err

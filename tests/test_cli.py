@@ -6,11 +6,10 @@ import io
 import json
 import shutil
 
-import pytest
-
 from threadbot.cli import main
 
-from .conftest import SAMPLE_DIR, SEED_QUERIES
+from .conftest import SEED_QUERIES
+from .conftest import run_cli as run
 
 RESULT_FIELDS = {
     "rank",
@@ -29,21 +28,6 @@ RESULT_FIELDS = {
     "highlights",
     "quoted_by",
 }
-
-
-@pytest.fixture
-def data_dir(tmp_path, sample_service, shared_cache):
-    d = tmp_path / "data"
-    d.mkdir()
-    shutil.copy(shared_cache, d / "cache.sqlite")
-    assert main(["--data-dir", str(d), "index", "-q", str(SAMPLE_DIR)]) == 0
-    return d
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_search_json_fields(data_dir, capsys):

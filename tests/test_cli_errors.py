@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 
 import pytest
 
@@ -15,15 +14,6 @@ from threadbot.cli import main
 from .conftest import SAMPLE_DIR
 
 QUOTE = "It is worth pointing out that Stalin himself was not a revisionist"
-
-
-@pytest.fixture
-def data_dir(tmp_path, sample_service, shared_cache):
-    d = tmp_path / "data"
-    d.mkdir()
-    shutil.copy(shared_cache, d / "cache.sqlite")
-    assert main(["--data-dir", str(d), "index", "-q", str(SAMPLE_DIR)]) == 0
-    return d
 
 
 def run(capsys, *argv):

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from threadbot import render
 from threadbot.cli import main
 
-from .conftest import ROOT, SAMPLE_DIR
+from .conftest import ROOT
+from .conftest import run_cli as run
 
 # what a terminal acts on: C0 but newline and tab, DEL, C1, bidi controls; and lone surrogates it cannot encode
 UNSAFE = {chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c not in (0x09, 0x0A)}
@@ -50,15 +51,6 @@ EVIL_ROWS = [
 
 
 @pytest.fixture
-def data_dir(tmp_path, sample_service, shared_cache):
-    d = tmp_path / "data"
-    d.mkdir()
-    shutil.copy(shared_cache, d / "cache.sqlite")
-    assert main(["--data-dir", str(d), "index", "-q", str(SAMPLE_DIR)]) == 0
-    return d
-
-
-@pytest.fixture
 def evil_dir(tmp_path, sample_service, shared_cache, capsys):
     source = tmp_path / "evil.jsonl"
     source.write_text("".join(json.dumps(row) + "\n" for row in EVIL_ROWS), encoding="utf-8")
@@ -68,12 +60,6 @@ def evil_dir(tmp_path, sample_service, shared_cache, capsys):
     assert main(["--data-dir", str(d), "index", "-q", str(source)]) == 0
     capsys.readouterr()
     return d
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @given(st.text())
