@@ -103,3 +103,10 @@ class BuildFailed(ThreadbotError):
     def __init__(self, message: str, errors: Sequence[InputError] = ()):
         super().__init__(message)
         self.errors = list(errors)
+
+
+def reason(exc: BaseException) -> str:
+    """A short reason for a failed read or write: the OS's words, else the first line of the message (FAISS
+    reports a C++ exception as a RuntimeError of several lines), else the error's type."""
+    text = getattr(exc, "strerror", None) or next((line for line in str(exc).splitlines() if line.strip()), "")
+    return text.strip()[:200] or type(exc).__name__

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Settings
-from ..errors import BuildFailed, StorageError
+from ..errors import BuildFailed, StorageError, reason
 from ..ingest import ingest
 from ..models import BuildReport
 from ..passages import Chunker, make_passages
@@ -139,5 +139,4 @@ def _write_files(tmp: Path, threads, passages, quotes, matrix: np.ndarray, dimen
             vectors.add(np.array([p.passage_id for p in passages], dtype=np.int64), matrix)
         vectors.save(tmp / VECTORS_FILE)
     except (OSError, sqlite3.Error, RuntimeError) as exc:  # FAISS reports a failed write as RuntimeError
-        reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0]
-        raise StorageError(tmp, f"cannot write the new index ({reason[:200]})") from None
+        raise StorageError(tmp, f"cannot write the new index ({reason(exc)})") from None

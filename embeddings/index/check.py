@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import IndexDamagedError
+from ..errors import IndexDamagedError, reason
 from ..vectors.ann import VectorIndex
 from .datadir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, DataDir
 
@@ -132,8 +132,7 @@ def _check_vectors(path: Path, manifest: dict, passage_ids: np.ndarray | None, r
     try:
         vectors = VectorIndex.load(path)
     except (RuntimeError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        report.problem(f"{path} cannot be read ({first[:200]})")
+        report.problem(f"{path} cannot be read ({reason(exc)})")
         return
     if vectors.dimension != manifest.get("dimension"):
         report.problem(

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import IndexDamagedError, IndexMismatchError, NoIndexError, RebuildInProgressError, StorageError
+from ..errors import IndexDamagedError, IndexMismatchError, NoIndexError, RebuildInProgressError, StorageError, reason
 from ..vectors.ann import VectorIndex
 from .store import IndexStore
 
@@ -145,8 +145,7 @@ class DataDir:
         try:
             vectors = VectorIndex.load(path / VECTORS_FILE)
         except (RuntimeError, OSError) as exc:  # FAISS reports a short or foreign file as RuntimeError
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise IndexDamagedError(f"{path / VECTORS_FILE} cannot be read ({reason[:200]})") from None
+            raise IndexDamagedError(f"{path / VECTORS_FILE} cannot be read ({reason(exc)})") from None
         if len(vectors) != passages or vectors.dimension != manifest.get("dimension"):
             raise IndexDamagedError(
                 f"{path / VECTORS_FILE} holds {len(vectors)} vectors of dimension "
