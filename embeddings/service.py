@@ -26,6 +26,7 @@ from .errors import (
 )
 from .index.builder import build_index
 from .index.datadir import DataDir, LoadedIndex
+from .index.store import stored_time
 from .models import BuildReport, Filters, PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
 from .passages.sentences import sentence_spans
 from .search.highlight import best_sentences
@@ -43,10 +44,6 @@ MAX_QUERY_CHARS = 2000
 SEARCH_DEPTH = 400  # passages ranked for a query, whatever the page; more only when they hold too few posts
 CACHE_WAIT_SECONDS = 0.25  # how long a search waits for a cache another process is writing
 HIGHLIGHT_TOP = 10  # results whose highlight uses sentence embeddings (cached); the rest use term overlap
-
-
-def _dt(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 class SearchService:
@@ -174,7 +171,7 @@ class SearchService:
                     post_index=post["post_index"],
                     post_count=post["post_count"],
                     author=post["author"],
-                    posted_at=_dt(post["posted_at"]),
+                    posted_at=stored_time(post["posted_at"]),
                     passage=passage["text"],
                     passage_start=passage["start"],
                     passage_end=passage["end"],
@@ -241,7 +238,7 @@ class SearchService:
             post_index=row["post_index"],
             post_count=summary.post_count,
             author=row["author"],
-            posted_at=_dt(row["posted_at"]),
+            posted_at=stored_time(row["posted_at"]),
             body=row["body"],
             source=row["source"],
             url=row["url"],

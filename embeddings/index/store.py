@@ -56,7 +56,8 @@ def _iso(dt: datetime) -> str:
     return dt.isoformat(timespec="seconds")
 
 
-def _dt(value: str) -> datetime:
+def stored_time(value: str) -> datetime:
+    """A date as the store holds it (ISO 8601 text) back as a datetime."""
     return datetime.fromisoformat(value)
 
 
@@ -277,7 +278,7 @@ class IndexStore:
     def quoters_of(self, post_id: str, start: int, end: int) -> list[QuotedBy]:
         """The posts that quote [start, end) of `post_id`, oldest first, each once."""
         return [
-            QuotedBy(r["post_id"], r["thread_id"], r["post_index"], r["author"], _dt(r["posted_at"]))
+            QuotedBy(r["post_id"], r["thread_id"], r["post_index"], r["author"], stored_time(r["posted_at"]))
             for r in self._rows(QUOTERS_OF_SPAN, (post_id, end, start))
         ]
 
@@ -288,7 +289,7 @@ class IndexStore:
     def quoted_spans(self, post_id: str) -> list[QuotedSpan]:
         """The spans of a post's body that quote earlier posts, in body order."""
         return [
-            QuotedSpan(r[0], r[1], r[2], r[3], r[4], r[5], _dt(r[6]))
+            QuotedSpan(r[0], r[1], r[2], r[3], r[4], r[5], stored_time(r[6]))
             for r in self._rows(QUOTED_SPANS_OF_POST, (post_id,))
         ]
 
@@ -305,11 +306,11 @@ class IndexStore:
                 quoting_post_id=r["quoting_post_id"],
                 quoting_post_index=r["quoting_post_index"],
                 quoting_author=r["quoting_author"],
-                quoting_posted_at=_dt(r["quoting_posted_at"]),
+                quoting_posted_at=stored_time(r["quoting_posted_at"]),
                 source_post_id=r["source_post_id"],
                 source_post_index=r["source_post_index"],
                 source_author=r["source_author"],
-                source_posted_at=_dt(r["source_posted_at"]),
+                source_posted_at=stored_time(r["source_posted_at"]),
                 text=r["text"],
                 quoting_start=r["quoting_start"],
                 quoting_end=r["quoting_end"],
@@ -327,6 +328,6 @@ def _summary(row: sqlite3.Row) -> ThreadSummary:
         title=row["title"],
         source=row["source"],
         post_count=row["post_count"],
-        first_posted_at=_dt(row["first_posted_at"]),
-        last_posted_at=_dt(row["last_posted_at"]),
+        first_posted_at=stored_time(row["first_posted_at"]),
+        last_posted_at=stored_time(row["last_posted_at"]),
     )
