@@ -6,6 +6,7 @@
       builds/<build_id>.tmp/   a build in progress (deleted on start-up if stale)
       cache.sqlite             (model id, text hash) -> vector, shared by all builds
       build.lock               held by the process that is building
+      models/                  the query encoder's ONNX export (vectors/onnx_encoder.py): not a build, never pruned
 
 A build is written into a fresh ``.tmp`` directory, fsynced, renamed, and only
 then does CURRENT switch to it with ``os.replace``: a crash at any point leaves

@@ -153,9 +153,12 @@ def embed_with_cache(
     cache: EmbeddingCache | None,
     texts: Sequence[str],
     progress: Callable[[int], None] | None = None,
+    *,
+    light: bool = False,
 ) -> tuple[np.ndarray, int]:
     """Vectors for texts, embedding only those not cached (each distinct text once), committing each batch of
-    COMMIT_EVERY new vectors to the cache as soon as it is embedded.
+    COMMIT_EVERY new vectors to the cache as soon as it is embedded. `light`: texts a search embeds, encoded as
+    queries are (`Embedder.encode_queries`: on ONNX Runtime where the model has an export).
 
     Returns (matrix, number of texts actually embedded).
     """
@@ -170,7 +173,8 @@ def embed_with_cache(
     keys = list(todo)
     for i in range(0, len(keys), COMMIT_EVERY):
         batch = keys[i : i + COMMIT_EVERY]
-        fresh = dict(zip(batch, embedder.encode([todo[k] for k in batch], progress=progress)))
+        part = [todo[k] for k in batch]
+        fresh = dict(zip(batch, embedder.encode_queries(part) if light else embedder.encode(part, progress=progress)))
         if cache:
             cache.put_many(embedder.model_id, list(fresh.items()))
         known.update(fresh)

