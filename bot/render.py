@@ -15,6 +15,8 @@ from pathlib import Path
 import discord
 from discord.utils import format_dt
 
+from embeddings import OutsideQuote, post_segments, segment_text
+
 from .escaping import URL, escape
 from .text import (
     AUTHOR_MAX,
@@ -33,6 +35,7 @@ from .text import (
     or_placeholder,
     plain,
     post_pointer,
+    posted_line,
     render_passage,
     split_escaped,
 )
@@ -54,7 +57,7 @@ def result_embed(result, budget: int = 2000) -> discord.Embed:
     embed.set_author(
         name=or_placeholder(cut_words(result.author, min(AUTHOR_MAX, max(20, budget // 10))), "(unknown author)")
     )
-    embed.add_field(name="Posted", value=date_line(result.posted_at), inline=True)
+    embed.add_field(name="Posted", value=posted_line(result), inline=True)
     embed.add_field(name="Post", value=f"post {number} of {result.post_count}", inline=True)
     quoted_by = getattr(result, "quoted_by", None) or []
     if quoted_by:
@@ -75,7 +78,8 @@ def result_embed(result, budget: int = 2000) -> discord.Embed:
 
 def quoted_by_line(quoted_by, limit: int = FIELD_VALUE_MAX) -> str:
     items = [
-        f"{plain(q.author, 100)} ({archive_date(q.posted_at)})" for q in sorted(quoted_by, key=lambda q: q.posted_at)
+        f"{plain(q.author, 100)} ({archive_date(q.posted_at, getattr(q, 'utc_offset', None))})"
+        for q in sorted(quoted_by, key=lambda q: q.posted_at)
     ]
     out = ""
     for i, item in enumerate(items):
@@ -104,24 +108,24 @@ def results_header(question: str, offset: int, shown: int, filters: str = "") ->
 # --------------------------------------------------------------------------- /post
 def post_body_blocks(view) -> list[tuple[str, str]]:
     """(kind, text) blocks of a post: kind "own" or "quote", quote blocks preceded by a "label" block."""
-    body = view.body
     blocks: list[tuple[str, str]] = []
-    pos = 0
-    for span in sorted(view.quoted_spans or [], key=lambda s: s.start):
-        if span.start < pos:
+    for segment in post_segments(view):
+        text = segment_text(view.body, segment)
+        span = segment.quote
+        if span is None:
+            blocks.append(("own", text))
             continue
-        if span.start > pos:
-            blocks.append(("own", body[pos : span.start]))
-        label = f"quoting {span.source_author}, {archive_date(span.source_posted_at)}"
-        if span.source_thread_id and span.source_thread_id != view.thread_id:
-            label += " (another thread)"
+        if isinstance(span, OutsideQuote):
+            label = f"quoted from {span.attributed_to or 'an earlier message'} (not in this archive)"
         else:
-            label += f" (post {span.source_post_index + 1})"
+            when = archive_date(span.source_posted_at, getattr(span, "source_utc_offset", None))
+            label = f"quoting {span.source_author}, {when}"
+            if span.source_thread_id and span.source_thread_id != view.thread_id:
+                label += " (another thread)"
+            else:
+                label += f" (post {span.source_post_index + 1})"
         blocks.append(("label", label))
-        blocks.append(("quote", body[span.start : span.end]))
-        pos = span.end
-    if pos < len(body):
-        blocks.append(("own", body[pos:]))
+        blocks.append(("quote", text))
     return blocks
 
 
@@ -174,7 +178,7 @@ def post_pages(view, page_chars: int = 3800) -> list[discord.Embed]:
     def page(i: int, n: int, text: str) -> discord.Embed:
         e = discord.Embed(title=title, description=text, colour=COLOUR)
         e.set_author(name=author)
-        e.add_field(name="Posted", value=date_line(view.posted_at), inline=True)
+        e.add_field(name="Posted", value=posted_line(view), inline=True)
         if link:
             e.add_field(name="Link", value=link, inline=True)
         e.set_footer(text=f"Page {i}/{n} · {tid} #{number}")
@@ -296,7 +300,13 @@ def stats_embed(stats, rebuild_status=None, configured_sources: Sequence[str] = 
 
 
 # --------------------------------------------------------------------------- /reindex
-STAGES = {"parse": "Parsing files", "embed": "Embedding passages", "write": "Writing the index"}
+STAGES = {
+    "parse": "Parsing files",
+    "quotes": "Finding quotes",
+    "chunk": "Cutting passages",
+    "embed": "Embedding passages",
+    "write": "Writing the index",
+}
 
 
 def progress_text(stage: str | None, done: int, total: int, elapsed: float) -> str:
@@ -343,14 +353,16 @@ def quote_embed(trace, budget: int = 1900) -> discord.Embed:
         colour=COLOUR,
     )
     e.set_author(name=or_placeholder(cut_words(o.author, min(AUTHOR_MAX, max(20, budget // 10))), "(unknown author)"))
-    e.add_field(name="Original", value=f"{date_line(o.posted_at)} · post {o.post_index + 1}", inline=False)
+    e.add_field(name="Original", value=f"{posted_line(o)} · post {o.post_index + 1}", inline=False)
     later = sorted(trace.quoted_by or [], key=lambda q: q.posted_at)
     if later:
         limit = min(FIELD_VALUE_MAX, max(80, budget // 4))
         lines, shown = [], 0
         for q in later:
             where = "" if q.thread_id == o.thread_id else f" in {plain(q.thread_title, 80)}"
-            line = f"{or_placeholder(plain(q.author, 80), '?')} — {date_line(q.posted_at, 'd')} (post {q.post_index + 1}{where})"
+            line = (
+                f"{or_placeholder(plain(q.author, 80), '?')} — {posted_line(q, 'd')} (post {q.post_index + 1}{where})"
+            )
             if sum(len(x) + 1 for x in lines) + len(line) > limit - 30:
                 break
             lines.append(line)

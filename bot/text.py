@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 import discord
 from discord.utils import format_dt
 
+from embeddings import local_time
+
 from .escaping import CLOSE, OPEN, URL, ends_in_url, escape, unmarked, url_spans
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
@@ -152,13 +154,25 @@ def as_utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
-def archive_date(dt: datetime) -> str:
-    return dt.strftime("%d %b %Y, %H:%M").lstrip("0")
+def archive_date(dt: datetime, utc_offset: int | None = None) -> str:
+    """The date as the archive shows it; for a post whose zone is known (`utc_offset`, minutes east of UTC), on
+    the poster's clock with that offset: "3 Mar 2021, 09:12 -0500"."""
+    if utc_offset is None:
+        return dt.strftime("%d %b %Y, %H:%M").lstrip("0")
+    return local_time(dt, utc_offset).strftime("%d %b %Y, %H:%M %z").lstrip("0")
 
 
-def date_line(dt: datetime, style: str = "f") -> str:
-    """A Discord timestamp (rendered in the reader's time zone) plus the date as the archive shows it."""
-    return f"{format_dt(as_utc(dt), style)} · archive: {archive_date(dt)}"
+def date_line(dt: datetime, style: str = "f", utc_offset: int | None = None) -> str:
+    """A Discord timestamp (rendered in the reader's time zone) plus the date as the archive shows it, or, for a
+    post whose zone is known, the poster's local time with its offset ("3 Mar 2021, 09:12 -0500 local")."""
+    if utc_offset is None:
+        return f"{format_dt(as_utc(dt), style)} · archive: {archive_date(dt)}"
+    return f"{format_dt(as_utc(dt), style)} · {archive_date(dt, utc_offset)} local"
+
+
+def posted_line(post, style: str = "f") -> str:
+    """`date_line` of a result, post or quote: its `posted_at`, and its `utc_offset` when it has one."""
+    return date_line(post.posted_at, style, getattr(post, "utc_offset", None))
 
 
 def post_ref(thread_id: str, number: int) -> str:

@@ -36,6 +36,7 @@ _EXPORTS = {
     "parse_user_date": "ingest.dates",
     "BuildReport": "models",
     "Filters": "models",
+    "OutsideQuote": "models",
     "PostView": "models",
     "QuotedBy": "models",
     "QuotedSpan": "models",
@@ -45,8 +46,11 @@ _EXPORTS = {
     "Result": "models",
     "Stats": "models",
     "ThreadSummary": "models",
+    "local_time": "models",
     "to_jsonable": "models",
     "QuoteEvalReport": "quotes.evaluate",
+    "post_segments": "quotes.segments",
+    "segment_text": "quotes.segments",
     "evaluate_quotes": "quotes.evaluate",
     "format_quote_errors": "quotes.evaluate",
     "EvalReport": "search.evaluate",
@@ -75,6 +79,7 @@ __all__ = [
     "MAX_QUERY_CHARS",
     "NoIndexError",
     "NotFoundError",
+    "OutsideQuote",
     "PostView",
     "QuoteEvalReport",
     "QuoteOccurrence",
@@ -96,7 +101,10 @@ __all__ = [
     "format_quote_errors",
     "load_queries",
     "load_settings",
+    "local_time",
     "parse_user_date",
+    "post_segments",
+    "segment_text",
     "to_jsonable",
 ]
 
@@ -134,6 +142,7 @@ if TYPE_CHECKING:
     from .models import (
         BuildReport,
         Filters,
+        OutsideQuote,
         PostView,
         QuotedBy,
         QuotedSpan,
@@ -143,8 +152,10 @@ if TYPE_CHECKING:
         Result,
         Stats,
         ThreadSummary,
+        local_time,
         to_jsonable,
     )
     from .quotes.evaluate import QuoteEvalReport, evaluate_quotes, format_quote_errors
+    from .quotes.segments import post_segments, segment_text
     from .search.evaluate import EvalReport, evaluate, load_queries
     from .service import MAX_LIMIT, MAX_QUERY_CHARS, SearchService

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,9 @@ class Post:
     # spans [start, end) of the body that are kept in it but not indexed: a list footer, a signature, a note such
     # as "[[alternative HTML version deleted]]"; sorted, not overlapping
     excluded: tuple[tuple[int, int], ...] = ()
+    # the poster's zone, in minutes east of UTC, as the source wrote it (a mail's Date header, an ISO date's
+    # offset); None when the source gives none (forum text) or only a server's clock (see ingest/mail.py)
+    utc_offset: int | None = None
 
 
 @dataclass
@@ -63,6 +66,21 @@ class QuoteRelation:
     source_start: int
     source_end: int
     source_thread_id: str | None = None  # the source post's thread (== thread_id for a quote within the thread)
+    quoting_utc_offset: int | None = None  # the posters' zones (see Post.utc_offset)
+    source_utc_offset: int | None = None
+
+
+@dataclass(frozen=True)
+class OutsideQuote:
+    """Post `post_id` quotes, at [start, end) of its body, text from a message that is not in the archive; the
+    attribution line above it names `attributed_to` (None when it names nobody)."""
+
+    post_id: str
+    thread_id: str
+    start: int
+    end: int
+    depth: int  # 1 for "> ", 2 for ">> ", ...
+    attributed_to: str | None
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,7 @@ class QuotedBy:
     post_index: int
     author: str
     posted_at: datetime
+    utc_offset: int | None = None  # the poster's zone (see Post.utc_offset)
 
 
 @dataclass
@@ -104,6 +123,7 @@ class Result:
     passage_start: int
     passage_end: int
     source: str = ""
+    utc_offset: int | None = None  # the poster's zone (see Post.utc_offset)
     # (start, end) offsets *within passage* of the sentence(s) answering the query
     highlights: list[tuple[int, int]] = field(default_factory=list)
     quoted_by: list[QuotedBy] = field(default_factory=list)
@@ -130,6 +150,7 @@ class QuotedSpan:
     source_post_index: int
     source_author: str
     source_posted_at: datetime
+    source_utc_offset: int | None = None  # the quoted poster's zone (see Post.utc_offset)
 
 
 @dataclass
@@ -147,6 +168,8 @@ class PostView:
     source: str
     url: str | None = None
     quoted_spans: list[QuotedSpan] = field(default_factory=list)
+    utc_offset: int | None = None  # the poster's zone (see Post.utc_offset)
+    outside_quotes: list[OutsideQuote] = field(default_factory=list)  # quoted from messages not in the archive
 
 
 @dataclass
@@ -191,6 +214,7 @@ class QuoteOccurrence:
     text: str
     start: int
     end: int
+    utc_offset: int | None = None  # the poster's zone (see Post.utc_offset)
 
 
 @dataclass
@@ -202,6 +226,19 @@ class QuoteTrace:
     context: str  # the original passage with some surrounding text
     context_start: int  # offset of `context` in the original post's body
     quoted_by: list[QuoteOccurrence] = field(default_factory=list)
+
+
+def local_time(posted_at: datetime, utc_offset: int | None) -> datetime:
+    """`posted_at` (UTC; naive means UTC) as an aware datetime on the poster's clock, `utc_offset` minutes east of
+    UTC; in UTC when the offset is unknown, or when it is no zone (a day or more) or would move the date out of
+    the calendar."""
+    when = posted_at.replace(tzinfo=UTC) if posted_at.tzinfo is None else posted_at
+    if utc_offset is None:
+        return when.astimezone(UTC)
+    try:
+        return when.astimezone(timezone(timedelta(minutes=utc_offset)))
+    except (OverflowError, ValueError, TypeError):
+        return when.astimezone(UTC)
 
 
 def to_jsonable(obj):

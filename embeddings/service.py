@@ -26,7 +26,8 @@ from .errors import (
 )
 from .index.builder import build_index
 from .index.datadir import DataDir, LoadedIndex
-from .index.store import stored_time
+from .index.store import stored_spans, stored_time
+from .ingest import FORMATS
 from .models import BuildReport, Filters, PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
 from .passages.sentences import sentence_spans
 from .search.highlight import best_sentences
@@ -51,6 +52,7 @@ class SearchService:
         self.settings = settings
         self.embedder = embedder or Embedder(settings.model, settings.device, settings.batch_size)
         self.data = DataDir(settings.data_dir)
+        self.embedder.use_model_cache(self.data.root)  # its ONNX export: queries are answered without torch
         self._index: LoadedIndex | None = None
         self._pointer: float | None = None
         self._load_lock = threading.Lock()
@@ -176,6 +178,7 @@ class SearchService:
                     passage_start=passage["start"],
                     passage_end=passage["end"],
                     source=post["source"],
+                    utc_offset=post["utc_offset"],
                     quoted_by=index.store.quoters_of(post_id, passage["start"], passage["end"]),
                 )
             )
@@ -188,7 +191,7 @@ class SearchService:
         vectors = {}
         if qvec is not None and top:
             texts = [results[i].passage[s:e] for i in top for s, e in spans[i]]
-            matrix, _ = embed_with_cache(self.embedder, self._sentence_cache(), texts)
+            matrix, _ = embed_with_cache(self.embedder, self._sentence_cache(), texts, light=True)
             pos = 0
             for i in top:
                 vectors[i] = matrix[pos : pos + len(spans[i])]
@@ -243,10 +246,13 @@ class SearchService:
             source=row["source"],
             url=row["url"],
             quoted_spans=index.store.quoted_spans(row["post_id"]),
+            outside_quotes=index.store.outside_quotes(row["post_id"]),
+            utc_offset=row["utc_offset"],
         )
 
     def export(self, thread_id: str | None = None) -> Iterator[dict]:
-        """Every post in the JSONL import format plus post_id, post_index and source."""
+        """Every post in the JSONL import format plus post_id, post_index and source; utc_offset and excluded when
+        the post has them, so an export re-imports to the same passages and quotes."""
         index = self._current()
         if thread_id:
             thread_id = self._resolve(index, thread_id).thread_id
@@ -263,6 +269,10 @@ class SearchService:
             }
             if r["url"]:
                 item["url"] = r["url"]
+            if r["utc_offset"] is not None:
+                item["utc_offset"] = r["utc_offset"]
+            if r["excluded"]:
+                item["excluded"] = stored_spans(r["excluded"])
             yield item
 
     # --- quotes -------------------------------------------------------------------------------
@@ -276,7 +286,13 @@ class SearchService:
         text = (text or "").strip()
         if len(text.split()) < 3:
             raise UsageError("give at least a few words of the passage")
-        return trace_quote(self, self._current(), text, limit)
+        index = self._current()
+        traces = trace_quote(self, index, text, limit)
+        occurrences = [o for t in traces for o in (t.original, *t.quoted_by)]
+        posts = index.store.posts_by_ids([o.post_id for o in occurrences])
+        for o in occurrences:  # the posters' zones, which the trace does not read
+            o.utc_offset = posts[o.post_id]["utc_offset"]
+        return traces
 
     # --- admin --------------------------------------------------------------------------------
     @property
@@ -307,6 +323,18 @@ class SearchService:
         kept = [p for p in resolved if not any(other != p and other in p.parents for other in resolved)]
         return [str(p) for p in kept]
 
+    def effective_format(self, fmt: str | None = None, sources: Sequence[str] | None = None, add: bool = False) -> str:
+        """`fmt`; else, when the live index's sources are read again (no sources given, or sources added to them),
+        the format its build read every file as (`index --format`, kept in its manifest); else "auto"."""
+        if fmt is not None or (sources and not add):
+            return fmt or "auto"
+        try:
+            manifest = self.data.read_manifest() or {}
+        except IndexDamagedError:  # effective_sources says so; a new build repairs it
+            manifest = {}
+        recorded = manifest.get("format")
+        return recorded if isinstance(recorded, str) and recorded in FORMATS else "auto"
+
     def rebuild(
         self,
         sources: Sequence[str] | None = None,
@@ -314,10 +342,10 @@ class SearchService:
         add: bool = False,
         progress: Callable[[str, int, int], None] | None = None,
         started_by: str | None = None,
-        fmt: str = "auto",
+        fmt: str | None = None,
     ) -> BuildReport:
         """A new index from the sources (see `effective_sources`); `fmt` forces one input format for every file
-        (see `ingest.FORMATS`)."""
+        (see `ingest.FORMATS`; None: see `effective_format`)."""
         if not self._rebuild_lock.acquire(blocking=False):
             who, when = self._rebuild_status or (None, None)
             raise RebuildInProgressError(who, when)
@@ -329,7 +357,7 @@ class SearchService:
                 self.embedder,
                 progress=progress,
                 started_by=started_by,
-                fmt=fmt,
+                fmt=self.effective_format(fmt, sources, add),
             )
             self._current()  # switch to the new build now rather than on the next request
             return report

@@ -21,6 +21,7 @@ RESULT_FIELDS = {
     "post_count",
     "author",
     "posted_at",
+    "utc_offset",
     "passage",
     "passage_start",
     "passage_end",

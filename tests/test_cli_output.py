@@ -180,7 +180,7 @@ def test_an_export_onto_a_directory_is_an_io_error(data_dir, tmp_path, capsys):
 
 
 class FullStream:
-    """A stream on a full disk."""
+    """A terminal whose writes fail, as on a full disk or a hung-up line."""
 
     def write(self, text):
         raise OSError(28, "No space left on device")
@@ -189,7 +189,7 @@ class FullStream:
         raise OSError(28, "No space left on device")
 
     def isatty(self):
-        return False
+        return True
 
 
 def test_progress_bars_on_a_failing_or_closed_stderr_do_not_fail_the_build(monkeypatch):
@@ -197,6 +197,7 @@ def test_progress_bars_on_a_failing_or_closed_stderr_do_not_fail_the_build(monke
 
     monkeypatch.setattr(sys, "stderr", FullStream())
     printer = ProgressPrinter()
+    assert printer.enabled  # a terminal: bars are drawn until a write fails
     for done in range(3):
         printer("embed", done, 2)
     printer.close()

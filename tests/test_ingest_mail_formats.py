@@ -23,7 +23,7 @@ JSONL = '{"thread_id": "t", "thread_title": "T", "author": "a", "posted_at": "20
 def test_the_cli_offers_every_format():
     assert CLI_FORMATS == FORMATS
     assert build_parser().parse_args(["index", "--format", "mbox", "x"]).format == "mbox"
-    assert build_parser().parse_args(["index", "x"]).format == "auto"
+    assert build_parser().parse_args(["index", "x"]).format is None  # as the index was read, else auto
     with pytest.raises(ValueError, match="unknown format"):
         ingest([], fmt="mailbox")
 

@@ -256,7 +256,7 @@ def test_eval_quotes_json_carries_the_scores(tmp_path, capsys):
 
 # -- edits, reordering, stray words, many markers, re-posts ---------------------------------------------
 CARB = "The carburettor on the 1600 twin port needs a full rebuild every ten years or it starts to flood badly."
-DISAGREE = "I disagree, mine went twenty years without any trouble at all."
+DISAGREE = "I disagree, mine went twenty years without any trouble at all on the original jets."
 
 
 def test_paragraphs_quoted_in_another_order_than_in_the_source():
@@ -348,3 +348,12 @@ def test_text_excluded_from_indexing_is_never_a_quote():
     quoting = with_footer(thread(("carol", f"{CARB}\n\nAgreed."), thread_id="c", start=T0 + timedelta(days=2)))
     rels = detect_quotes(posts + quoting)
     assert [(r.quoting_author, r.source_author, r.text) for r in rels] == [("carol", "alice", CARB)]
+
+
+def test_a_short_stretch_shared_across_threads_is_no_quote_but_within_a_thread_it_is():
+    line = "* checking package dependencies ... OK and then it stopped"  # 9 words: a log line both pasted
+    posts = thread(("Alice", f"My log says:\n{line}\nAny idea?"), ("Bob", f"{line}\nSame here, odd.")) + thread(
+        ("Carol", f"Mine too:\n{line}\nIs the builder down?"), thread_id="t2", start=T0 + timedelta(days=3)
+    )
+    got = sorted((r.quoting_author, r.source_author) for r in detect_quotes(posts))
+    assert got == [("Bob", "Alice")]

@@ -70,8 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--format",
         choices=FORMATS,
-        default="auto",
-        help="read every file as this format (default auto: each file by its content)",
+        help="read every file as this format (default: as the current index was read when its sources are read "
+        "again, else auto: each file by its content)",
     )
     c.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     c.add_argument("--json", action="store_true", help="print the build report as JSON")

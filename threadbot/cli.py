@@ -63,6 +63,9 @@ def cmd_index(args, settings) -> int:
         _warn("threadbot: nothing indexed: none of the given paths exists")
         return 65  # EX_DATAERR
     service = _service(settings, embeds=True)
+    fmt = service.effective_format(args.format, paths or None, add=not args.replace)
+    if args.format is None and fmt != "auto":
+        _warn(f"threadbot: reading every file as {fmt}, as the current index was read (--format auto: by content)")
     printer = ProgressPrinter(enabled=not args.quiet)
     try:
         report = service.rebuild(
@@ -70,7 +73,7 @@ def cmd_index(args, settings) -> int:
             add=not args.replace,
             progress=printer,
             started_by=f"cli (pid {os.getpid()})",
-            fmt=args.format,
+            fmt=fmt,
         )
     finally:
         printer.close()

@@ -11,17 +11,24 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tqdm import tqdm
 
-LABELS = {"parse": "parsing files", "embed": "embedding passages", "write": "writing index"}
+LABELS = {
+    "parse": "parsing files",
+    "quotes": "finding quotes",
+    "chunk": "cutting passages",
+    "embed": "embedding passages",
+    "write": "writing index",
+}
 
 
 class ProgressPrinter:
-    """A `progress(stage, done, total)` callable drawing one bar per stage.
+    """A `progress(stage, done, total)` callable drawing one bar per stage (labels: `LABELS`).
 
-    Bars are a courtesy: a closed or failing stderr turns them off rather than failing the build.
+    Bars are a courtesy: they are drawn only on a terminal (a log file or a pipe would get every redraw), and a
+    closed or failing stderr turns them off rather than failing the build.
     """
 
     def __init__(self, enabled: bool = True):
-        self.enabled = enabled and sys.stderr is not None
+        self.enabled = enabled and _is_terminal(sys.stderr)
         self._bar: tqdm | None = None
         self._stage: str | None = None
 
@@ -55,6 +62,13 @@ class ProgressPrinter:
         if bar is not None:
             with contextlib.suppress(OSError):
                 bar.close()
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed file
+        return False
 
 
 class SafeFormatter(logging.Formatter):

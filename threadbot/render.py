@@ -17,7 +17,7 @@ import textwrap
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
-from embeddings import to_jsonable
+from embeddings import OutsideQuote, local_time, post_segments, segment_text, to_jsonable
 
 if TYPE_CHECKING:
     from embeddings import BuildReport, EvalReport, PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
@@ -83,8 +83,12 @@ def _width() -> int:
     return min(100, shutil.get_terminal_size((100, 20)).columns)
 
 
-def _date(dt) -> str:
-    return dt.strftime("%d %b %Y, %H:%M")
+def _date(dt, utc_offset: int | None = None) -> str:
+    """A post's date: on the poster's clock with its offset when the source gave one ("03 Mar 2021, 09:12 -0500"),
+    else as stored (UTC for mail, the forum's own clock for forum text)."""
+    if utc_offset is None:
+        return dt.strftime("%d %b %Y, %H:%M")
+    return local_time(dt, utc_offset).strftime("%d %b %Y, %H:%M %z")
 
 
 def _emphasise(passage: str, spans, color: bool) -> str:
@@ -108,14 +112,16 @@ def _quote_block(text: str) -> str:
 
 
 def format_result(r: Result, color: bool) -> str:
-    head = f"{r.rank}. {safe(r.author)} — {_date(r.posted_at)} — {safe(r.thread_title)} "
+    head = f"{r.rank}. {safe(r.author)} — {_date(r.posted_at, r.utc_offset)} — {safe(r.thread_title)} "
     lines = [
         head + f"(post {r.post_index + 1} of {r.post_count})",
         f"   score {r.score:.4f} · {safe(r.thread_id)} · chars {r.passage_start}–{r.passage_end}",
         _quote_block(_emphasise(r.passage, r.highlights, color)),
     ]
     if r.quoted_by:
-        lines.append("   quoted by: " + ", ".join(f"{safe(q.author)} ({_date(q.posted_at)})" for q in r.quoted_by))
+        lines.append(
+            "   quoted by: " + ", ".join(f"{safe(q.author)} ({_date(q.posted_at, q.utc_offset)})" for q in r.quoted_by)
+        )
     return "\n".join(lines)
 
 
@@ -138,17 +144,21 @@ def format_threads(threads: list[ThreadSummary]) -> str:
 
 def format_post(p: PostView) -> str:
     """A post with quoted spans marked as someone else's words."""
-    head = f"#{p.post_index + 1} of {p.post_count} · {safe(p.author)} · {_date(p.posted_at)} · {safe(p.post_id)}"
-    parts, pos = [], 0
-    for q in p.quoted_spans:
-        if q.start < pos:
-            continue
-        if q.start > pos:
-            parts.append(safe(p.body[pos : q.start].strip("\n")))
-        quoted = _quote_block(safe(p.body[q.start : q.end]))
-        parts.append(f"[quoting {safe(q.source_author)}, {_date(q.source_posted_at)}]\n" + quoted)
-        pos = q.end
-    parts.append(safe(p.body[pos:].strip("\n")))
+    when = _date(p.posted_at, p.utc_offset)
+    head = f"#{p.post_index + 1} of {p.post_count} · {safe(p.author)} · {when} · {safe(p.post_id)}"
+    parts = []
+    for segment in post_segments(p):
+        text, q = segment_text(p.body, segment), segment.quote
+        if q is None:
+            parts.append(safe(text.strip("\n")))
+        elif isinstance(q, OutsideQuote):
+            who = safe(q.attributed_to or "an earlier message")
+            parts.append(f"[quoted from {who} (not in this archive)]\n" + _quote_block(safe(text)))
+        else:
+            parts.append(
+                f"[quoting {safe(q.source_author)}, {_date(q.source_posted_at, q.source_utc_offset)}]\n"
+                + _quote_block(safe(text))
+            )
     return head + "\n" + "\n".join(x for x in parts if x) + "\n"
 
 
@@ -202,9 +212,11 @@ def format_quotes(quotes: list[QuoteRelation]) -> str:
         return "No quotes detected."
     out = []
     for q in quotes:
+        quoting = _date(q.quoting_posted_at, q.quoting_utc_offset)
+        source = _date(q.source_posted_at, q.source_utc_offset)
         out.append(
-            f"{safe(q.quoting_author)} ({_date(q.quoting_posted_at)}, post {q.quoting_post_index + 1}) quotes "
-            f"{safe(q.source_author)} ({_date(q.source_posted_at)}, post {q.source_post_index + 1})"
+            f"{safe(q.quoting_author)} ({quoting}, post {q.quoting_post_index + 1}) quotes "
+            f"{safe(q.source_author)} ({source}, post {q.source_post_index + 1})"
             + (f" of thread {safe(q.source_thread_id)}" if q.source_thread_id not in (None, q.thread_id) else "")
             + "\n"
             + _quote_block(safe(q.text))
@@ -223,14 +235,15 @@ def format_traces(traces: list[QuoteTrace], color: bool = False) -> str:
         end = at + len(o.text)
         context = safe(t.context[:at]) + mark_on + safe(t.context[at:end]) + mark_off + safe(t.context[end:])
         lines = [
-            f"First written by {safe(o.author)}, {_date(o.posted_at)} — {safe(o.thread_title)} (post {o.post_index + 1})"
-            f"  [match {t.score:.2f}]",
+            f"First written by {safe(o.author)}, {_date(o.posted_at, o.utc_offset)} — {safe(o.thread_title)}"
+            f" (post {o.post_index + 1})  [match {t.score:.2f}]",
             _quote_block(("… " if t.context_start > 0 else "") + context.strip()),
         ]
         if t.quoted_by:
             lines.append("Quoted by:")
             lines += [
-                f"  - {safe(q.author)}, {_date(q.posted_at)} — {safe(q.thread_title)} (post {q.post_index + 1})"
+                f"  - {safe(q.author)}, {_date(q.posted_at, q.utc_offset)} — {safe(q.thread_title)}"
+                f" (post {q.post_index + 1})"
                 for q in t.quoted_by
             ]
         else:

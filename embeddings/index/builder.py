@@ -18,6 +18,7 @@ from ..ingest import ingest
 from ..models import BuildReport
 from ..passages import Chunker, make_passages
 from ..quotes.detector import detect_quotes
+from ..quotes.explicit import outside_quotes
 from ..vectors.ann import VectorIndex
 from ..vectors.cache import EmbeddingCache, embed_with_cache
 from ..vectors.embedder import Embedder
@@ -64,7 +65,11 @@ def build_index(
             if not result.threads:
                 raise BuildFailed("nothing to index: no file produced a post", result.errors)
 
-            quotes = detect_quotes([p for t in result.threads for p in t.posts], min_words=settings.quote_min_words)
+            posts = [p for t in result.threads for p in t.posts]
+            quotes = detect_quotes(
+                posts, min_words=settings.quote_min_words, progress=lambda done, total: report("quotes", done, total)
+            )
+            report("chunk", 0, len(posts))  # loading the tokenizer and chunking: seconds, one step to show
             max_tokens = min(settings.chunk_max_tokens, embedder.max_seq_length - 2)  # room for [CLS] and [SEP]
             if max_tokens < settings.chunk_max_tokens:
                 log.warning(
@@ -76,6 +81,7 @@ def build_index(
                 )
             chunker = Chunker(embedder.count_tokens, max_tokens, settings.chunk_overlap_sentences)
             passages = make_passages(result.threads, chunker, quotes, drop_quoted=settings.quote_mode == "drop")
+            report("chunk", len(posts), len(posts))
 
             total = len(passages)
             done = [0]
@@ -90,9 +96,11 @@ def build_index(
                 matrix, embedded = embed_with_cache(embedder, cache, [p.text for p in passages], on_embed)
             finally:
                 cache.close()
+            embedder.export_query_encoder(data.root)  # while the model is loaded: queries then run without torch
 
             report("write", 0, 1)
-            _write_files(tmp, result.threads, passages, quotes, matrix, embedder.dimension)
+            outside = outside_quotes((p for t in result.threads for p in t.posts), quotes)
+            _write_files(tmp, result.threads, passages, (quotes, outside), matrix, embedder.dimension)
             manifest = {
                 "format_version": FORMAT_VERSION,
                 "build_id": build_id,
@@ -102,6 +110,7 @@ def build_index(
                 "built_by": started_by,
                 # a source that is not there is reported by ingest and not kept for the next rebuild
                 "sources": [str(p) for p in (Path(s).expanduser().resolve() for s in sources) if p.exists()],
+                "format": fmt,  # a rebuild from these sources reads them the same way
                 "counts": {
                     "threads": len(result.threads),
                     "posts": result.posts,
@@ -130,10 +139,10 @@ def build_index(
     )
 
 
-def _write_files(tmp: Path, threads, passages, quotes, matrix: np.ndarray, dimension: int) -> None:
+def _write_files(tmp: Path, threads, passages, quotes: tuple, matrix: np.ndarray, dimension: int) -> None:
     """The build's SQLite store and vector index, in its .tmp directory; a full disk is a StorageError."""
     try:
-        write_store(tmp / DB_FILE, threads, passages, quotes)
+        write_store(tmp / DB_FILE, threads, passages, *quotes)
         vectors = VectorIndex(dimension)
         if passages:
             vectors.add(np.array([p.passage_id for p in passages], dtype=np.int64), matrix)

@@ -12,7 +12,8 @@ CREATE TABLE threads (
 CREATE TABLE posts (
     post_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL REFERENCES threads(thread_id),
     post_index INTEGER NOT NULL, author TEXT NOT NULL, posted_at TEXT NOT NULL,
-    body TEXT NOT NULL, source TEXT NOT NULL, line INTEGER NOT NULL, url TEXT
+    body TEXT NOT NULL, source TEXT NOT NULL, line INTEGER NOT NULL, url TEXT,
+    utc_offset INTEGER, excluded TEXT
 );
 CREATE INDEX posts_thread ON posts(thread_id, post_index);
 CREATE INDEX posts_author ON posts(author COLLATE NOCASE);
@@ -30,15 +31,29 @@ CREATE TABLE quotes (
 );
 CREATE INDEX quotes_quoting ON quotes(quoting_post_id);
 CREATE INDEX quotes_source ON quotes(source_post_id);
+CREATE TABLE outside_quotes (
+    post_id TEXT NOT NULL REFERENCES posts(post_id), start INTEGER NOT NULL, end INTEGER NOT NULL,
+    depth INTEGER NOT NULL, attributed_to TEXT
+);
+CREATE INDEX outside_quotes_post ON outside_quotes(post_id, start);
 CREATE VIRTUAL TABLE passages_fts USING fts5(text, content='passages', content_rowid='passage_id',
                                              tokenize='porter unicode61 remove_diacritics 2');
 """
 
+# --- an index whose posts lack utc_offset and excluded (made by an older threadbot) ------------------
+# It still loads: a view of the same name over its posts table, in the connection's own (temporary) schema, adds
+# the missing columns as NULL, so every statement below reads it as it reads a new one. ({nulls}: "NULL AS name"
+# for each missing column.)
+POST_COLUMNS = "PRAGMA main.table_info(posts)"
+ADDED_POST_COLUMNS = ("utc_offset", "excluded")
+OLD_POSTS_VIEW = "CREATE TEMP VIEW posts AS SELECT *, {nulls} FROM main.posts"
+
 # --- writing a new store ---------------------------------------------------------------------------
 INSERT_THREAD = "INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?)"
-INSERT_POST = "INSERT INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_POST = "INSERT INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_PASSAGE = "INSERT INTO passages VALUES (?, ?, ?, ?, ?)"
 REBUILD_FTS = "INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')"
+INSERT_OUTSIDE_QUOTE = "INSERT INTO outside_quotes VALUES (?, ?, ?, ?, ?)"
 INSERT_QUOTE = (
     "INSERT INTO quotes (thread_id, quoting_post_id, quoting_start, quoting_end, source_post_id,"
     " source_start, source_end, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -86,7 +101,7 @@ PASSAGES_WITH_TERM = "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? 
 
 # --- quotes ------------------------------------------------------------------------------------------
 QUOTERS_OF_SPAN = (
-    "SELECT DISTINCT p.post_id, p.thread_id, p.post_index, p.author, p.posted_at FROM quotes q"
+    "SELECT DISTINCT p.post_id, p.thread_id, p.post_index, p.author, p.posted_at, p.utc_offset FROM quotes q"
     " JOIN posts p ON p.post_id = q.quoting_post_id"
     " WHERE q.source_post_id = ? AND q.source_start < ? AND q.source_end > ? ORDER BY p.posted_at"
 )
@@ -96,10 +111,16 @@ QUOTES_OF_SPAN = (
     " ORDER BY p.posted_at, p.post_index"
 )
 QUOTED_SPANS_OF_POST = (
-    "SELECT q.quoting_start, q.quoting_end, s.post_id, s.thread_id, s.post_index, s.author, s.posted_at"
-    " FROM quotes q JOIN posts s ON s.post_id = q.source_post_id WHERE q.quoting_post_id = ?"
+    "SELECT q.quoting_start, q.quoting_end, s.post_id, s.thread_id, s.post_index, s.author, s.posted_at,"
+    " s.utc_offset FROM quotes q JOIN posts s ON s.post_id = q.source_post_id WHERE q.quoting_post_id = ?"
     " ORDER BY q.quoting_start"
 )
+OUTSIDE_QUOTES_OF_POST = (
+    "SELECT p.post_id, p.thread_id, o.start, o.end, o.depth, o.attributed_to FROM outside_quotes o"
+    " JOIN posts p USING (post_id) WHERE o.post_id = ? ORDER BY o.start"
+)
+HAS_OUTSIDE_QUOTES = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outside_quotes'"
+OUTSIDE_QUOTE_COUNT = "SELECT COUNT(*) FROM outside_quotes"
 QUOTES_OVERLAPPING = (
     "SELECT * FROM quotes WHERE quoting_post_id = ? AND quoting_start < ? AND quoting_end > ?"
     " ORDER BY (MIN(quoting_end, ?) - MAX(quoting_start, ?)) DESC"
@@ -107,7 +128,8 @@ QUOTES_OVERLAPPING = (
 QUOTE_RELATIONS = (
     "SELECT q.*, a.post_index AS quoting_post_index, a.author AS quoting_author,"
     " a.posted_at AS quoting_posted_at, s.post_index AS source_post_index, s.author AS source_author,"
-    " s.posted_at AS source_posted_at, s.thread_id AS source_thread_id FROM quotes q"
+    " s.posted_at AS source_posted_at, s.thread_id AS source_thread_id, a.utc_offset AS quoting_utc_offset,"
+    " s.utc_offset AS source_utc_offset FROM quotes q"
     " JOIN posts a ON a.post_id = q.quoting_post_id JOIN posts s ON s.post_id = q.source_post_id"
     " {where} ORDER BY a.posted_at, q.quoting_start"
 )

@@ -6,6 +6,7 @@ whose name says what it answers. Callers never write SQL.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import urllib.parse
@@ -16,24 +17,30 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import IndexDamagedError
-from ..models import Filters, Passage, QuotedBy, QuotedSpan, QuoteRelation, Thread, ThreadSummary
+from ..models import Filters, OutsideQuote, Passage, QuotedBy, QuotedSpan, QuoteRelation, Thread, ThreadSummary
 from .sql import (
+    ADDED_POST_COLUMNS,
     ALL_THREADS,
     AUTHOR_COUNT,
     AUTHORS_LIKE,
     DISTINCT_AUTHORS,
     EXPORT_POSTS,
     FILTERED_PASSAGE_IDS,
+    HAS_OUTSIDE_QUOTES,
+    INSERT_OUTSIDE_QUOTE,
     INSERT_PASSAGE,
     INSERT_POST,
     INSERT_QUOTE,
     INSERT_THREAD,
     KEYWORD_RANKING,
+    OLD_POSTS_VIEW,
+    OUTSIDE_QUOTES_OF_POST,
     PASSAGE_COUNT,
     PASSAGE_POSTS,
     PASSAGES_BY_ID,
     PASSAGES_WITH_TERM,
     POST_AT,
+    POST_COLUMNS,
     POSTS_OF_THREAD,
     POSTS_WITH_THREADS,
     QUOTE_RELATIONS,
@@ -61,6 +68,14 @@ def stored_time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def stored_spans(value: str | None) -> list[list[int]]:
+    """A post's excluded spans as the store holds them (JSON text, NULL for none) back as [start, end] lists."""
+    try:
+        return json.loads(value) if value else []
+    except ValueError:
+        raise IndexDamagedError(f"a post's excluded spans {str(value)[:40]!r} are not JSON") from None
+
+
 def _shown_path(path: str) -> str:
     """A source path as UTF-8 text: bytes of a file name that are not UTF-8 (kept by Python as lone surrogates)
     become U+FFFD, which SQLite can store."""
@@ -74,9 +89,14 @@ def _like_pattern(text: str) -> str:
 
 
 def write_store(
-    path: Path, threads: Sequence[Thread], passages: Sequence[Passage], quotes: Sequence[QuoteRelation]
+    path: Path,
+    threads: Sequence[Thread],
+    passages: Sequence[Passage],
+    quotes: Sequence[QuoteRelation],
+    outside: Sequence[OutsideQuote] = (),
 ) -> None:
-    """Write a complete, new index database (never an existing one)."""
+    """Write a complete, new index database (never an existing one); `outside`: quotes of messages that are not
+    in the archive."""
     db = sqlite3.connect(path)
     try:
         db.executescript(SCHEMA)
@@ -109,6 +129,8 @@ def write_store(
                         _shown_path(p.source),
                         p.line,
                         p.url,
+                        p.utc_offset,
+                        json.dumps(p.excluded) if p.excluded else None,
                     )
                     for t in threads
                     for p in t.posts
@@ -132,6 +154,9 @@ def write_store(
                     for q in quotes
                 ],
             )
+            db.executemany(
+                INSERT_OUTSIDE_QUOTE, [(o.post_id, o.start, o.end, o.depth, o.attributed_to) for o in outside]
+            )
         db.execute("PRAGMA optimize")
     finally:
         db.close()
@@ -150,6 +175,12 @@ class IndexStore:
             raise IndexDamagedError(f"{path} cannot be opened ({exc})") from None
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
+        try:
+            self._add_missing_post_columns()
+        except IndexDamagedError:
+            self._db.close()
+            raise
+        self._has_outside: bool | None = None
 
     def _rows(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
         try:
@@ -157,6 +188,13 @@ class IndexStore:
                 return self._db.execute(sql, tuple(params)).fetchall()
         except sqlite3.DatabaseError as exc:  # not a database, truncated, a table missing
             raise IndexDamagedError(f"{self.path} cannot be read ({exc})") from None
+
+    def _add_missing_post_columns(self) -> None:
+        """Read an index made before posts had every column of SCHEMA as a new one (see OLD_POSTS_VIEW)."""
+        columns = {r["name"] for r in self._rows(POST_COLUMNS)}
+        missing = [f"NULL AS {c}" for c in ADDED_POST_COLUMNS if c not in columns]
+        if columns and missing:  # no columns: no posts table, reported by the first statement that reads it
+            self._rows(OLD_POSTS_VIEW.format(nulls=", ".join(missing)))
 
     def _first(self, sql: str, params: Iterable = ()) -> sqlite3.Row | None:
         rows = self._rows(sql, params)
@@ -278,7 +316,9 @@ class IndexStore:
     def quoters_of(self, post_id: str, start: int, end: int) -> list[QuotedBy]:
         """The posts that quote [start, end) of `post_id`, oldest first, each once."""
         return [
-            QuotedBy(r["post_id"], r["thread_id"], r["post_index"], r["author"], stored_time(r["posted_at"]))
+            QuotedBy(
+                r["post_id"], r["thread_id"], r["post_index"], r["author"], stored_time(r["posted_at"]), r["utc_offset"]
+            )
             for r in self._rows(QUOTERS_OF_SPAN, (post_id, end, start))
         ]
 
@@ -289,9 +329,18 @@ class IndexStore:
     def quoted_spans(self, post_id: str) -> list[QuotedSpan]:
         """The spans of a post's body that quote earlier posts, in body order."""
         return [
-            QuotedSpan(r[0], r[1], r[2], r[3], r[4], r[5], stored_time(r[6]))
+            QuotedSpan(r[0], r[1], r[2], r[3], r[4], r[5], stored_time(r[6]), r[7])
             for r in self._rows(QUOTED_SPANS_OF_POST, (post_id,))
         ]
+
+    def outside_quotes(self, post_id: str) -> list[OutsideQuote]:
+        """The spans of a post's body quoting messages that are not in the archive, in body order (none in an
+        index built before they were recorded)."""
+        if self._has_outside is None:
+            self._has_outside = bool(self._rows(HAS_OUTSIDE_QUOTES))
+        if not self._has_outside:
+            return []
+        return [OutsideQuote(*r) for r in self._rows(OUTSIDE_QUOTES_OF_POST, (post_id,))]
 
     def quotes_overlapping(self, post_id: str, start: int, end: int) -> list[sqlite3.Row]:
         """The quotes in `post_id` that overlap [start, end), the largest overlap first."""
@@ -317,6 +366,8 @@ class IndexStore:
                 source_start=r["source_start"],
                 source_end=r["source_end"],
                 source_thread_id=r["source_thread_id"],
+                quoting_utc_offset=r["quoting_utc_offset"],
+                source_utc_offset=r["source_utc_offset"],
             )
             for r in self._rows(QUOTE_RELATIONS.format(where=where), params)
         ]

@@ -9,7 +9,8 @@ Every problem is collected instead of stopping at the first: a bad record (a JSO
 skipped and reported as `file:line: problem`, a file that cannot be read at all as `file: problem`; everything
 else is indexed. Every skipped record or file is in `IngestResult.errors` (so "some input skipped" is exactly
 "errors is not empty"); what is read but altered (cp1252 fallback, a lone surrogate replaced, a message's date
-taken from its envelope line) or left out on purpose (messages marked X-No-Archive) is in `warnings`.
+taken from its envelope line) or left out on purpose (messages marked X-No-Archive; a `.txt` file found in a
+folder that is no archive, such as a README: see `discovery`) is in `warnings`.
 
 Only regular files are read (a link to one is fine): a FIFO, a device or a socket is reported and never opened
 for a blocking read. A file over `max_file_bytes` is reported and not read; a post over `max_post_chars` is
@@ -28,7 +29,8 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..models import Thread
-from .discovery import JSONL_EXTENSIONS, MAIL_EXTENSIONS, TEXT_EXTENSIONS, discover
+from .boilerplate import leave_out_boilerplate
+from .discovery import JSONL_EXTENSIONS, MAIL_EXTENSIONS, TEXT_EXTENSIONS, discover, not_an_archive
 from .formats import (
     FORMATS,
     GZIP_MAGIC,
@@ -187,12 +189,16 @@ def ingest(
     `FORMATS`: "auto" picks a reader per file by content, any other reads every file as that format."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
-    files, errors = discover(paths, forced=fmt != "auto")
+    walked_text: set[Path] = set()
+    files, errors = discover(paths, forced=fmt != "auto", walked_text=walked_text)
     mail = MailRead()
     result = IngestResult(errors=list(errors))
     rows: list[Row] = []
     first_with: dict[bytes, Path] = {}  # content digest → the first file read with that content
+    if progress:
+        progress(0, len(files))  # a big first file takes a while: say what is going on before it
     for n, path in enumerate(files, start=1):
+        data, marks = None, (len(result.errors), len(result.warnings))
         try:
             data = read_bytes(path, max_file_bytes)
             digest = hashlib.sha256(data).digest()
@@ -204,15 +210,21 @@ def ingest(
                 first_with[digest] = path
             rows.extend(parse_data(data, path, result.errors, result.warnings, fmt, mail, max_file_bytes))
         except InputError as exc:
-            result.errors.append(exc)
+            what = not_an_archive(data) if data is not None and path in walked_text else None
+            if what:  # a README or notes beside the archive: said, not reported as bad input
+                del result.errors[marks[0] :], result.warnings[marks[1] :]
+                result.warnings.append(f"passed over {path}: not an archive ({what})")
+            else:
+                result.errors.append(exc)
             log.debug("skipped %s: %s", path, exc)
         except OSError as exc:
             result.errors.append(InputError(str(path), None, f"cannot read: {exc.strerror or exc}"))
         result.files = n
         if progress:
             progress(n, len(files))
-    rows.extend(mail_rows(mail.messages, result.errors))
+    rows.extend(mail_rows(mail.messages, result.errors, result.warnings))
     if mail.not_archived:
         result.warnings.append(f"{mail.not_archived} message(s) marked X-No-Archive were not indexed")
     result.threads = assemble(rows, result.errors, max_post_chars)  # JSON Lines and mail threads may span files
+    result.warnings.extend(leave_out_boilerplate(result.threads).warnings())  # repeated paragraphs: not indexed
     return result

@@ -6,6 +6,10 @@ maildir's cur/ and new/ folders (its tmp/ holds messages still being delivered, 
 else (images, READMEs, ...) is passed over. With a format forced, a file of a sniffed kind is taken when it is
 text at all. A file named explicitly is always read. Only regular files are taken: anything else that would have
 been is reported.
+
+A `.txt` file says nothing about its content: one found in a directory (`walked_text`) whose content is no
+archive (`not_an_archive`: a README, a SOURCE.txt beside the archive) and that no reader can take is passed over
+with a warning rather than reported as bad input; one that looks like an archive is reported as any other.
 """
 
 from __future__ import annotations
@@ -51,11 +55,30 @@ def _is_archive(path: Path, forced: bool) -> bool:
     return forced or sniff(head_text(head)) is not None
 
 
+def not_an_archive(data: bytes) -> str | None:
+    """What a file's content is when its start is no archive of any format (see `sniff`); None when it is one."""
+    head = data[:SNIFF_BYTES]
+    if head.startswith(GZIP_MAGIC):
+        head = gunzip_head(head)
+    if b"\x00" in head:
+        return "binary data"
+    if not head.strip():
+        return "empty"
+    return None if sniff(head_text(head)) else "plain text with no post"
+
+
 def _is_maildir(folder: Path) -> bool:
     return all(os.path.isdir(folder / name) for name in MAILDIR_FOLDERS)
 
 
-def _walk(top: Path, files: list[Path], errors: list[InputError], walked: set[tuple[int, int]], forced: bool) -> None:
+def _walk(
+    top: Path,
+    files: list[Path],
+    errors: list[InputError],
+    walked: set[tuple[int, int]],
+    forced: bool,
+    walked_text: set[Path] | None,
+) -> None:
     """Files of `top` and its subdirectories, depth first, names sorted, hidden entries skipped.
 
     Links to directories are followed, each directory walked once (a link back to a parent ends there).
@@ -96,11 +119,17 @@ def _walk(top: Path, files: list[Path], errors: list[InputError], walked: set[tu
                     errors.append(InputError(str(candidate), None, "not a regular file, skipped"))
             elif taken or (suffix in SNIFFED_EXTENSIONS and _is_archive(candidate, forced)):
                 files.append(candidate)
+                if walked_text is not None and suffix in TEXT_EXTENSIONS and not messages:
+                    walked_text.add(candidate)
         stack.extend(reversed(subfolders))
 
 
-def discover(paths: Iterable[str | os.PathLike], forced: bool = False) -> tuple[list[Path], list[InputError]]:
-    """The files `paths` name, directories expanded (see the module's docstring), in the order given."""
+def discover(
+    paths: Iterable[str | os.PathLike], forced: bool = False, walked_text: set[Path] | None = None
+) -> tuple[list[Path], list[InputError]]:
+    """The files `paths` name, directories expanded (see the module's docstring), in the order given.
+
+    The `.txt` and `.text` files found in directories are added to `walked_text` when it is given."""
     files: list[Path] = []
     errors: list[InputError] = []
     walked: set[tuple[int, int]] = set()
@@ -112,7 +141,7 @@ def discover(paths: Iterable[str | os.PathLike], forced: bool = False) -> tuple[
             errors.append(InputError(str(path), None, stat_problem(path, exc)))
             continue
         if stat.S_ISDIR(st.st_mode):
-            _walk(path, files, errors, walked, forced)
+            _walk(path, files, errors, walked, forced, walked_text)
         elif is_regular(st):
             files.append(path)
         else:

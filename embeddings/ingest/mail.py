@@ -10,10 +10,12 @@ they cannot be restored). The name in parentheses is the author; without one, th
 seen elsewhere with a name gets that name when threads are made, see `mail_threads`).
 
 Dates: the Date header as an aware instant, stored as naive UTC (zone names old mail uses that the email package
-does not know, such as CET or MET DST, are read with `ZONES`). When it is missing, or its zone is not one (`+9999`,
-`XYZ`, none at all), the envelope line's date, then NNTP-Posting-Date, then the last (earliest) Received header is
-used, with a warning naming the message; with none of them, a Date without a zone is taken as UTC (a warning too),
-and a message with no date at all is reported and skipped.
+does not know, such as CET or MET DST, are read with `ZONES`), and its zone as `utc_offset`, minutes east of UTC:
+the poster's own clock, which results show. When it is missing, or its zone is not one (`+9999`, `XYZ`, none at
+all), the envelope line's date, then NNTP-Posting-Date, then the last (earliest) Received header is used, with a
+warning naming the message; with none of them, a Date without a zone is taken as UTC (a warning too), and a
+message with no date at all is reported and skipped. Those dates have no `utc_offset`: a fallback header holds a
+server's clock, not the poster's; nor has a Date in `-0000`, which says the local zone is not known (RFC 5322).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ _OBFUSCATED = re.compile(
     r"^\s*(?P<user>[^\s()<>]+)\s+(?:at|[@s]end[i|]ng\s+[|f]rom|using)\s+(?P<host>[^\s()<>]+)\s*(?P<rest>\(.*\))?\s*$"
 )
 _UTC_ZONE = re.compile(r"\s(?:[+-]0000|GMT|UTC?|Z)\s*(?:\(.*\))?\s*$", re.I)
+_NO_LOCAL_ZONE = re.compile(r"\s-0000\s*(?:\(.*\))?\s*$")
 _VIA_LIST = re.compile(r"\s+via\s+\S+\s*$")
 # Zone names old mail and news use that the email package does not know (it knows UT, GMT and the US zones), in
 # minutes east of UTC; ambiguous ones (IST, CST outside the US) are left out.
@@ -77,6 +80,7 @@ class Message:
     line: int
     number: int
     attachments: tuple[str, ...] = ()
+    utc_offset: int | None = None  # the Date header's zone, minutes east of UTC (see the module's docstring)
 
 
 class NoArchive(Exception):
@@ -182,15 +186,24 @@ def _utc(when: datetime) -> datetime | None:
         return None
 
 
-def date_of(msg: EmailMessage, envelope: str | None) -> tuple[datetime | None, str | None]:
-    """(the message's date as naive UTC, None when there is none; a note when it is not the Date header's own)."""
+def _offset(when: datetime, written: str) -> int | None:
+    """The zone of the Date header `written`, read as the aware `when`, in minutes east of UTC; None for `-0000`."""
+    delta = when.utcoffset()
+    if delta is None or _NO_LOCAL_ZONE.search(written):
+        return None
+    return int(delta.total_seconds()) // 60
+
+
+def date_of(msg: EmailMessage, envelope: str | None) -> tuple[datetime | None, int | None, str | None]:
+    """(the message's date as naive UTC, None when there is none; the poster's zone in minutes east of UTC, None
+    when not known; a note when the date is not the Date header's own)."""
     raw = _written(msg, "Date")
     header = _get(msg, "Date") if raw else None
     when = getattr(header, "datetime", None) if header is not None else None
     if when is not None and when.tzinfo is None:
         when = _zoned(when, raw)
     if when is not None and (utc := _utc(when)) is not None:
-        return utc, None
+        return utc, _offset(when, raw), None
     problem = f"Date {raw[:60]!r} has no usable time zone" if raw else "no Date header"
     fallbacks = [("the envelope line's date", envelope_date(envelope))]
     fallbacks.append(("NNTP-Posting-Date", _parsed_date(_written(msg, "NNTP-Posting-Date"))))
@@ -202,11 +215,12 @@ def date_of(msg: EmailMessage, envelope: str | None) -> tuple[datetime | None, s
         if found is not None:
             utc = _utc(found) if found.tzinfo else found
             if utc is not None:
-                return utc, f"{problem}; used {what}" + ("" if found.tzinfo else " (no zone given: taken as UTC)")
+                note = f"{problem}; used {what}" + ("" if found.tzinfo else " (no zone given: taken as UTC)")
+                return utc, None, note
     naive = getattr(header, "datetime", None) if header is not None else None
     if naive is not None and naive.tzinfo is None:
-        return naive, f"{problem}; taken as UTC"
-    return None, problem
+        return naive, None, f"{problem}; taken as UTC"
+    return None, None, problem
 
 
 def content_id(author: str, posted_at: datetime, subject: str, body: str) -> str:
@@ -221,7 +235,7 @@ def parse_message(raw: RawMessage, source: str, warnings: list[str], *, in_mbox:
     msg = email.message_from_bytes(raw.data, policy=POLICY)
     if _header(msg, "X-No-Archive").lower().startswith("yes"):
         raise NoArchive
-    posted_at, note = date_of(msg, raw.envelope)
+    posted_at, utc_offset, note = date_of(msg, raw.envelope)
     if posted_at is None:
         raise InputError(source, raw.line, (f"message {raw.number}: " if in_mbox else "") + f"no usable date ({note})")
     if note:
@@ -257,4 +271,5 @@ def parse_message(raw: RawMessage, source: str, warnings: list[str], *, in_mbox:
         line=raw.line,
         number=raw.number,
         attachments=tuple(attachments),
+        utc_offset=utc_offset,
     )

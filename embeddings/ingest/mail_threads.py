@@ -51,8 +51,9 @@ def is_reply_subject(subject: str) -> bool:
     return bool(_REPLY_PREFIX.match(subject))
 
 
-def _copies(messages: list[Message], errors: list[InputError]) -> list[Message]:
-    """The first message of each Message-ID; each later one is reported."""
+def _copies(messages: list[Message], errors: list[InputError], warnings: list[str]) -> list[Message]:
+    """The first message of each Message-ID; each later one is reported: an exact copy (overlapping archives,
+    nothing lost) as a warning, a different message reusing the id (skipped) as an error."""
     first: dict[str, Message] = {}
     kept = []
     for m in messages:
@@ -63,9 +64,11 @@ def _copies(messages: list[Message], errors: list[InputError]) -> list[Message]:
         where = f"{earlier.source}:{earlier.line}"
         ident = f"<{m.post_id}>" if not m.post_id.startswith("content-") else f"content id {m.post_id}"
         if (earlier.body, earlier.posted_at) == (m.body, m.posted_at):
-            text = f"message {m.number}: a copy of {ident} from {where}, read once"
-        else:
-            text = f"message {m.number}: {ident} is also the Message-ID of {where}, which is kept (their text differs)"
+            warnings.append(
+                str(InputError(m.source, m.line, f"message {m.number}: a copy of {ident} from {where}, read once"))
+            )
+            continue
+        text = f"message {m.number}: {ident} is also the Message-ID of {where}, which is kept (their text differs)"
         errors.append(InputError(m.source, m.line, text))
     return kept
 
@@ -156,9 +159,9 @@ def thread_messages(messages: list[Message]) -> list[tuple[str, list[Message]]]:
     return out
 
 
-def mail_rows(messages: list[Message], errors: list[InputError]) -> list[Row]:
-    """The records of every message read, threaded; copies reported in `errors`."""
-    messages = _names(_copies(messages, errors))
+def mail_rows(messages: list[Message], errors: list[InputError], warnings: list[str]) -> list[Row]:
+    """The records of every message read, threaded; copies reported (see `_copies`)."""
+    messages = _names(_copies(messages, errors, warnings))
     rows = []
     for root, thread in thread_messages(messages):
         title = strip_prefixes(thread[0].subject) or NO_SUBJECT
@@ -178,6 +181,7 @@ def mail_rows(messages: list[Message], errors: list[InputError]) -> list[Row]:
                     origin=None,
                     url=None,
                     excluded=m.excluded,
+                    utc_offset=m.utc_offset,
                 )
             )
     return rows

@@ -44,6 +44,7 @@ class Row:
     origin: str | None  # the `source` field of an exported post
     url: str | None
     excluded: tuple[tuple[int, int], ...] = ()  # spans of the body passages leave out (see Post.excluded)
+    utc_offset: int | None = None  # the poster's zone (see Post.utc_offset)
 
 
 def rows_of_thread(thread: Thread) -> list[Row]:
@@ -62,6 +63,7 @@ def rows_of_thread(thread: Thread) -> list[Row]:
             origin=None,
             url=p.url,
             excluded=p.excluded,
+            utc_offset=p.utc_offset,
         )
         for p in thread.posts
     ]
@@ -168,6 +170,7 @@ def assemble(rows: Sequence[Row], errors: list[InputError], max_post_chars: int 
                     line=row.line,
                     url=row.url,
                     excluded=row.excluded,
+                    utc_offset=row.utc_offset,
                 )
             )
         threads.append(thread)

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from ..models import Passage, QuoteRelation, Thread
+from ..quotes.explicit import quote_lines
 from .chunking import Chunker
 from .sentences import sentence_spans
 
@@ -23,9 +24,12 @@ def has_words(text: str) -> bool:
     return bool(_WORD.search(_SMILEY_CODE.sub(" ", text)))
 
 
-def own_spans(body_len: int, relations: Iterable[QuoteRelation]) -> list[tuple[int, int]]:
-    """The parts of a post's body ([0, body_len)) not covered by any of its quoting spans."""
-    quoted = sorted((r.quoting_start, r.quoting_end) for r in relations)
+def own_spans(
+    body_len: int, relations: Iterable[QuoteRelation], explicit: Iterable[tuple[int, int]] = ()
+) -> list[tuple[int, int]]:
+    """The parts of a post's body ([0, body_len)) not covered by any of its quoting spans, nor by the `explicit`
+    spans (its ">" lines and the attribution lines that introduce them)."""
+    quoted = sorted([(r.quoting_start, r.quoting_end) for r in relations] + list(explicit))
     own, pos = [], 0
     for start, end in quoted:
         if start > pos:
@@ -57,7 +61,8 @@ def make_passages(
     threads: Sequence[Thread], chunker: Chunker, quotes: Sequence[QuoteRelation], drop_quoted: bool
 ) -> list[Passage]:
     """Every post's passages, numbered from 1, none inside a post's `excluded` spans; with `drop_quoted`, only the
-    post's own words (quotes cut out)."""
+    post's own words: quotes found in the archive, ">" lines and the attribution lines that introduce them cut
+    out."""
     quoted: dict[str, list[QuoteRelation]] = {}
     if drop_quoted:
         for q in quotes:
@@ -65,7 +70,8 @@ def make_passages(
     passages: list[Passage] = []
     for thread in threads:
         for post in thread.posts:
-            regions = own_spans(len(post.body), quoted.get(post.post_id, []))
+            explicit = quote_lines(post.body).spans() if drop_quoted else ()
+            regions = own_spans(len(post.body), quoted.get(post.post_id, []), explicit)
             if post.excluded:
                 regions = indexed_spans(regions, post.excluded)
             for chunk in chunker.chunk(post.body, regions):

@@ -30,13 +30,14 @@ from __future__ import annotations
 import gc
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import NamedTuple
 
 from ..models import Post, QuoteRelation
 from .alignment import MAX_GAP, OriginRun, WordMatch, origin_runs, seed_clusters, split_at_gaps, trim_weak_ends
+from .explicit import quote_lines
 from .text import Edges, extend_punctuation, find_markers, text_edges, tokenize
 
 SHINGLE = 3  # words per shingle (seed length)
@@ -47,6 +48,10 @@ LINE_SLACK = 1  # words a quote may stop short of a line boundary (0: quotes are
 MARKED_MIN_WORDS = 3  # threshold for text introduced by a quote marker
 REPOST_SHARE = 0.9  # see QuoteDetector._is_repost
 SHORT_MIN_WORDS = 3  # threshold for an unmarked short reply-quote (see _short_quote)
+# a quote of another thread's post needs more words: short stretches shared across threads are a log line or a
+# template both copied from elsewhere ("* checking package dependencies ... OK"), not one quoting the other
+CROSS_THREAD_MIN_WORDS = 12
+OUTSIDE = -1  # origin of words quoted with ">" from a message not in the archive: nobody's own words here
 
 
 class Span(NamedTuple):
@@ -96,8 +101,11 @@ class QuoteDetector:
     # -- indexing -------------------------------------------------------------------------------
     def _indexed(self, post: Post) -> IndexedPost:
         tokens = tokenize(post.body)
-        if post.excluded:  # list footers, signatures, quoted header blocks: boilerplate is never a quote
-            tokens = [tok for tok in tokens if not _inside(tok[1], post.excluded)]
+        # list footers, signatures, quoted header blocks: boilerplate is never a quote; nor is an attribution line
+        # ("On <date>, X wrote:"), which says who wrote a quote rather than saying anything
+        skipped = tuple(post.excluded) + tuple(quote_lines(post.body).attributions)
+        if skipped:
+            tokens = [tok for tok in tokens if not _inside(tok[1], skipped)]
         words = [self.vocab.setdefault(w, len(self.vocab)) for w, _, _ in tokens]
         starts = [s for _, s, _ in tokens]
         lines, line, pos = [], 0, 0
@@ -201,6 +209,8 @@ class QuoteDetector:
                 if not quote:
                     continue
                 needed = MARKED_MIN_WORDS if quote[0].quoting in marked else self.min_words
+                if self.posts[c.source].post.thread_id != post.thread_id:
+                    needed = max(needed, CROSS_THREAD_MIN_WORDS)
                 if len(quote) < needed and not c.whole_short_post:
                     continue
                 if c.whole_short_post and len(quote) != len(c.matches):
@@ -212,6 +222,7 @@ class QuoteDetector:
                 chosen.append(Candidate(c.source, quote))
         relations = [r for c in chosen for r in self._relations(new, c)]
         relations.sort(key=lambda r: (r.quoting_start, r.source_posted_at))
+        self._mark_outside(new, covered)
         self.posts.append(new)
         self._remember(new)
         self.relations.extend(relations)
@@ -227,12 +238,22 @@ class QuoteDetector:
         for m in quote:
             words_by_origin[src.origin_post[m.source]] += 1
         words_by_origin[source] = len(quote)
+        words_by_origin.pop(OUTSIDE, None)
         return any(
             count >= REPOST_SHARE * len(new.words)
             and count >= REPOST_SHARE * len(self.posts[origin].words)
             and self.posts[origin].post.author.casefold() == author
             for origin, count in words_by_origin.items()
         )
+
+    @staticmethod
+    def _mark_outside(new: IndexedPost, covered: list[bool]) -> None:
+        """Words of the new post's ">" lines that no earlier post here wrote were quoted from a message outside
+        the archive: they are nobody's own words here, so whoever quotes them next is not crediting this post."""
+        for q in quote_lines(new.post.body).quoted:
+            for i in range(bisect_left(new.word_starts, q.start), bisect_left(new.word_starts, q.end)):
+                if not covered[i]:
+                    new.origin_post[i], new.origin_word[i] = OUTSIDE, i
 
     @staticmethod
     def _marked_words(new: IndexedPost) -> dict[int, str | None]:
@@ -279,9 +300,11 @@ class QuoteDetector:
         src = self.posts[chosen.source]
         relations, prev_end = [], 0
         for run in origin_runs(chosen.matches, src.origin_post, src.origin_word):
-            origin = self.posts[run.origin]
             for word in run.words:
                 new.origin_post[word.quoting], new.origin_word[word.quoting] = run.origin, word.origin
+            if run.origin == OUTSIDE:  # copied from a copy of text from outside the archive: credited to nobody
+                continue
+            origin = self.posts[run.origin]
             quoted, source = _char_spans(new, run, origin)
             quoted = Span(max(quoted.start, prev_end), quoted.end)
             prev_end = quoted.end
@@ -346,9 +369,15 @@ def _char_spans(new: IndexedPost, run: OriginRun, origin: IndexedPost) -> tuple[
     return Span(q_start, q_end), Span(s_start, s_end)
 
 
-def detect_quotes(posts: Sequence[Post], *, min_words: int = 6) -> list[QuoteRelation]:
+PROGRESS_EVERY = 50  # posts between two progress calls: a post takes milliseconds, a call microseconds
+
+
+def detect_quotes(
+    posts: Sequence[Post], *, min_words: int = 6, progress: Callable[[int, int], None] | None = None
+) -> list[QuoteRelation]:
     """All quote relations among `posts` (any number of threads), in chronological order of the
-    quoting posts."""
+    quoting posts. `progress(done, total)` is called before the first post, every `PROGRESS_EVERY` posts
+    and after the last."""
     thread_rank: dict[str, int] = {}
     for p in posts:
         thread_rank.setdefault(p.thread_id, len(thread_rank))
@@ -356,9 +385,14 @@ def detect_quotes(posts: Sequence[Post], *, min_words: int = 6) -> list[QuoteRel
     detector = QuoteDetector(min_words=min_words)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the index is millions of small tuples: repeated full GC passes would make this quadratic
+    total = len(ordered)
+    if progress:
+        progress(0, total)
     try:
-        for p in ordered:
+        for n, p in enumerate(ordered, start=1):
             detector.add(p)
+            if progress and (n % PROGRESS_EVERY == 0 or n == total):
+                progress(n, total)
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -1,0 +1,80 @@
+"""Progress of a build: every stage is reported, from 0 to its total, labelled for the CLI and the bot; quote
+detection reports every so often, not per post; the CLI draws bars only on a terminal."""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import datetime, timedelta
+
+from bot.render import STAGES, progress_text
+from embeddings.models import Post
+from embeddings.quotes.detector import PROGRESS_EVERY, detect_quotes
+from threadbot.cli import main
+from threadbot.progress import LABELS, ProgressPrinter
+
+from .conftest import SAMPLE_DIR, run_cli
+
+BUILD_STAGES = ["parse", "quotes", "chunk", "embed", "write"]
+
+
+def _posts(n: int) -> list[Post]:
+    """`n` posts of one thread; every other one quotes a sentence of the one before it."""
+    start = datetime(2020, 1, 1)
+    posts = []
+    for i in range(n):
+        own = f"Post {i} says that the harvest of field number {i} was larger than the one before it."
+        body = f"{posts[-1].body.split('.')[0]}.\n\n{own}" if i % 2 and posts else own
+        posts.append(Post(f"p{i}", "t", i, f"u{i % 5}", start + timedelta(minutes=i), body, "x.txt", 1 + i))
+    return posts
+
+
+def test_quote_detection_reports_progress_every_so_often_and_finds_the_same_quotes():
+    posts = _posts(2 * PROGRESS_EVERY + 20)
+    calls: list[tuple[int, int]] = []
+    found = detect_quotes(posts, progress=lambda done, total: calls.append((done, total)))
+    assert found and found == detect_quotes(posts)
+    n = len(posts)
+    assert calls == [(0, n), (PROGRESS_EVERY, n), (2 * PROGRESS_EVERY, n), (n, n)]
+    calls.clear()
+    assert detect_quotes([], progress=lambda done, total: calls.append((done, total))) == []
+    assert calls == [(0, 0)]
+
+
+def test_a_build_reports_every_stage_from_0_to_its_total_each_labelled(fresh_service):
+    calls: list[tuple[str, int, int]] = []
+    report = fresh_service().rebuild([str(SAMPLE_DIR)], progress=lambda *call: calls.append(call))
+    stages = list(dict.fromkeys(stage for stage, _, _ in calls))
+    assert stages == BUILD_STAGES
+    for stage in stages:
+        mine = [(done, total) for s, done, total in calls if s == stage]
+        assert mine[0][0] == 0 and mine[-1][0] == mine[-1][1], (stage, mine)
+    totals = {stage: total for stage, _, total in calls}
+    assert totals["quotes"] == totals["chunk"] == report.posts == 11 and totals["embed"] == report.passages
+    for stage in stages:  # the CLI and the bot say what each stage does, in words
+        assert stage in LABELS and stage in STAGES
+        assert STAGES[stage] in progress_text(stage, 1, 2, 3.0)
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bars_are_drawn_on_a_terminal_and_nowhere_else(data_dir, capsys, monkeypatch):
+    # captured stderr is no terminal: a rebuild without --quiet draws nothing
+    code, _, err = run_cli(capsys, "--data-dir", data_dir, "index")
+    assert code == 0 and "%|" not in err and not any(label in err for label in LABELS.values())
+    assert not ProgressPrinter().enabled
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["--data-dir", str(data_dir), "index"]) == 0
+    drawn = terminal.getvalue()
+    for stage in BUILD_STAGES:
+        assert f"{LABELS[stage]}: 100%" in drawn, (stage, drawn)
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["--data-dir", str(data_dir), "index", "--quiet"]) == 0
+    assert terminal.getvalue() == ""
