@@ -15,7 +15,7 @@ from pathlib import Path
 import discord
 from discord.utils import format_dt
 
-from embeddings import OutsideQuote, post_segments, segment_text
+from embeddings import OutsideQuote, outside_label, post_segments, segment_text
 
 from .escaping import URL, escape
 from .text import (
@@ -116,7 +116,7 @@ def post_body_blocks(view) -> list[tuple[str, str]]:
             blocks.append(("own", text))
             continue
         if isinstance(span, OutsideQuote):
-            label = f"quoted from {span.attributed_to or 'an earlier message'} (not in this archive)"
+            label = outside_label(span)
         else:
             when = archive_date(span.source_posted_at, getattr(span, "source_utc_offset", None))
             label = f"quoting {span.source_author}, {when}"

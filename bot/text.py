@@ -75,7 +75,7 @@ def plain(text: str, limit: int) -> str:
         head = cut_words(text, n)
         if head == text:
             return out
-        k, at = _cut_point(text, 0, len(head) - len(ELLIPSIS), spans)
+        k, at = _cut_point(text, 0, max(1, len(head) - len(ELLIPSIS)), spans)  # show at least one character
         shown = escape(text[:k].rstrip(), cut_url_at=at)
         return shown + (" " if at is None and ends_in_url(shown) else "") + ELLIPSIS
 

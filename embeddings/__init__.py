@@ -49,6 +49,7 @@ _EXPORTS = {
     "local_time": "models",
     "to_jsonable": "models",
     "QuoteEvalReport": "quotes.evaluate",
+    "outside_label": "quotes.segments",
     "post_segments": "quotes.segments",
     "segment_text": "quotes.segments",
     "evaluate_quotes": "quotes.evaluate",
@@ -102,6 +103,7 @@ __all__ = [
     "load_queries",
     "load_settings",
     "local_time",
+    "outside_label",
     "parse_user_date",
     "post_segments",
     "segment_text",
@@ -156,6 +158,6 @@ if TYPE_CHECKING:
         to_jsonable,
     )
     from .quotes.evaluate import QuoteEvalReport, evaluate_quotes, format_quote_errors
-    from .quotes.segments import post_segments, segment_text
+    from .quotes.segments import outside_label, post_segments, segment_text
     from .search.evaluate import EvalReport, evaluate, load_queries
     from .service import MAX_LIMIT, MAX_QUERY_CHARS, SearchService

@@ -72,8 +72,9 @@ class QuoteRelation:
 
 @dataclass(frozen=True)
 class OutsideQuote:
-    """Post `post_id` quotes, at [start, end) of its body, text from a message that is not in the archive; the
-    attribution line above it names `attributed_to` (None when it names nobody)."""
+    """Post `post_id` quotes, at [start, end) of its body, text no earlier post here was matched to: from a message
+    that is not in the archive, or (`in_archive`) a quote of an earlier post of the thread by `attributed_to` too
+    short or edited to match; the attribution line above it names `attributed_to` (None when it names nobody)."""
 
     post_id: str
     thread_id: str
@@ -81,6 +82,7 @@ class OutsideQuote:
     end: int
     depth: int  # 1 for "> ", 2 for ">> ", ...
     attributed_to: str | None
+    in_archive: bool = False  # an earlier post of the thread is by `attributed_to`: a quote too short to match
 
 
 @dataclass(frozen=True)

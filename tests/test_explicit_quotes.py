@@ -170,3 +170,48 @@ def test_the_cli_shows_an_outside_quote_with_the_name_from_its_attribution(outsi
     assert "[quoted from Duncan Murdoch (not in this archive)]" in shown
     assert "[quoting Ben Bolker" in shown
     assert ">> The package" not in shown  # the quote's own ">" marks are not shown twice
+
+
+def test_a_console_session_after_prompts_is_the_posters_own_text():
+    body = "Try this:\n> x <- foo(1)\n> print(Sys.getenv('R_HOME'))\n[1] 2\n> sudo dnf install glibc-headers\n"
+    assert quote_lines(body).quoted == ()
+    quoted = quote_lines("On Monday, Ann wrote:\n> I think the build fails on Solaris\n").quoted
+    assert [q.attributed_to for q in quoted] == ["Ann"]
+
+
+def test_attribution_names_match_archive_authors_despite_lost_letters_case_and_accents():
+    from embeddings.quotes.explicit import same_name
+
+    assert same_name("G?bor Cs?rdi", "Gábor Csárdi")
+    assert same_name("gabor csardi", "Gábor Csárdi")
+    assert not same_name("G?bor Cs?rdi", "Gabor Csardi Jr")
+    assert not same_name("Ann", "Anne")
+
+
+def test_a_short_quote_of_an_earlier_poster_of_the_thread_is_not_claimed_to_be_outside():
+    from datetime import datetime
+
+    from embeddings.models import Post
+
+    def post(i, author, body):
+        return Post(f"p{i}", "t", i, author, datetime(2019, 3, 4, 10 + i), body, "x.mbox", 1)
+
+    posts = [
+        post(0, "Gábor Csárdi", "Use pak."),
+        post(1, "Ben Bolker", "On Mon, Gábor wrote:\n> Use pak.\n\nWhy would that help here?"),
+        post(2, "Ann Smith", "On Mon, G?bor Cs?rdi wrote:\n> Use pak for the whole thing.\n\nIt did."),
+        post(3, "Ann Smith", "On Sun, Duncan Murdoch wrote:\n> Solaris has no such compiler at all.\n\nOK."),
+    ]
+    outside = outside_quotes(posts, detect_quotes(posts))
+    assert [(o.post_id, o.attributed_to, o.in_archive) for o in outside] == [
+        ("p2", "G?bor Cs?rdi", True),  # Gábor posted earlier in the thread: a quote of him, too short to match
+        ("p3", "Duncan Murdoch", False),
+    ]
+
+
+def test_the_cli_shows_no_stray_quote_marks_around_quotes(outside_mbox, tmp_path, capsys):
+    data = tmp_path / "mail-data"
+    assert run_cli(capsys, "--data-dir", data, "index", "-q", outside_mbox)[0] == 0
+    thread_id = json.loads(run_cli(capsys, "--data-dir", data, "threads", "--json")[1])[0]["thread_id"]
+    shown = run_cli(capsys, "--data-dir", data, "post", thread_id, "2")[1]
+    assert not [line for line in shown.split("\n") if line.strip() in (">", "> >")]

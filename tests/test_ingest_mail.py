@@ -301,3 +301,17 @@ def test_any_bytes_in_a_message_are_read_or_reported_never_raised(headers, body)
         result = ingest([f])
     assert result.posts + len(result.errors) >= 1
     assert all(e.path == str(f) for e in result.errors)
+
+
+def test_many_copies_are_counted_after_the_first_few(tmp_path):
+    from embeddings.ingest.mail_threads import SHOWN_COPIES
+
+    mbox = "".join(message(f"m{i}@x", body=f"Text {i}.") for i in range(SHOWN_COPIES + 4))
+    write(tmp_path / "a.mbox", mbox)
+    write(tmp_path / "b.mbox", mbox + message("new@x", body="New."))
+    result = ingest([tmp_path])
+    assert len(posts(result)) == SHOWN_COPIES + 5 and result.errors == []
+    copies = [w for w in result.warnings if "a copy of" in w]
+    assert len(copies) == SHOWN_COPIES and "4 more message(s) were exact copies of messages already read" in (
+        result.warnings
+    )

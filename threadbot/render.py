@@ -17,7 +17,7 @@ import textwrap
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
-from embeddings import OutsideQuote, local_time, post_segments, segment_text, to_jsonable
+from embeddings import OutsideQuote, local_time, outside_label, post_segments, segment_text, to_jsonable
 
 if TYPE_CHECKING:
     from embeddings import BuildReport, EvalReport, PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
@@ -152,8 +152,7 @@ def format_post(p: PostView) -> str:
         if q is None:
             parts.append(safe(text.strip("\n")))
         elif isinstance(q, OutsideQuote):
-            who = safe(q.attributed_to or "an earlier message")
-            parts.append(f"[quoted from {who} (not in this archive)]\n" + _quote_block(safe(text)))
+            parts.append(f"[{safe(outside_label(q))}]\n" + _quote_block(safe(text)))
         else:
             parts.append(
                 f"[quoting {safe(q.source_author)}, {_date(q.source_posted_at, q.source_utc_offset)}]\n"

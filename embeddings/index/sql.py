@@ -33,7 +33,7 @@ CREATE INDEX quotes_quoting ON quotes(quoting_post_id);
 CREATE INDEX quotes_source ON quotes(source_post_id);
 CREATE TABLE outside_quotes (
     post_id TEXT NOT NULL REFERENCES posts(post_id), start INTEGER NOT NULL, end INTEGER NOT NULL,
-    depth INTEGER NOT NULL, attributed_to TEXT
+    depth INTEGER NOT NULL, attributed_to TEXT, in_archive INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX outside_quotes_post ON outside_quotes(post_id, start);
 CREATE VIRTUAL TABLE passages_fts USING fts5(text, content='passages', content_rowid='passage_id',
@@ -53,7 +53,7 @@ INSERT_THREAD = "INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?)"
 INSERT_POST = "INSERT INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_PASSAGE = "INSERT INTO passages VALUES (?, ?, ?, ?, ?)"
 REBUILD_FTS = "INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')"
-INSERT_OUTSIDE_QUOTE = "INSERT INTO outside_quotes VALUES (?, ?, ?, ?, ?)"
+INSERT_OUTSIDE_QUOTE = "INSERT INTO outside_quotes VALUES (?, ?, ?, ?, ?, ?)"
 INSERT_QUOTE = (
     "INSERT INTO quotes (thread_id, quoting_post_id, quoting_start, quoting_end, source_post_id,"
     " source_start, source_end, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -116,7 +116,8 @@ QUOTED_SPANS_OF_POST = (
     " ORDER BY q.quoting_start"
 )
 OUTSIDE_QUOTES_OF_POST = (
-    "SELECT p.post_id, p.thread_id, o.start, o.end, o.depth, o.attributed_to FROM outside_quotes o"
+    "SELECT p.post_id, p.thread_id, o.start, o.end, o.depth, o.attributed_to, o.in_archive"
+    " FROM outside_quotes o"
     " JOIN posts p USING (post_id) WHERE o.post_id = ? ORDER BY o.start"
 )
 HAS_OUTSIDE_QUOTES = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outside_quotes'"

@@ -155,7 +155,8 @@ def write_store(
                 ],
             )
             db.executemany(
-                INSERT_OUTSIDE_QUOTE, [(o.post_id, o.start, o.end, o.depth, o.attributed_to) for o in outside]
+                INSERT_OUTSIDE_QUOTE,
+                [(o.post_id, o.start, o.end, o.depth, o.attributed_to, o.in_archive) for o in outside],
             )
         db.execute("PRAGMA optimize")
     finally:
@@ -340,7 +341,7 @@ class IndexStore:
             self._has_outside = bool(self._rows(HAS_OUTSIDE_QUOTES))
         if not self._has_outside:
             return []
-        return [OutsideQuote(*r) for r in self._rows(OUTSIDE_QUOTES_OF_POST, (post_id,))]
+        return [OutsideQuote(*r[:6], bool(r[6])) for r in self._rows(OUTSIDE_QUOTES_OF_POST, (post_id,))]
 
     def quotes_overlapping(self, post_id: str, start: int, end: int) -> list[sqlite3.Row]:
         """The quotes in `post_id` that overlap [start, end), the largest overlap first."""

@@ -15,7 +15,7 @@ folder that is no archive, such as a README: see `discovery`) is in `warnings`.
 Only regular files are read (a link to one is fine): a FIFO, a device or a socket is reported and never opened
 for a blocking read. A file over `max_file_bytes` is reported and not read; a post over `max_post_chars` is
 reported and skipped. A file with the same bytes as one already read (a copy, or the same file named twice) is
-reported and read once; duplicate posts across files are resolved one record at a time (see `records`).
+read once, with a warning; duplicate posts across files are resolved one record at a time (see `records`).
 """
 
 from __future__ import annotations
@@ -205,10 +205,11 @@ def ingest(
             earlier = first_with.get(digest)
             if earlier is not None:
                 what = "named twice" if _same_file(earlier, path) else f"same content as {earlier}"
-                raise InputError(str(path), None, f"{what}; read once, skipped here")
-            if data.strip():  # empty files are all alike, and none of them is a copy of another
-                first_with[digest] = path
-            rows.extend(parse_data(data, path, result.errors, result.warnings, fmt, mail, max_file_bytes))
+                result.warnings.append(f"{path}: {what}; read once")  # nothing is lost: not an error
+            else:
+                if data.strip():  # empty files are all alike, and none of them is a copy of another
+                    first_with[digest] = path
+                rows.extend(parse_data(data, path, result.errors, result.warnings, fmt, mail, max_file_bytes))
         except InputError as exc:
             what = not_an_archive(data) if data is not None and path in walked_text else None
             if what:  # a README or notes beside the archive: said, not reported as bad input

@@ -51,11 +51,15 @@ def is_reply_subject(subject: str) -> bool:
     return bool(_REPLY_PREFIX.match(subject))
 
 
+SHOWN_COPIES = 3  # exact copies listed one by one; more are counted (two overlapping archives share hundreds)
+
+
 def _copies(messages: list[Message], errors: list[InputError], warnings: list[str]) -> list[Message]:
     """The first message of each Message-ID; each later one is reported: an exact copy (overlapping archives,
-    nothing lost) as a warning, a different message reusing the id (skipped) as an error."""
+    nothing lost) as a warning, the first SHOWN_COPIES by name and the rest counted; a different message
+    reusing the id (skipped) as an error."""
     first: dict[str, Message] = {}
-    kept = []
+    kept, copies = [], []
     for m in messages:
         earlier = first.setdefault(m.post_id, m)
         if earlier is m:
@@ -64,12 +68,15 @@ def _copies(messages: list[Message], errors: list[InputError], warnings: list[st
         where = f"{earlier.source}:{earlier.line}"
         ident = f"<{m.post_id}>" if not m.post_id.startswith("content-") else f"content id {m.post_id}"
         if (earlier.body, earlier.posted_at) == (m.body, m.posted_at):
-            warnings.append(
+            copies.append(
                 str(InputError(m.source, m.line, f"message {m.number}: a copy of {ident} from {where}, read once"))
             )
             continue
         text = f"message {m.number}: {ident} is also the Message-ID of {where}, which is kept (their text differs)"
         errors.append(InputError(m.source, m.line, text))
+    warnings.extend(copies[:SHOWN_COPIES])
+    if len(copies) > SHOWN_COPIES:
+        warnings.append(f"{len(copies) - SHOWN_COPIES} more message(s) were exact copies of messages already read")
     return kept
 
 

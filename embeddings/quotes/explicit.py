@@ -13,6 +13,7 @@ A reply quotes with ``>`` (``>>`` for a quote inside a quote) and names who wrot
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -141,14 +142,23 @@ def quote_lines(body: str) -> ExplicitQuotes:
         if not line.depth:
             _quoted_by_bar_or_indent(lines, n)
     quoted: list[QuotedLines] = []
+    # the name of the latest attribution at each depth still in force: an attribution at depth d names the
+    # author of the depth d + 1 lines after it, until a line with words shallower than d (another message's text)
+    names: dict[int, str | None] = {}
     for n, line in enumerate(lines):
+        if line.text:
+            for d in [d for d in names if d > line.depth]:
+                del names[d]
+        if n in attribution_at:
+            names[line.depth] = attribution_at[n][1]
         if not line.depth or n in in_attribution:
             continue
         last = quoted[-1] if quoted else None
         if last and lines[n - 1].depth == line.depth and last.end == lines[n - 1].end:
             quoted[-1] = QuotedLines(last.start, line.end, last.depth, last.attributed_to)
         else:
-            quoted.append(QuotedLines(line.start, line.end, line.depth, _attribution_above(lines, n, attribution_at)))
+            quoted.append(QuotedLines(line.start, line.end, line.depth, names.get(line.depth - 1)))
+    quoted = [q for q in quoted if not _is_transcript(body, q)]
     attributions = [(lines[first].start, lines[n].end) for n, (first, _) in sorted(attribution_at.items())]
     return ExplicitQuotes(tuple(quoted), tuple(attributions))
 
@@ -171,25 +181,28 @@ def _quoted_by_bar_or_indent(lines: list[_Line], n: int) -> None:
         lines[k] = _Line(line.start, line.end, 1, text, line.indented)
 
 
+# A console line: an R or shell command after a "> " prompt, not a quote ("> x <- f(1)", "> sudo dnf install …").
+_COMMAND = re.compile(
+    r"(?:[\w.$@\[\]\"']+\s*(?:<<?-|->|%>%|\|>)|[\w.$:]+\(|\?\??[\w.]+$|#|\+ "
+    r"|(?:sudo|R CMD|Rscript|Rcmd|cd|ls|make|git|pip3?|apt(?:-get)?|dnf|yum|brew|export|echo|cat|conda|wget|curl)\b)"
+)
+
+
+def _is_transcript(body: str, run: QuotedLines) -> bool:
+    """A run of "> " lines that are all console commands is the poster's own R or shell session."""
+    if run.depth != 1:
+        return False
+    lines = [_PREFIX.sub("", line, count=1).strip() for line in body[run.start : run.end].split("\n")]
+    lines = [line for line in lines if line]
+    return bool(lines) and all(_COMMAND.match(line) for line in lines)
+
+
 def _introduces_quote(lines: Sequence[_Line], n: int) -> bool:
     """An attribution line is followed (after blank lines) by a line quoted one level deeper."""
     for line in lines[n + 1 : n + 4]:
         if line.text or line.depth > lines[n].depth:
             return line.depth > lines[n].depth
     return False
-
-
-def _attribution_above(lines: Sequence[_Line], n: int, attribution_at: dict[int, tuple[int, str | None]]) -> str | None:
-    """The name of the nearest attribution above line `n` one level shallower, within the text that encloses it
-    (a line shallower than that, with words, ends the search: another message's context)."""
-    depth = lines[n].depth
-    for k in range(n - 1, -1, -1):
-        line = lines[k]
-        if line.depth == depth - 1 and k in attribution_at:
-            return attribution_at[k][1]
-        if line.depth < depth - 1 and line.text:
-            return None
-    return None
 
 
 def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -203,21 +216,41 @@ def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def outside_quotes(posts: Iterable[Post], relations: Sequence[QuoteRelation]) -> list[OutsideQuote]:
-    """Quoted lines no relation covers: text quoted from a message that is not in the archive, with the name
-    the attribution line gives (or None). Lines with no words (a bare ">") and excluded text (a quoted list
-    footer) are left out."""
+    """Quoted lines no relation covers, with the name the attribution line gives (or None). When an earlier post
+    of the same thread is by that name, the quote is of that post (too short or too edited to be matched:
+    `in_archive`); otherwise it came from a message that is not in the archive. Lines with no words (a bare
+    ">"), header-like lines and excluded text (a quoted list footer) are left out."""
+    posts = list(posts)
     covered: dict[str, list[tuple[int, int]]] = {}
     for r in relations:
         covered.setdefault(r.quoting_post_id, []).append((r.quoting_start, r.quoting_end))
+    authors_before: dict[str, list[str]] = {}  # thread -> authors of its posts so far, in date order
     out = []
-    for post in posts:
+    for post in sorted(posts, key=lambda p: (p.posted_at, p.post_index)):
+        earlier = authors_before.setdefault(post.thread_id, [])
         taken = merge_spans(covered.get(post.post_id, []) + list(post.excluded))
         for q in quote_lines(post.body).quoted:
             for start, end in _uncovered(q.start, q.end, taken):
                 if _says_something(post.body[start:end]):
                     start, end = _trimmed(post.body, start, end)
-                    out.append(OutsideQuote(post.post_id, post.thread_id, start, end, q.depth, q.attributed_to))
+                    here = q.attributed_to is not None and any(same_name(q.attributed_to, a) for a in earlier)
+                    out.append(OutsideQuote(post.post_id, post.thread_id, start, end, q.depth, q.attributed_to, here))
+        earlier.append(post.author)
     return out
+
+
+def same_name(written: str, author: str) -> bool:
+    """Does an attribution's name stand for `author`? Case and accents aside, and a "?" where an archive lost a
+    non-ASCII letter ("G?bor Cs?rdi" is "Gábor Csárdi")."""
+    a, b = _folded(written), _folded(author)
+    if "?" not in a:
+        return a == b
+    return re.fullmatch(".".join(re.escape(part) for part in a.split("?")), b) is not None
+
+
+def _folded(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", " ".join(name.split()).casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 _FIELD_LINE = re.compile(r"[\w-]{2,30}:(?:\s|$)|-{5,}|_{5,}|<?mailto:", re.I)  # "Date: …", "-----", a lost address

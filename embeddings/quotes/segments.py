@@ -22,7 +22,10 @@ class Segment:
 
 
 def post_segments(view: PostView) -> list[Segment]:
-    """`view.body` as consecutive segments covering all of it, in body order."""
+    """`view.body` as segments in body order: the poster's own text and quotes. A quote takes in the quote marks
+    before it on its line; own text that is nothing but quote marks and blank lines (between two quotes) is
+    left out, so no stray ">" is shown."""
+    body = view.body
     spans = sorted(
         [(q.start, q.end, 0, q) for q in view.quoted_spans or []]
         + [(o.start, o.end, 1, o) for o in getattr(view, "outside_quotes", None) or []],
@@ -33,13 +36,28 @@ def post_segments(view: PostView) -> list[Segment]:
     for start, end, _, quote in spans:
         if start < pos:  # overlaps one already shown
             continue
-        if start > pos:
-            out.append(Segment(pos, start))
+        line_start = body.rfind("\n", pos, start) + 1 if "\n" in body[pos:start] else pos
+        if line_start >= pos and not body[line_start:start].strip(" \t>"):
+            start = line_start
+        _own(out, body, pos, start)
         out.append(Segment(start, end, quote))
         pos = end
-    if pos < len(view.body):
-        out.append(Segment(pos, len(view.body)))
+    _own(out, body, pos, len(body))
     return out
+
+
+def _own(out: list[Segment], body: str, start: int, end: int) -> None:
+    if start < end and body[start:end].strip(" \t\n>"):
+        out.append(Segment(start, end))
+
+
+def outside_label(quote: OutsideQuote) -> str:
+    """How a quote no post here was matched to is labelled: who, and whether that person is in the archive."""
+    if quote.attributed_to is None:
+        return "quoted from an earlier message"
+    if quote.in_archive:  # the thread has an earlier post by that name: a quote of it too short to match
+        return f"quoting {quote.attributed_to}"
+    return f"quoted from {quote.attributed_to} (not in this archive)"
 
 
 def segment_text(body: str, segment: Segment) -> str:

@@ -71,7 +71,7 @@ async def test_mentions_and_markdown_render_as_written(make_discord, special_ser
     assert r"\*\*unanimously\*\*" in desc and r"\_\_pear\_\_" in desc and r"\~\~apples\~\~" in desc
     assert r"\# not a heading" in desc and r"\`orchard\`" in desc
     # a ">" line of a post is a quote: shown as one, labelled, never as the archive's own markup
-    assert "*↳ quoted from an earlier message (not in this archive)*\n> this line looks like a quote" in desc
+    assert "*↳ quoted from an earlier message*\n> this line looks like a quote" in desc
     assert (
         reply.embeds[0]["title"].startswith(r"Grain levy \*\*minutes\*\*")
         and "@\u200beveryone" in reply.embeds[0]["title"]

@@ -116,7 +116,8 @@ async def test_progress_edits_are_rate_limited(make_discord, rebuild_service):
     await d.command("reindex", user=User(permissions=ADMIN))
     assert len(stamps) >= 2
     assert all(b - a >= interval * 0.9 for a, b in zip(stamps, stamps[1:]))
-    assert len(stamps) <= 1.2 / interval + 2  # 40 reports in ~1.2 s, not 40 edits
+    chatty_phase = [t for t in stamps if t - stamps[0] <= 1.2]  # the real rebuild after it reports on its own
+    assert len(chatty_phase) <= 1.2 / interval + 2  # 40 reports in ~1.2 s, not 40 edits
 
 
 async def test_one_rebuild_at_a_time_and_ask_answers_meanwhile(make_discord, rebuild_service):
