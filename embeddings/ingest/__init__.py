@@ -214,6 +214,7 @@ def ingest(
             what = not_an_archive(data) if data is not None and path in walked_text else None
             if what:  # a README or notes beside the archive: said, not reported as bad input
                 del result.errors[marks[0] :], result.warnings[marks[1] :]
+                first_with.pop(digest, None)  # a copy of a README is passed over too, not "read once"
                 result.warnings.append(f"passed over {path}: not an archive ({what})")
             else:
                 result.errors.append(exc)
