@@ -34,6 +34,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bot_harness import User, start_discord, stop_discord  # noqa: E402
 
+from bot.cogs.ask import RESULTS_MAX  # noqa: E402
 from embeddings.config import load_settings  # noqa: E402
 from embeddings.service import SearchService  # noqa: E402
 
@@ -46,7 +47,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def timed(service: SearchService, question: str) -> float:
     t0 = time.perf_counter()
-    service.search(question, 4)  # what /ask asks for: a page of 3 and one more
+    service.search(question, RESULTS_MAX + 1)  # what /ask asks for: every page of its results, and one more
     return time.perf_counter() - t0
 
 

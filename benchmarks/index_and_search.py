@@ -34,7 +34,7 @@ def main() -> None:
         cold = service.rebuild(sources)
         cold_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        warm = service.rebuild()
+        warm = service.rebuild(full=True)  # a complete build from the cache (an unchanged one is no build)
         warm_s = time.perf_counter() - t0
         print(
             f"cold build: {cold.posts} posts, {cold.passages} passages in {cold_s:.1f}s "

@@ -1,4 +1,8 @@
-"""Autocomplete for `author` and `thread` options: ≤ 25 choices, answered well inside 3 seconds."""
+"""Autocomplete for `author` and `thread` options: ≤ 25 choices, answered well inside 3 seconds.
+
+Names are matched ignoring case and accents (`SearchService.author_suggestions`), the same matching that names the
+closest ones when a member types a name the archive does not have (bot/lookup.py).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ def _clip(text: str) -> str:
 
 async def author_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     bot = interaction.client
-    names = await bot.call_fast(bot.service.authors, current.strip(), MAX_CHOICES, default=[])
+    names = await bot.call_fast(bot.service.author_suggestions, current.strip(), MAX_CHOICES, default=[])
     seen, out = set(), []
     for name in names:
         if (
@@ -30,7 +34,7 @@ async def author_choices(interaction: discord.Interaction, current: str) -> list
 
 async def thread_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     bot = interaction.client
-    threads = await bot.call_fast(bot.service.complete_threads, current.strip(), MAX_CHOICES, default=[])
+    threads = await bot.call_fast(bot.service.thread_suggestions, current.strip(), MAX_CHOICES, default=[])
     out = []
     for t in threads:
         if not t.thread_id or len(t.thread_id) > CHOICE_MAX:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import secrets
 
 import discord
@@ -16,12 +17,13 @@ from discord import app_commands
 
 from embeddings import (
     ConfigError,
+    IndexDamagedError,
     IndexMismatchError,
     NoIndexError,
     NotFoundError,
     RebuildInProgressError,
+    StorageError,
     ThreadbotError,
-    UsageError,
 )
 
 from .replies import has_answer
@@ -36,6 +38,10 @@ class UserInputError(app_commands.AppCommandError):
     def __init__(self, message: str):
         self.message = message
         super().__init__(message)
+
+
+class NothingFound(UserInputError):
+    """A search or lookup that found nothing: said privately, like a mistake, whatever the command's privacy."""
 
 
 class NotAdmin(app_commands.CheckFailure):
@@ -70,24 +76,46 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, NoIndexError):
         return "Nothing is indexed yet. An admin can build the index with `/reindex`."
     if isinstance(error, IndexMismatchError):
-        return f"The index doesn't match the configured model ({error}). An admin should run `/reindex`."
+        return "The index was built for another model or version of the bot. An admin should run `/reindex`."
+    if isinstance(error, IndexDamagedError):
+        return "The index is damaged. An admin can build a new one with `/reindex`."
+    if isinstance(error, StorageError):
+        return "The bot could not write its data (the disk may be full). Tell the bot's operator."
     if isinstance(error, RebuildInProgressError):
         return rebuild_running_message(error.started_by, error.started_at)
     if isinstance(error, NotFoundError):
-        return f"{_said(error)} — pick a thread from the suggestions, or see `/threads` for the list."
-    if isinstance(error, UsageError):
-        return _said(error)
+        return f"{_said(error)}. Pick from the suggestions as you type, or see `/threads` for the list."
     if isinstance(error, ConfigError):
         return f"The bot is misconfigured: {_said(error)}. Tell the bot's operator."
-    if isinstance(error, ThreadbotError):
+    if isinstance(error, ThreadbotError):  # UsageError and the rest: the core's own words
         return _said(error)
     return None
 
 
+# How a core message that names a command-line command is said in Discord: a command given with its slash
+# equivalent ("`threadbot index --prune` (/reindex prune)") becomes that; an alternative that is only a command
+# ("or `threadbot remove PATH`") goes; any other clause that names one ("`threadbot threads` or /threads lists
+# them") goes too. A shell command helps at a shell, not in Discord.
+_CLI_REWRITES = (
+    (re.compile(r"`threadbot\b[^`]*`\s*\((/[^()]+)\)"), r"\1"),
+    (re.compile(r"\s*\(\s*or\s+`threadbot\b[^`]*`[^()]*\)"), ""),
+    (re.compile(r",?\s+(?:or|and)\s+`threadbot\b[^`]*`"), ""),
+    (re.compile(r"[:;,]?\s*[^:;,`]*`threadbot\b[^`]*`[^:;]*"), ""),
+)
+
+
+def without_cli(text: str) -> str:
+    """`text` as a Discord reply says it: no `threadbot` command-line command in it (see _CLI_REWRITES)."""
+    for pattern, replacement in _CLI_REWRITES:
+        text = pattern.sub(replacement, text)
+    return text.strip().rstrip(".:;,")
+
+
 def _said(error: BaseException) -> str:
-    """An error's text, escaped (it can quote what the member typed or an archived title) and short enough for a
-    reply even when it quotes a very long option value."""
-    return plain(str(error), ERROR_TEXT_MAX)
+    """An error's text for a member: without command-line commands, escaped (it can quote what the member typed or
+    an archived title) and short enough for a reply even when it quotes a very long option value."""
+    text = without_cli(str(error))
+    return plain(text[:1].upper() + text[1:], ERROR_TEXT_MAX)  # a sentence of its own in the reply
 
 
 def rebuild_running_message(started_by: str | None, started_at: float | None) -> str:

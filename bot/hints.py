@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from .text import plain
@@ -30,12 +31,11 @@ def no_results(question: str, filters: str) -> str:
     return f"No posts match {quoted(question)}{' (' + filters + ')' if filters else ''}.{hint}"
 
 
-def no_more_results(question: str) -> str:
-    return f"No more results for {quoted(question)}."
-
-
 def bad_date(value: str) -> str:
-    return f"I can't read {quoted(value, 60)} as a date. Use YYYY-MM-DD, e.g. `2009-08-15` (or `2009-08-15 14:32`)."
+    return (
+        f"I can't read {quoted(value, 60)} as a date. Dates are YYYY-MM-DD (`2009-08-15`), optionally with a time "
+        "(`2009-08-15 14:32`), or a month (`2009-08`), or a year (`2009`)."
+    )
 
 
 def post_out_of_range(title: str, post_count: int) -> str:
@@ -46,6 +46,27 @@ def quote_not_found(text: str) -> str:
     return f"I found no post containing {quoted(text)}. Check the wording, or try `/ask`."
 
 
-def quote_header(candidates: int, text: str) -> str:
-    head = "Best match" if candidates == 1 else f"{candidates} candidate originals, best first"
-    return f"{head} for {quoted(text, 200)}"
+def _one_of(names: Sequence[str]) -> str:
+    """ "“A”", "“A” or “B”", "“A”, “B” or “C”"."""
+    shown = [quoted(n, 100) for n in names]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+def unknown_author(typed: str, suggestions: Sequence[str]) -> str:
+    """No author has the name a member typed: the closest names, matched as autocomplete matches them."""
+    head = f"No author is named {quoted(typed, 100)}."
+    if suggestions:
+        return f"{head} Did you mean {_one_of(suggestions)}?"
+    return f"{head} Pick a name from the suggestions as you type."
+
+
+def unknown_thread(typed: str, suggestions: Sequence) -> str:
+    """No thread has the id or title a member typed: the closest titles, matched as autocomplete matches them."""
+    head = f"No thread is called {quoted(typed, 100)}."
+    if suggestions:
+        head += f" Did you mean {_one_of([t.title for t in suggestions])}?"
+    return f"{head} Pick one from the suggestions as you type, or see `/threads` for the list."
+
+
+def quote_header(text: str) -> str:
+    return f"Who wrote {quoted(text, 200)} first"

@@ -18,12 +18,13 @@ from discord.utils import MISSING
 _ANSWER = object()
 
 
-async def defer_answer(interaction: discord.Interaction, private: bool | None) -> None:
+async def defer_answer(interaction: discord.Interaction, private: bool | None) -> bool:
     """Show the "thinking…" placeholder, visible to the invoker only when `private` (None: the configured
-    ``bot.private_by_default``)."""
+    ``bot.private_by_default``); returns whether the answer is private."""
     if private is None:
         private = interaction.client.settings.bot.private_by_default
     await interaction.response.defer(ephemeral=private, thinking=True)
+    return private
 
 
 async def answer(

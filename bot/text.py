@@ -148,48 +148,54 @@ def split_escaped(line: str, room: int) -> list[str]:
             pos += 1
 
 
-# --------------------------------------------------------------------------- dates, pointers
+# --------------------------------------------------------------------------- dates
+FORUM_TIME = "forum time"  # marks a clock as the archive wrote it, in a zone nobody knows
+
+
 def as_utc(dt: datetime) -> datetime:
-    """Archive dates are naive (the forum's clock); Discord timestamps need an instant: read them as UTC."""
+    """A stored date (naive UTC) as an aware datetime, for a Discord timestamp."""
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
 def archive_date(dt: datetime, utc_offset: int | None = None) -> str:
-    """The date as the archive shows it; for a post whose zone is known (`utc_offset`, minutes east of UTC), on
-    the poster's clock with that offset: "3 Mar 2021, 09:12 -0500"."""
+    """The date as a clock shows it: for a post whose zone is known (`utc_offset`, minutes east of UTC) the
+    poster's clock with its offset ("3 Mar 2021, 09:12 -0500"), else the archive's clock as written."""
     if utc_offset is None:
         return dt.strftime("%d %b %Y, %H:%M").lstrip("0")
     return local_time(dt, utc_offset).strftime("%d %b %Y, %H:%M %z").lstrip("0")
 
 
-def date_line(dt: datetime, style: str = "f", utc_offset: int | None = None) -> str:
-    """A Discord timestamp (rendered in the reader's time zone) plus the date as the archive shows it, or, for a
-    post whose zone is known, the poster's local time with its offset ("3 Mar 2021, 09:12 -0500 local")."""
+def when(dt: datetime, utc_offset: int | None = None) -> str:
+    """A post's date, the one way the bot shows it. A known instant (the post's zone is known) is a Discord
+    timestamp, which each reader sees in their own zone, with the poster's own clock beside it; an unknown one
+    (forum text whose zone is not configured) is the archive's clock as written, marked as the forum's, with no
+    timestamp: reading it as UTC would move it by hours."""
     if utc_offset is None:
-        return f"{format_dt(as_utc(dt), style)} · archive: {archive_date(dt)}"
-    return f"{format_dt(as_utc(dt), style)} · {archive_date(dt, utc_offset)} local"
+        return f"{archive_date(dt)} {FORUM_TIME}"
+    return f"{format_dt(as_utc(dt), 'f')} ({archive_date(dt, utc_offset)} their time)"
 
 
-def posted_line(post, style: str = "f") -> str:
-    """`date_line` of a result, post or quote: its `posted_at`, and its `utc_offset` when it has one."""
-    return date_line(post.posted_at, style, getattr(post, "utc_offset", None))
+def posted(post) -> str:
+    """:func:`when` of a result, post, quoter or quote occurrence."""
+    return when(post.posted_at, getattr(post, "utc_offset", None))
 
 
-def post_ref(thread_id: str, number: int) -> str:
-    safe = " ".join(thread_id.replace("`", "'").split())
-    return f"`/post thread:{safe} number:{number}`"
+def years(first: datetime, last: datetime) -> str:
+    """ "2009" or "2009–2012": the years a thread or an archive covers."""
+    return f"{first.year}" if first.year == last.year else f"{first.year}–{last.year}"
 
 
-def post_pointer(thread_id: str, number: int, shortened: bool, room: int) -> str:
-    """The "\n*Whole post: `/post …`*" line under a passage, in at most `room` characters when it can be.
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """ "1 thread", "12 threads", "1,204 posts"."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
 
-    A thread id too long for `room` is left out: the short form names the command and number only (`/post`
-    also takes the thread's title)."""
-    lead = "Passage shortened. Whole post:" if shortened else "Whole post:"
-    full = f"\n*{lead} {post_ref(thread_id, number)}*"
-    if len(full) <= room:
-        return full
-    return f"\n*{lead} `/post` with this thread, `number:{number}`*"
+
+def link_url(url: str | None) -> str | None:
+    """`url` when Discord can link to it (an embed's url must be http or https, at most 2048 characters) and it is
+    a plausible address (see escaping.URL), else None."""
+    if not url or len(url) > 2048 or not url.startswith(("http://", "https://")) or not URL.fullmatch(url):
+        return None
+    return url
 
 
 def fit_embed(embed: discord.Embed, budget: int) -> discord.Embed:
@@ -282,24 +288,32 @@ def markup(text: str, highlights: Sequence[tuple[int, int]] = (), *, cut_url_at:
 
 
 def block_quote(text: str) -> str:
-    return "\n".join("> " + line if line else ">" for line in text.split("\n"))
+    """Every line behind "> ": Discord quotes a line only when a blank follows the ">", the empty ones too."""
+    return "\n".join("> " + line for line in text.split("\n"))
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+|\n\s*")
 
 
 def _window(
     text: str, highlights: Sequence[tuple[int, int]], size: int, urls: Sequence[tuple[int, int]]
 ) -> tuple[int, int, int | None]:
-    """A word-aligned window (start, end, cut_url_at) of at most `size` raw characters, placed to show the first
-    highlight, that neither starts nor ends inside a URL (unless the URL is longer than the window: then its start
-    is `cut_url_at`, relative to the window)."""
+    """A word-aligned window (start, end, cut_url_at) of at most `size` raw characters around the first highlight
+    (a third of the room before it, when it fits with room to spare), that neither starts nor ends inside a URL
+    (unless the URL is longer than the window: then its start is `cut_url_at`, relative to the window)."""
     if len(text) <= size:
         return 0, len(text), None
     start = 0
     if highlights:
         hs, he = min(highlights)
-        if he > size:  # the highlight would be cut off: start a little before it
-            start = max(0, hs - size // 5)
+        before = max(0, size - (he - hs)) // 3
+        if hs > before:  # the highlight does not sit near the start: begin a little before it
+            start = min(max(0, hs - before), len(text) - size) if he - hs < size else hs  # no room left unused
+            boundary = _SENTENCE_END.search(text, start, hs)  # begin with a whole sentence, else a whole word
             space = text.find(" ", start)
-            if 0 <= space < hs:
+            if boundary:
+                start = boundary.end()
+            elif 0 <= space < hs:
                 start = space + 1
             for us, ue in urls:
                 if us < start < ue:  # show the whole URL when the highlight is in it, else begin after it
@@ -313,13 +327,27 @@ def _window(
     return start, end, None if at is None else at - start
 
 
-def render_passage(text: str, highlights: Sequence[tuple[int, int]], limit: int) -> tuple[str, bool]:
-    """Block-quoted, escaped, highlighted passage of at most `limit` characters; True if it was cut."""
+def _covers(text: str, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether `spans` hold every non-blank character of `text` (a one-sentence passage is all highlight)."""
+    marked = [False] * len(text)
+    for s, e in spans:
+        marked[max(0, s) : max(0, e)] = [True] * (min(len(text), e) - max(0, s))
+    return all(m or c.isspace() for m, c in zip(marked, text))
+
+
+def render_passage(
+    text: str, highlights: Sequence[tuple[int, int]], limit: int, around: int | None = None
+) -> tuple[str, bool]:
+    """Block-quoted, escaped, highlighted passage of at most `limit` characters; True if it was cut. `around`: show
+    at most that many characters of it, around the first highlight. A cut is marked with an ellipsis; the
+    highlight is bold only when the passage holds more than it (bold throughout says nothing)."""
     lead = len(text) - len(text.lstrip())
     text = text.strip()
     highlights = [(s - lead, e - lead) for s, e in highlights]
+    if _covers(text, highlights):
+        highlights = []
     urls = url_spans(text)
-    size = len(text)
+    size = min(len(text), around or len(text))
     while True:
         start, end, at = _window(text, highlights, size, urls)
         body = markup(text[start:end], [(s - start, e - start) for s, e in highlights], cut_url_at=at)

@@ -60,6 +60,7 @@ _EXPORTS = {
     "CheckReport": "index.check",
     "IndexDamagedError": "errors",
     "StorageError": "errors",
+    "fold_name": "names",
     "MAX_LIMIT": "service",
     "MAX_QUERY_CHARS": "service",
     "SearchService": "service",
@@ -99,6 +100,7 @@ __all__ = [
     "UsageError",
     "evaluate",
     "evaluate_quotes",
+    "fold_name",
     "format_quote_errors",
     "load_queries",
     "load_settings",
@@ -157,6 +159,7 @@ if TYPE_CHECKING:
         local_time,
         to_jsonable,
     )
+    from .names import fold_name
     from .quotes.evaluate import QuoteEvalReport, evaluate_quotes, format_quote_errors
     from .quotes.segments import outside_label, post_segments, segment_text
     from .search.evaluate import EvalReport, evaluate, load_queries

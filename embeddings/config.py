@@ -25,7 +25,7 @@ class BotSettings:
     dev_guild_id: int | None = None
     admin_user_ids: tuple[int, ...] = ()
     admin_role_ids: tuple[int, ...] = ()
-    private_by_default: bool = False
+    private_by_default: bool = True  # answers only the member who asked sees, unless they choose otherwise
     results_per_page: int = 3
     log_level: str = "INFO"
     progress_interval_seconds: float = 3.0
@@ -39,8 +39,10 @@ class BotSettings:
 class Settings:
     data_dir: Path = Path("data")
     sources: tuple[str, ...] = ()
+    # (path, IANA zone name) of the sources configured with a `timezone`: the clock their forum dates are written in
+    source_timezones: tuple[tuple[str, str], ...] = ()
     model: str = DEFAULT_MODEL
-    device: str | None = None  # "cpu", "cuda"... None lets sentence-transformers choose
+    device: str | None = None  # "cpu", "cuda"..., "auto" (a GPU when there is one); None: sentence-transformers
     batch_size: int = 32
     chunk_max_tokens: int = 200
     chunk_overlap_sentences: int = 1
@@ -49,6 +51,7 @@ class Settings:
     search_mode: str = "hybrid"
     max_file_mb: int = 512  # a source file larger than this is skipped and reported
     max_post_chars: int = 1_000_000  # a post longer than this is skipped and reported
+    ann_threshold: int = 100_000  # passages from which a build's vector index is approximate (IVF) instead of exact
     log_level: str = "WARNING"
     bot: BotSettings = field(default_factory=BotSettings)
     config_path: Path | None = None
@@ -80,6 +83,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "quote_min_words": (2, 100),
     "max_file_mb": (1, 1_048_576),
     "max_post_chars": (1, 1_000_000_000),
+    "ann_threshold": (64, 2_000_000_000),  # passage ids are 32-bit
     "bot.dev_guild_id": (0, SNOWFLAKE_MAX),
     "bot.admin_user_ids": (1, SNOWFLAKE_MAX),
     "bot.admin_role_ids": (1, SNOWFLAKE_MAX),
@@ -95,8 +99,8 @@ CHOICES = {
     "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
     "bot.log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
 }
-# torch device types that can run a sentence-transformers model, with an optional index ("cuda:1")
-DEVICE_PATTERN = re.compile(r"(cpu|cuda|mps|xpu|npu|hpu|mtia)(:\d{1,3})?")
+# torch device types that can run a sentence-transformers model, with an optional index ("cuda:1"), or "auto"
+DEVICE_PATTERN = re.compile(r"(cpu|cuda|mps|xpu|npu|hpu|mtia)(:\d{1,3})?|auto")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -173,7 +177,7 @@ EXPECTED |= {"int": "a whole number", "float": "a number", "str": "a string"}
 
 def _coerce(cls, key: str, value: Any, origin: str, section: str | None = None):
     name = f"{section}.{key}" if section else key
-    types = {f.name: str(f.type) for f in fields(cls) if f.name not in ("bot", "config_path")}
+    types = {f.name: str(f.type) for f in fields(cls) if f.name not in ("bot", "config_path", "source_timezones")}
     if key not in types:
         raise ConfigError(f"{origin}: unknown setting {name!r}")
     t = types[key]
@@ -204,7 +208,7 @@ def _check(name: str, value: Any, origin: str) -> Any:
         device = value.strip().lower()
         if device and not DEVICE_PATTERN.fullmatch(device):
             raise ConfigError(
-                f"{origin}: device must be cpu, cuda, cuda:N, mps, xpu, npu, hpu or mtia (or empty), "
+                f"{origin}: device must be cpu, cuda, cuda:N, mps, xpu, npu, hpu, mtia or auto (or empty), "
                 f"not {_shown(value)}"
             )
         return device or None
@@ -229,11 +233,42 @@ def _apply(settings: Settings, values: dict, origin: str) -> Settings:
                 raise ConfigError(f"{origin}: [bot] must be a table")
             for bkey, bvalue in value.items():
                 bot[bkey] = _coerce(BotSettings, bkey, bvalue, origin, "bot")
+        elif key == "sources" and isinstance(value, list) and any(isinstance(v, dict) for v in value):
+            top["sources"], top["source_timezones"] = _zoned_sources(value, origin)
         else:
             top[key] = _coerce(Settings, key, value, origin)
     if bot:
         top["bot"] = replace(settings.bot, **bot)
     return replace(settings, **top)
+
+
+def _zoned_sources(items: list, origin: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """`sources` whose entries are paths or tables `{ path = "forum", timezone = "Europe/London" }`: (the paths,
+    (path, zone) of those with a timezone)."""
+    from .ingest.zones import zone_named
+
+    paths, zones = [], []
+    for i, item in enumerate(items):
+        where = f"sources[{i}]"
+        if not isinstance(item, dict):
+            paths.append(_coerce(Settings, "sources", [item], origin)[0])
+            continue
+        unknown = sorted(set(item) - {"path", "timezone"})
+        if unknown:
+            raise ConfigError(f"{origin}: unknown setting {where}.{unknown[0]} (a source takes path and timezone)")
+        if "path" not in item:
+            raise ConfigError(f"{origin}: {where} has no path")
+        [path] = _coerce(Settings, "sources", [item["path"]], origin)
+        paths.append(path)
+        if "timezone" in item:
+            try:
+                zones.append((path, zone_named(item["timezone"]).key))
+            except ValueError:
+                raise ConfigError(
+                    f"{origin}: bad value {_shown(item['timezone'])} for {where}.timezone (expected an IANA time "
+                    'zone such as "Europe/London"; this machine needs its zone database, or `pip install tzdata`)'
+                ) from None
+    return tuple(paths), tuple(zones)
 
 
 def _validate(s: Settings) -> Settings:
@@ -278,9 +313,14 @@ def load_settings(
         if not settings.data_dir.is_absolute() and "data_dir" in data:
             settings = replace(settings, data_dir=base / settings.data_dir)
         if "sources" in data:
+
+            def here(s: str) -> str:
+                return s if Path(s).expanduser().is_absolute() else str(base / s)
+
             settings = replace(
                 settings,
-                sources=tuple(s if Path(s).expanduser().is_absolute() else str(base / s) for s in settings.sources),
+                sources=tuple(here(s) for s in settings.sources),
+                source_timezones=tuple((here(s), zone) for s, zone in settings.source_timezones),
             )
     for var, (section, key) in ENV_VARS.items():
         if environ.get(var) not in (None, ""):
@@ -292,6 +332,21 @@ def load_settings(
             clean["bot"] = {k: v for k, v in overrides["bot"].items() if v is not None}
         settings = _apply(settings, clean, "command line")
     return _validate(settings)
+
+
+def resolve_device(device: str | None) -> str | None:
+    """The device "auto" stands for: the first CUDA GPU, else Apple's MPS, else the CPU. Any other value is
+    returned as it is. Imports torch for "auto": call it just before the model loads."""
+    if device != "auto":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
 
 
 def check_device(device: str | None) -> None:

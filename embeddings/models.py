@@ -129,6 +129,7 @@ class Result:
     # (start, end) offsets *within passage* of the sentence(s) answering the query
     highlights: list[tuple[int, int]] = field(default_factory=list)
     quoted_by: list[QuotedBy] = field(default_factory=list)
+    url: str | None = None  # the post's address in the archive, when it has one
 
 
 @dataclass
@@ -201,6 +202,9 @@ class BuildReport:
     quotes: int
     seconds: float
     errors: list[str] = field(default_factory=list)  # "file:line: message" for skipped input
+    kind: str = "full"  # "full", "incremental" (new posts added to the previous build) or "up to date" (no build)
+    new_posts: int = 0  # posts an incremental build added (a full build: every post)
+    note: str = ""  # why a build was a full one, when an earlier build was there to add to
 
 
 @dataclass

@@ -17,22 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Settings
-from .errors import (
-    IndexDamagedError,
-    NotFoundError,
-    RebuildInProgressError,
-    ThreadbotError,
-    UsageError,
-)
+from .errors import IndexDamagedError, NotFoundError, RebuildInProgressError, ThreadbotError, UsageError
 from .index.builder import build_index
 from .index.datadir import DataDir, LoadedIndex
+from .index.sources import present_sources, recorded_sources, sources_after_removal
 from .index.store import stored_spans, stored_time
 from .ingest import FORMATS
 from .models import BuildReport, Filters, PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
-from .passages.sentences import sentence_spans
-from .search.highlight import best_sentences
-from .search.ranking import MODES, allowed_passage_ids, display_passages, rank_passages
-from .vectors.cache import EmbeddingCache, embed_with_cache
+from .names import BuildNames
+from .search import pages
+from .search.highlight import highlight_results
+from .search.ranking import MODES, allowed_passage_ids
+from .vectors.ann import search_in_one_thread
+from .vectors.cache import EmbeddingCache
 from .vectors.embedder import Embedder
 
 if TYPE_CHECKING:
@@ -42,9 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
 MAX_QUERY_CHARS = 2000
-SEARCH_DEPTH = 400  # passages ranked for a query, whatever the page; more only when they hold too few posts
 CACHE_WAIT_SECONDS = 0.25  # how long a search waits for a cache another process is writing
-HIGHLIGHT_TOP = 10  # results whose highlight uses sentence embeddings (cached); the rest use term overlap
 
 
 class SearchService:
@@ -52,6 +47,7 @@ class SearchService:
         self.settings = settings
         self.embedder = embedder or Embedder(settings.model, settings.device, settings.batch_size)
         self.data = DataDir(settings.data_dir)
+        search_in_one_thread()  # FAISS's threads within one query only contend (vectors/ann.py)
         self.embedder.use_model_cache(self.data.root)  # its ONNX export: queries are answered without torch
         self._index: LoadedIndex | None = None
         self._pointer: float | None = None
@@ -59,6 +55,7 @@ class SearchService:
         self._rebuild_lock = threading.Lock()
         self._rebuild_status: tuple[str | None, float] | None = None
         self._cache: EmbeddingCache | None = None
+        self._names = BuildNames()
 
     # --- the live index -----------------------------------------------------------------------
     def _current(self) -> LoadedIndex:
@@ -125,8 +122,9 @@ class SearchService:
             raise UsageError(f"the question is too long ({len(query)} characters, at most {MAX_QUERY_CHARS})")
         if not 1 <= limit <= MAX_LIMIT:
             raise UsageError(f"limit must be between 1 and {MAX_LIMIT}")
-        if offset < 0:
-            raise UsageError("offset must not be negative")
+        if not 0 <= offset < pages.MAX_RESULTS:
+            last = pages.MAX_RESULTS - 1
+            raise UsageError(f"offset must be between 0 and {last}: results stop at the {last + 1}th post")
         mode = mode or self.settings.search_mode
         if mode not in MODES:
             raise UsageError(f"mode must be one of {', '.join(MODES)}")
@@ -140,22 +138,8 @@ class SearchService:
         if available == 0:
             return []
         qvec = self.embedder.encode_query(query) if mode != "lexical" else None
-
-        want = offset + limit
-        k = min(available, SEARCH_DEPTH)  # the same for every page: pages are slices of one ranking
-        while True:
-            ranked = rank_passages(index, query, qvec, k, mode, filters, allowed)
-            per_post: dict[str, list[tuple[int, float]]] = {}
-            for pid, score in ranked:
-                per_post.setdefault(index.post_of_passage(pid), []).append((pid, score))
-            if len(per_post) >= want or k >= available:
-                break
-            k = min(available, k * 4)
-        page = list(per_post.items())[offset:want]
-        groups = [passages for _, passages in page]
-        shown = display_passages(index, query, groups) if mode == "hybrid" else [g[0] for g in groups]
-        hits = [(post_id, best) for (post_id, _), best in zip(page, shown)]
-        return self._results(index, query, qvec, hits, offset)
+        groups = pages.ranked_posts(index, query, qvec, mode, filters, allowed, offset + limit)
+        return self._results(index, query, qvec, pages.page_hits(index, query, mode, groups, offset, limit), offset)
 
     def _results(self, index: LoadedIndex, query: str, qvec, hits, offset: int) -> list[Result]:
         posts = index.store.posts_by_ids([post_id for post_id, _ in hits])
@@ -180,24 +164,14 @@ class SearchService:
                     source=post["source"],
                     utc_offset=post["utc_offset"],
                     quoted_by=index.store.quoters_of(post_id, passage["start"], passage["end"]),
+                    url=post["url"],
                 )
             )
-        self._highlight(query, qvec, results)
+        self._highlight(index, query, qvec, results, [pid for _, (pid, _) in hits])
         return results
 
-    def _highlight(self, query: str, qvec, results: list[Result]) -> None:
-        spans = [sentence_spans(r.passage) for r in results]
-        top = [i for i in range(min(HIGHLIGHT_TOP, len(results))) if len(spans[i]) > 1]
-        vectors = {}
-        if qvec is not None and top:
-            texts = [results[i].passage[s:e] for i in top for s, e in spans[i]]
-            matrix, _ = embed_with_cache(self.embedder, self._sentence_cache(), texts, light=True)
-            pos = 0
-            for i in top:
-                vectors[i] = matrix[pos : pos + len(spans[i])]
-                pos += len(spans[i])
-        for i, r in enumerate(results):
-            r.highlights = best_sentences(query, r.passage, vectors.get(i), qvec if i in vectors else None, spans[i])
+    def _highlight(self, index: LoadedIndex, query: str, qvec, results: list[Result], passage_ids) -> None:
+        highlight_results(index, self.embedder, self._sentence_cache, query, qvec, results, passage_ids)
 
     # --- browsing -----------------------------------------------------------------------------
     def threads(self) -> list[ThreadSummary]:
@@ -220,6 +194,14 @@ class SearchService:
 
     def authors(self, prefix: str = "", limit: int = 25) -> list[str]:
         return self._current().store.authors_matching(prefix.strip(), limit)
+
+    def author_suggestions(self, typed: str = "", limit: int = 25) -> list[str]:
+        """Authors for what a member typed, ignoring case and accents (`names.BuildNames`), best first."""
+        return self._names.authors(self._current(), typed, limit)
+
+    def thread_suggestions(self, typed: str = "", limit: int = 25) -> list[ThreadSummary]:
+        """Threads whose title is closest to what a member typed, matched the same way."""
+        return self._names.threads(self._current(), typed, limit)
 
     def thread_posts(self, thread_id: str) -> list[PostView]:
         index = self._current()
@@ -343,27 +325,41 @@ class SearchService:
         progress: Callable[[str, int, int], None] | None = None,
         started_by: str | None = None,
         fmt: str | None = None,
+        full: bool = False,
+        prune: bool = False,
     ) -> BuildReport:
         """A new index from the sources (see `effective_sources`); `fmt` forces one input format for every file
-        (see `ingest.FORMATS`; None: see `effective_format`)."""
+        (see `ingest.FORMATS`; None: see `effective_format`). Only new posts are added when the live index can be
+        extended, nothing is done when no source changed (see `index.incremental`); `full`: a complete build.
+        A source of the live index that is gone is a UsageError, unless `prune` drops it (`index.sources`)."""
         if not self._rebuild_lock.acquire(blocking=False):
             who, when = self._rebuild_status or (None, None)
             raise RebuildInProgressError(who, when)
         try:
             self._rebuild_status = (started_by, time.time())
+            chosen = present_sources(self.effective_sources(sources, add), recorded_sources(self.data), prune)
             report = build_index(
                 self.settings,
-                self.effective_sources(sources, add),
+                chosen,
                 self.embedder,
                 progress=progress,
                 started_by=started_by,
                 fmt=self.effective_format(fmt, sources, add),
+                full=full,
             )
             self._current()  # switch to the new build now rather than on the next request
             return report
         finally:
             self._rebuild_status = None
             self._rebuild_lock.release()
+
+    def remove(
+        self, sources: Sequence[str], *, progress: Callable[[str, int, int], None] | None = None, started_by=None
+    ) -> BuildReport:
+        """A new index without the threads read from `sources` (sources of the live index): a full build of the
+        other sources, read as the live index read them."""
+        remaining = sources_after_removal(sources, recorded_sources(self.data), self.settings.sources)
+        return self.rebuild(remaining, progress=progress, started_by=started_by, fmt=self.effective_format())
 
     def check(self) -> CheckReport:
         """Verify the live build's files against each other and the embedding cache; reads only."""

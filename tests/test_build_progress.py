@@ -15,7 +15,7 @@ from threadbot.progress import LABELS, ProgressPrinter
 
 from .conftest import SAMPLE_DIR, run_cli
 
-BUILD_STAGES = ["parse", "quotes", "chunk", "embed", "write"]
+BUILD_STAGES = ["parse", "quotes", "chunk", "embed", "sentences", "write"]
 
 
 def _posts(n: int) -> list[Post]:
@@ -50,7 +50,10 @@ def test_a_build_reports_every_stage_from_0_to_its_total_each_labelled(fresh_ser
         mine = [(done, total) for s, done, total in calls if s == stage]
         assert mine[0][0] == 0 and mine[-1][0] == mine[-1][1], (stage, mine)
     totals = {stage: total for stage, _, total in calls}
-    assert totals["quotes"] == totals["chunk"] == report.posts == 11 and totals["embed"] == report.passages
+    assert (
+        totals["quotes"] == totals["chunk"] == report.posts == 11
+        and totals["embed"] == totals["sentences"] == report.passages
+    )
     for stage in stages:  # the CLI and the bot say what each stage does, in words
         assert stage in LABELS and stage in STAGES
         assert STAGES[stage] in progress_text(stage, 1, 2, 3.0)
@@ -69,12 +72,12 @@ def test_progress_bars_are_drawn_on_a_terminal_and_nowhere_else(data_dir, capsys
 
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    assert main(["--data-dir", str(data_dir), "index"]) == 0
+    assert main(["--data-dir", str(data_dir), "index", "--full"]) == 0  # a build, though no source changed
     drawn = terminal.getvalue()
     for stage in BUILD_STAGES:
         assert f"{LABELS[stage]}: 100%" in drawn, (stage, drawn)
 
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    assert main(["--data-dir", str(data_dir), "index", "--quiet"]) == 0
+    assert main(["--data-dir", str(data_dir), "index", "--quiet", "--full"]) == 0
     assert terminal.getvalue() == ""

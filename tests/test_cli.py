@@ -28,6 +28,7 @@ RESULT_FIELDS = {
     "source",
     "highlights",
     "quoted_by",
+    "url",
 }
 
 
@@ -45,8 +46,16 @@ def test_search_json_fields(data_dir, capsys):
 def test_search_human_output_is_attributed(data_dir, capsys):
     code, out, _ = run(capsys, "--data-dir", str(data_dir), "search", "Ryutin platform", "-n", "1")
     assert code == 0
-    assert "1. Ismail — 17 Aug 2009, 11:46 — On Socialist Methods & Stalin-Era Purges (post 7 of 11)" in out
+    assert "1. Ismail — 17 Aug 2009, 11:46 forum time — On Socialist Methods & Stalin-Era Purges (post 7 of 11)" in out
     assert "Ryutin" in out
+
+
+def test_search_shows_scores_only_when_asked_to_explain(data_dir, capsys):
+    code, plain_out, _ = run(capsys, "--data-dir", str(data_dir), "search", "Ryutin platform", "-n", "2")
+    assert code == 0 and "score" not in plain_out
+    code, explained, _ = run(capsys, "--data-dir", str(data_dir), "search", "Ryutin platform", "-n", "2", "--explain")
+    assert code == 0 and explained.count(" · score 0.") + explained.count(" · score -0.") == 2
+    assert explained.count(" · chars ") == 2
 
 
 def test_search_many_queries_from_stdin(data_dir, capsys, monkeypatch):
@@ -87,7 +96,7 @@ def test_threads_thread_stats(data_dir, capsys):
     posts = json.loads(out)
     assert [p["post_index"] for p in posts] == list(range(11)) and posts[5]["author"] == "Revy"
     code, out, _ = run(capsys, "--data-dir", str(data_dir), "thread", thread["thread_id"])
-    assert "[quoting Andrei Kuznetsov, 16 Aug 2009, 00:31]" in out
+    assert "[quoting Andrei Kuznetsov, 16 Aug 2009, 00:31 forum time]" in out
     code, out, _ = run(capsys, "--data-dir", str(data_dir), "stats", "--json")
     stats = json.loads(out)
     assert (stats["threads"], stats["posts"], stats["quotes"]) == (1, 11, 4)
@@ -119,7 +128,7 @@ def test_index_reports_bad_files_and_exits_nonzero(data_dir, tmp_path, capsys):
     code, out, err = run(capsys, "--data-dir", str(data_dir), "index", "-q", str(bad))
     assert code == 1
     assert f"{bad}:2: missing field(s): posted_at" in err
-    assert "indexed 2 threads, 12 posts" in out  # the sample and the file's good line still indexed
+    assert "added 1 post to the index: now 2 threads, 12 posts" in out  # the sample and the file's good line
 
 
 def test_quotes_json_fields(data_dir, capsys):

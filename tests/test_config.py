@@ -59,11 +59,39 @@ def test_example_config_documents_every_setting_and_loads():
     s = load_settings(example, environ={})
     text = example.read_text()
     for f in fields(Settings):
-        if f.name not in ("bot", "config_path"):
+        if f.name not in ("bot", "config_path", "source_timezones"):  # the last is read from `sources`
             assert f"{f.name} =" in text, f.name
     for f in fields(BotSettings):
         assert f"{f.name} =" in text, f.name
-    assert s.bot.private_by_default is False
+    assert "timezone =" in text  # a source's zone is documented with `sources`
+    assert s.bot.private_by_default is True
+
+
+def test_a_source_may_name_the_time_zone_its_forum_clock_is_in(tmp_path):
+    config = tmp_path / "threadbot.toml"
+    config.write_text('sources = ["mail", { path = "forum", timezone = "Europe/London" }, { path = "/abs/x" }]\n')
+    s = load_settings(config, environ={})
+    assert s.sources == (str(tmp_path / "mail"), str(tmp_path / "forum"), "/abs/x")  # relative to the file
+    assert s.source_timezones == ((str(tmp_path / "forum"), "Europe/London"),)
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ('{ path = "f", timezone = "Mars/Olympus_Mons" }', r"bad value 'Mars/Olympus_Mons' for sources\[0\].timezone"),
+        ('{ path = "f", timezone = "" }', r"sources\[0\].timezone .expected an IANA time zone"),
+        ('{ path = "f", timezone = 1 }', r"sources\[0\].timezone"),
+        ('{ path = "f", timezone = "../../etc/passwd" }', r"sources\[0\].timezone"),
+        ('{ path = "f", zone = "UTC" }', r"unknown setting sources\[0\].zone"),
+        ('{ timezone = "UTC" }', r"sources\[0\] has no path"),
+        ('{ path = "" }', "sources must not contain an empty path"),
+    ],
+)
+def test_a_bad_source_zone_is_a_config_error_naming_it(tmp_path, entry, message):
+    config = tmp_path / "threadbot.toml"
+    config.write_text(f"sources = [{entry}]\n")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config, environ={})
 
 
 @pytest.mark.parametrize(
@@ -99,7 +127,7 @@ def test_example_config_documents_every_setting_and_loads():
         ("bot = 3", r"\[bot\] must be a table"),
         ("sources = 5", "'sources'"),
         ("sources = [1, 2]", "'sources'"),
-        ("sources = [{ a = 1 }]", "'sources'"),
+        ("sources = [{ a = 1 }]", r"unknown setting sources\[0\].a"),
         ("sources = ['']", "sources must not contain an empty path"),
         ("model = 5", "'model'"),
         ("model = ''", "model must not be empty"),

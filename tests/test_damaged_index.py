@@ -38,6 +38,10 @@ def _store_missing(build):
     (build / "index.sqlite").unlink()
 
 
+def _garbage_sentences(build):
+    (build / "sentences.sqlite").write_bytes(b"this is not a database\n" * 200)
+
+
 def _vectors_of_another_build(build):
     manifest = json.loads((build / "manifest.json").read_text())
     manifest["counts"]["passages"] += 5
@@ -50,6 +54,7 @@ DAMAGE = {
     "manifest not JSON": (_manifest_not_json, "manifest.json"),
     "manifest not an object": (_manifest_not_an_object, "manifest.json"),
     "index.sqlite missing": (_store_missing, "index.sqlite"),
+    "garbage sentences.sqlite": (_garbage_sentences, "sentences.sqlite"),
     "counts disagree": (_vectors_of_another_build, "the manifest says"),
 }
 
@@ -124,11 +129,11 @@ def test_a_damaged_cache_is_moved_aside_and_the_build_goes_on(built, caplog):
         cache.with_name(cache.name + suffix).unlink(missing_ok=True)
     assert not built.check().ok  # the damaged cache is reported
 
-    report = built.rebuild([str(SAMPLE_DIR)], add=False)
+    report = built.rebuild([str(SAMPLE_DIR)], add=False, full=True)
     assert report.posts == 11 and report.embedded == report.passages  # nothing could be reused
     assert list(cache.parent.glob("cache.sqlite.damaged-*"))
     assert "damaged" in caplog.text
-    assert built.rebuild([str(SAMPLE_DIR)], add=False).embedded == 0  # the new cache serves the next build
+    assert built.rebuild([str(SAMPLE_DIR)], add=False, full=True).embedded == 0  # the new cache serves the next build
     assert built.check().ok
 
 

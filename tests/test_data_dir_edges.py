@@ -70,9 +70,9 @@ def test_a_cache_damaged_past_its_first_page_is_moved_aside(built):
     data = bytearray(cache.read_bytes())
     data[8192:] = os.urandom(len(data) - 8192)
     cache.write_bytes(bytes(data))
-    report = built.rebuild([str(SAMPLE_DIR)], add=False)
+    report = built.rebuild([str(SAMPLE_DIR)], add=False, full=True)
     assert report.posts == 11 and list(cache.parent.glob("cache.sqlite.damaged-*"))
-    assert built.rebuild([str(SAMPLE_DIR)], add=False).embedded == 0
+    assert built.rebuild([str(SAMPLE_DIR)], add=False, full=True).embedded == 0
 
 
 def test_check_finds_a_missing_table(built):

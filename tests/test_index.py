@@ -34,12 +34,15 @@ def test_rebuild_with_nothing_changed_embeds_nothing(fresh_service, tmp_path):
     service = fresh_service()
     service.settings.data_dir.joinpath("cache.sqlite").unlink()  # start cold: this test counts embeddings
     first = service.rebuild([str(SAMPLE_DIR)])
-    assert first.embedded == first.passages > 0 and first.cached == 0
-    second = service.rebuild()  # same sources, recorded in the manifest
-    assert second.embedded == 0 and second.cached == first.passages
+    assert first.embedded == first.passages > 0 and first.cached == 0 and first.kind == "full"
+    unchanged = service.rebuild()  # same sources, recorded in the manifest: no build at all
+    assert unchanged.kind == "up to date" and unchanged.build_id == first.build_id
+    assert unchanged.passages == first.passages and unchanged.embedded == 0
+    second = service.rebuild(full=True)  # a complete build all the same: every vector from the cache
+    assert second.embedded == 0 and second.cached == first.passages and second.kind == "full"
     assert second.build_id != first.build_id
     assert service.stats().build_id == second.build_id
-    # one new post embeds only its own passages
+    # one new post (later than every indexed one) is added: only its own passages are embedded
     extra = tmp_path / "extra.jsonl"
     extra.write_text(
         json.dumps(
@@ -54,13 +57,13 @@ def test_rebuild_with_nothing_changed_embeds_nothing(fresh_service, tmp_path):
         + "\n"
     )
     third = service.rebuild([str(extra)], add=True)
-    assert third.embedded == 1 and third.posts == 12
+    assert third.embedded == 1 and third.posts == 12 and third.kind == "incremental" and third.new_posts == 1
 
 
 def test_old_builds_are_pruned(fresh_service):
     service = fresh_service()
     for _ in range(4):
-        service.rebuild([str(SAMPLE_DIR)])
+        service.rebuild([str(SAMPLE_DIR)], full=True)
     builds = sorted(p.name for p in service.data.builds.iterdir())
     assert len(builds) == 2 and service.data.current_build() in builds
 
@@ -168,7 +171,7 @@ def test_killed_build_leaves_the_old_index_answering(fresh_service, tmp_path):
     assert fresh.search("Ryutin platform", 1)[0].author == "Ismail"
     assert fresh.stats().posts == 11
     # the next build cleans up what the killed one left behind and succeeds
-    report = fresh.rebuild([str(SAMPLE_DIR)])
+    report = fresh.rebuild([str(SAMPLE_DIR)], full=True)
     assert report.posts == 11 and not list(service.data.builds.glob("*.tmp"))
     # and the killed build's finished embeddings were kept: resuming embeds only the rest
     resumed = fresh.rebuild([str(corpus)], add=False)

@@ -3,6 +3,8 @@ blocks) while the stored body keeps it, and hard-wrapped lines joined for senten
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -78,8 +80,9 @@ def test_make_passages_combines_dropped_quotes_and_excluded_spans():
     from embeddings.models import QuoteRelation
 
     body = "Quoted sentence here. My own sentence. Footer text here."
-    post = Post("p", "t", 0, "a", None, body, "f", 1, excluded=((39, len(body)),))
-    quote = QuoteRelation("t", "p", 0, "a", None, "s", 0, "b", None, "Quoted sentence here.", 0, 21, 0, 21)
+    when = datetime(2020, 1, 1)
+    post = Post("p", "t", 0, "a", when, body, "f", 1, excluded=((39, len(body)),))
+    quote = QuoteRelation("t", "p", 0, "a", when, "s", 0, "b", when, "Quoted sentence here.", 0, 21, 0, 21)
     chunker = Chunker(words, max_tokens=50)
     kept = make_passages([Thread("t", "T", "f", [post])], chunker, [quote], drop_quoted=True)
     assert [p.text for p in kept] == ["My own sentence."]

@@ -81,12 +81,12 @@ def test_json_keeps_posted_at_in_utc_and_adds_the_offset(capsys, mail_dir):
     assert [q["utc_offset"] for q in trace["quoted_by"]] == [-300, -480]
 
 
-def test_forum_posts_have_no_zone_and_print_as_stored(capsys, data_dir):
+def test_forum_posts_have_no_zone_and_print_the_forums_clock_marked_as_such(capsys, data_dir):
     [first] = json.loads(cli(capsys, data_dir, "search", "purges", "-n", "1", "--json"))
     assert first["utc_offset"] is None
     shown = cli(capsys, data_dir, "search", "purges", "-n", "1")
     stored = first["posted_at"].replace("T", " ")[:16]
-    assert re.match(rf"1\. .+ — \d\d \w{{3}} \d{{4}}, {stored[11:]} — ", shown), shown
+    assert re.match(rf"1\. .+ — \d\d \w{{3}} \d{{4}}, {stored[11:]} forum time — ", shown), shown
     assert not re.search(r"\d\d:\d\d [+-]\d{4}", shown)
     exported = [json.loads(line) for line in cli(capsys, data_dir, "export").splitlines()]
     assert exported and not any("utc_offset" in row or "excluded" in row for row in exported)
@@ -114,8 +114,9 @@ def test_an_index_without_the_offset_column_still_answers_in_utc(capsys, mail_di
     assert results and all(r["utc_offset"] is None for r in results)
     assert all(q["utc_offset"] is None for r in results for q in r["quoted_by"])
     post = cli(capsys, old, "post", tid, "2")
-    assert post.startswith("#2 of 3 · Duncan Murdoch · 03 Mar 2019, 21:39 · ")  # UTC, as stored
-    assert "[quoting Krishan Gupta, 03 Mar 2019, 21:11]" in post
+    # no zone known: the clock as stored (UTC, here), marked as not a known instant
+    assert post.startswith("#2 of 3 · Duncan Murdoch · 03 Mar 2019, 21:39 forum time · ")
+    assert "[quoting Krishan Gupta, 03 Mar 2019, 21:11 forum time]" in post
     quotes = json.loads(cli(capsys, old, "quotes", "--json"))
     assert quotes and all(q["quoting_utc_offset"] is None and q["source_utc_offset"] is None for q in quotes)
     [trace] = json.loads(cli(capsys, old, "quote", ASKED, "-n", "1", "--json"))

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -118,8 +117,9 @@ def test_pipeline_is_read_from_the_model_folder(tmp_path):
 
 
 def test_search_imports_neither_torch_nor_sentence_transformers(data_dir):
-    """A cold `threadbot search` on a built index: the question and the highlight sentences on ONNX Runtime."""
-    (data_dir / "cache.sqlite").unlink()  # no cached sentence vectors: the highlights must be embedded
+    """A cold `threadbot search` on a built index: the question on ONNX Runtime, the highlights from the build's
+    stored sentence vectors (no embedding cache needed)."""
+    (data_dir / "cache.sqlite").unlink()
     script = textwrap.dedent(
         f"""
         import sys
@@ -134,9 +134,7 @@ def test_search_imports_neither_torch_nor_sentence_transformers(data_dir):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env)
     assert done.returncode == 0, done.stderr
     assert "IMPORTED []" in done.stdout
-    assert "1. " in done.stdout and "score" in done.stdout
-    with sqlite3.connect(data_dir / "cache.sqlite") as db:  # the highlight sentences, embedded and cached
-        assert db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] > 3
+    assert "1. " in done.stdout and " of 11)" in done.stdout
 
 
 def the_export(data_dir: Path) -> Path:

@@ -64,7 +64,7 @@ def test_a_build_that_cannot_write_its_files_exits_74_and_the_old_index_serves(b
 
 def test_a_failed_switch_leaves_no_orphan_for_the_next_build_to_keep(built, monkeypatch):
     first = built.data.current_build()
-    built.rebuild([str(SAMPLE_DIR)], add=False)
+    built.rebuild([str(SAMPLE_DIR)], add=False, full=True)
     second = built.data.current_build()
     real_write = Path.write_text
 
@@ -75,13 +75,13 @@ def test_a_failed_switch_leaves_no_orphan_for_the_next_build_to_keep(built, monk
 
     monkeypatch.setattr(Path, "write_text", full_disk)
     with pytest.raises(StorageError) as err:
-        built.rebuild([str(SAMPLE_DIR)], add=False)
+        built.rebuild([str(SAMPLE_DIR)], add=False, full=True)
     assert "No space left" in str(err.value) and err.value.exit_code == 74
     monkeypatch.undo()
     assert built.data.current_build() == second
     assert sorted(p.name for p in built.data.builds.iterdir()) == sorted([first, second])  # no orphan
 
-    built.rebuild([str(SAMPLE_DIR)], add=False)
+    built.rebuild([str(SAMPLE_DIR)], add=False, full=True)
     third = built.data.current_build()
     # the build that was live before the last switch is the one kept as the fallback
     assert sorted(p.name for p in built.data.builds.iterdir()) == sorted([second, third])

@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="files or directories (default: configured sources, else the current index's sources)",
     )
-    c.add_argument("--replace", action="store_true", help="index only PATHs, dropping earlier sources")
+    c.add_argument("--replace", action="store_true", help="index only PATHs, dropping earlier sources (a full build)")
+    c.add_argument("--full", action="store_true", help="rebuild everything, even when the index could be extended")
+    c.add_argument("--prune", action="store_true", help="drop the sources that are gone, and their threads")
     c.add_argument(
         "--format",
         choices=FORMATS,
@@ -76,12 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     c.add_argument("--json", action="store_true", help="print the build report as JSON")
 
+    c = sub.add_parser("remove", help="remove sources and their threads from the index")
+    c.add_argument("sources", nargs="+", metavar="SOURCE", type=_nonempty, help="sources of the index (`stats`)")
+    c.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    c.add_argument("--json", action="store_true", help="print the build report as JSON")
+
     c = sub.add_parser("search", help="the posts most relevant to a question")
     c.add_argument("query", type=_text, help="the question; '-' reads one query per line from stdin")
     c.add_argument("--limit", "-n", type=_count(1, MAX_LIMIT), default=5, help="number of posts (1-1000, default 5)")
     c.add_argument("--offset", type=_count(0), default=0, help="skip this many results (paging)")
     c.add_argument("--mode", choices=("dense", "lexical", "hybrid"), help="ranking (default from config: hybrid)")
     _filters(c)
+    c.add_argument("--explain", action="store_true", help="show each result's score and its place in the post")
     c.add_argument("--json", action="store_true", help="JSON array of results")
 
     c = sub.add_parser("threads", help="list indexed threads")

@@ -74,15 +74,34 @@ def cmd_index(args, settings) -> int:
             progress=printer,
             started_by=f"cli (pid {os.getpid()})",
             fmt=fmt,
+            full=args.full or args.replace,
+            prune=args.prune,
         )
     finally:
         printer.close()
+    return _built(args, report, missing)
+
+
+def _built(args, report, missing=()) -> int:
+    """Print a build's report; the exit status (1 when input was skipped or a PATH is missing)."""
     for error in report.errors:
         _warn(f"skipped: {error}")
     _print_json(report) if args.json else print(render.format_build(report))
     if report.errors:
         _warn(f"{len(report.errors)} file(s) could not be indexed (see above)")
     return 1 if report.errors or missing else 0
+
+
+def cmd_remove(args, settings) -> int:
+    from .progress import ProgressPrinter
+
+    service = _service(settings, embeds=True)
+    printer = ProgressPrinter(enabled=not args.quiet)
+    try:
+        report = service.remove(args.sources, progress=printer, started_by=f"cli (pid {os.getpid()})")
+    finally:
+        printer.close()
+    return _built(args, report)
 
 
 def _user_date(value: str | None, option: str):
@@ -114,7 +133,7 @@ def cmd_search(args, settings) -> int:
     color = _color()
     if args.query != "-":
         results = service.search(args.query, **kwargs)
-        _print_json(results) if args.json else print(render.format_results(results, color))
+        _print_json(results) if args.json else print(render.format_results(results, color, args.explain))
         return 0
     status = 0
     # one answer line per input line, so answers line up with queries; bytes that are not UTF-8 become U+FFFD
@@ -128,7 +147,7 @@ def cmd_search(args, settings) -> int:
         if args.json:
             print(render.json_text(results), flush=True)
         else:
-            print(f"# {render.safe(query)}\n{render.format_results(results, color)}\n", flush=True)
+            print(f"# {render.safe(query)}\n{render.format_results(results, color, args.explain)}\n", flush=True)
     return status
 
 
@@ -236,6 +255,7 @@ def cmd_commands(args, settings) -> int:
 
 COMMANDS = {
     "index": cmd_index,
+    "remove": cmd_remove,
     "search": cmd_search,
     "threads": cmd_threads,
     "thread": cmd_thread,

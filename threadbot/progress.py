@@ -16,6 +16,7 @@ LABELS = {
     "quotes": "finding quotes",
     "chunk": "cutting passages",
     "embed": "embedding passages",
+    "sentences": "embedding sentences for highlights",
     "write": "writing index",
 }
 

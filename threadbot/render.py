@@ -83,11 +83,15 @@ def _width() -> int:
     return min(100, shutil.get_terminal_size((100, 20)).columns)
 
 
+FORUM_TIME = "forum time"
+
+
 def _date(dt, utc_offset: int | None = None) -> str:
-    """A post's date: on the poster's clock with its offset when the source gave one ("03 Mar 2021, 09:12 -0500"),
-    else as stored (UTC for mail, the forum's own clock for forum text)."""
+    """A post's date, as the bot shows it: on the poster's clock with its offset when the zone is known ("03 Mar
+    2021, 09:12 -0500"); else the archive's clock as written, marked as the forum's ("15 Aug 2009, 14:32 forum
+    time"), since no zone says which instant it was."""
     if utc_offset is None:
-        return dt.strftime("%d %b %Y, %H:%M")
+        return dt.strftime(f"%d %b %Y, %H:%M {FORUM_TIME}")
     return local_time(dt, utc_offset).strftime("%d %b %Y, %H:%M %z")
 
 
@@ -111,11 +115,14 @@ def _quote_block(text: str) -> str:
     return "\n".join("  │ " + line for line in lines)
 
 
-def format_result(r: Result, color: bool) -> str:
+def format_result(r: Result, color: bool, explain: bool = False) -> str:
+    """One result: who, when, where, the thread's id (for `threadbot post`), the passage; with `explain`, its score
+    and where the passage lies in the post too."""
     head = f"{r.rank}. {safe(r.author)} — {_date(r.posted_at, r.utc_offset)} — {safe(r.thread_title)} "
+    detail = f" · score {r.score:.4f} · chars {r.passage_start}–{r.passage_end}" if explain else ""
     lines = [
         head + f"(post {r.post_index + 1} of {r.post_count})",
-        f"   score {r.score:.4f} · {safe(r.thread_id)} · chars {r.passage_start}–{r.passage_end}",
+        f"   {safe(r.thread_id)}{detail}",
         _quote_block(_emphasise(r.passage, r.highlights, color)),
     ]
     if r.quoted_by:
@@ -125,18 +132,18 @@ def format_result(r: Result, color: bool) -> str:
     return "\n".join(lines)
 
 
-def format_results(results: list[Result], color: bool) -> str:
+def format_results(results: list[Result], color: bool, explain: bool = False) -> str:
     if not results:
         return "No matching posts."
-    return "\n\n".join(format_result(r, color) for r in results)
+    return "\n\n".join(format_result(r, color, explain) for r in results)
 
 
 def format_threads(threads: list[ThreadSummary]) -> str:
     if not threads:
         return "No threads indexed."
     rows = [
-        f"{safe(t.thread_id)}\n  {safe(t.title)} — {t.post_count} posts, {_date(t.first_posted_at)} → "
-        f"{_date(t.last_posted_at)}\n  {safe(t.source)}"
+        f"{safe(t.thread_id)}\n  {safe(t.title)} — {t.post_count} posts, {t.first_posted_at:%d %b %Y} → "
+        f"{t.last_posted_at:%d %b %Y}\n  {safe(t.source)}"
         for t in threads
     ]
     return "\n".join(rows)
@@ -169,10 +176,18 @@ def format_thread(posts: list[PostView]) -> str:
 
 
 def format_build(r: BuildReport) -> str:
-    return (
-        f"indexed {r.threads} threads, {r.posts} posts, {r.passages} passages ({r.embedded} embedded, "
-        f"{r.cached} from cache), {r.quotes} quotes in {r.seconds:.1f}s"
+    if r.kind == "up to date":
+        return (
+            f"up to date: no source changed since build {r.build_id} ({r.threads} threads, {r.posts} posts, "
+            f"{r.passages} passages, {r.quotes} quotes)"
+        )
+    counts = (
+        f"{r.threads} threads, {r.posts} posts, {r.passages} passages ({r.embedded} embedded, {r.cached} from cache), "
+        f"{r.quotes} quotes in {r.seconds:.1f}s"
     )
+    if r.kind == "incremental":
+        return f"added {r.new_posts} post{'' if r.new_posts == 1 else 's'} to the index: now {counts}"
+    return f"indexed {counts}" + (f"\nfull build: {safe(r.note)}" if r.note else "")
 
 
 def format_eval(r: EvalReport, details: bool = False) -> str:

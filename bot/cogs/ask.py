@@ -1,4 +1,4 @@
-"""/ask: the most relevant posts, attributed, with Prev/Next paging."""
+"""/ask: the most relevant posts, attributed, a page at a time; each one opens or is shared from a menu."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from embeddings import UsageError, parse_user_date
 
 from ..autocomplete import author_choices, thread_choices
 from ..cooldowns import member_cooldown
-from ..errors import UserInputError
-from ..hints import bad_date, filters_line, no_more_results, no_results
-from ..render import results_embeds, results_header
-from ..replies import answer, defer_answer
-from ..views import FetchingSource, Page, Paginator
+from ..errors import NothingFound, UserInputError
+from ..hints import bad_date, filters_line, no_results
+from ..lookup import find_author, find_thread
+from ..replies import defer_answer
+from ..screens import ResultsScreen
+from ..views import Navigator
 
 MAX_PER_PAGE = 10  # 10 embeds per message
+RESULTS_MAX = 30  # results an /ask pages through: one search answers all its pages
 
 
 class DateTransformer(app_commands.Transformer):
@@ -30,6 +32,12 @@ class DateTransformer(app_commands.Transformer):
 
 
 Date = app_commands.Transform[datetime, DateTransformer]
+
+
+def good_matches(results) -> int | None:
+    """How many of `results` (best first) are good matches, None when all of them are. This is where a relevance
+    floor decides; none is calibrated, so every result counts as good and none is held back."""
+    return None
 
 
 class AskCog(commands.Cog):
@@ -69,35 +77,28 @@ class AskCog(commands.Cog):
 
         thread_id, thread_title = None, None
         if thread:
-            summary = await bot.call(bot.service.resolve_thread, thread)
+            summary = await find_thread(bot, thread)
             thread_id, thread_title = summary.thread_id, summary.title
+        if author:
+            author = await find_author(bot, author)
         filters = filters_line(author, thread_title, after, before)
-
-        async def fetch(index: int) -> tuple[Page, bool]:
-            offset = index * per_page
-            # one extra result tells whether a next page exists
-            results = await bot.call_limited(
-                bot.service.search,
-                question,
-                per_page + 1,
-                offset=offset,
-                author=author,
-                thread=thread_id,
-                after=after,
-                before=before,
-            )
-            shown = results[:per_page]
-            if not shown:
-                return Page(content=no_more_results(question)), False
-            header = results_header(question, offset, len(shown), filters)
-            return Page(content=header, embeds=results_embeds(shown)), len(results) > per_page
-
-        first, more = await fetch(0)
-        if not first.embeds:
-            await answer(interaction, content=no_results(question, filters))
-            return
-        view = Paginator(FetchingSource(fetch, first, more), owner_id=interaction.user.id)
-        await view.start(interaction, first)
+        # one more than are shown says whether there were more
+        results = await bot.call_limited(
+            bot.service.search,
+            question,
+            RESULTS_MAX + 1,
+            author=author,
+            thread=thread_id,
+            after=after,
+            before=before,
+        )
+        if not results:
+            raise NothingFound(no_results(question, filters))
+        shown = results[:RESULTS_MAX]
+        screen = ResultsScreen(
+            bot, shown, question, filters, per_page, capped=len(results) > RESULTS_MAX, good=good_matches(shown)
+        )
+        await Navigator(screen, owner_id=interaction.user.id).start(interaction)
 
 
 async def setup(bot) -> None:

@@ -1,4 +1,4 @@
-"""/post: one whole post, split over pages when long, quoted spans marked."""
+"""/post: one whole post, over pages when long, quoted spans marked; "Open thread" lists its thread."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from ..autocomplete import thread_choices
 from ..cooldowns import member_cooldown
 from ..errors import UserInputError
 from ..hints import post_out_of_range
-from ..render import post_pages
+from ..lookup import find_thread
 from ..replies import defer_answer
-from ..views import Page, Paginator, StaticSource
+from ..screens import PostScreen
+from ..views import Navigator
 
 
 class PostCog(commands.Cog):
@@ -36,14 +37,12 @@ class PostCog(commands.Cog):
     ) -> None:
         bot = self.bot
         await defer_answer(interaction, private)
-        summary = await bot.call(bot.service.resolve_thread, thread)
+        summary = await find_thread(bot, thread)
         if number > summary.post_count:
             raise UserInputError(post_out_of_range(summary.title, summary.post_count))
         view = await bot.call(bot.service.post, summary.thread_id, number)
-        # a long post takes a while to escape and split: in a worker thread, like the service calls
-        pages = [Page(content=None, embeds=[e]) for e in await bot.call(post_pages, view)]
-        paginator = Paginator(StaticSource(pages), owner_id=interaction.user.id)
-        await paginator.start(interaction, pages[0])
+        screen = await PostScreen.of(bot, view)
+        await Navigator(screen, owner_id=interaction.user.id).start(interaction)
 
 
 async def setup(bot) -> None:

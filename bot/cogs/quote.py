@@ -1,4 +1,4 @@
-"""/quote: who wrote this passage first, and every later post that quoted it."""
+"""/quote: who wrote a passage first — one original — and every later post that quoted it, as a timeline."""
 
 from __future__ import annotations
 
@@ -7,12 +7,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from ..cooldowns import member_cooldown
-from ..errors import UserInputError
+from ..errors import NothingFound, UserInputError
 from ..hints import quote_header, quote_not_found
-from ..render import MESSAGE_EMBED_CHARS_MAX, quote_embed
-from ..replies import answer, defer_answer
+from ..render import quote_embed
+from ..replies import defer_answer
+from ..screens import QuoteScreen
+from ..views import Navigator, Page
 
-MAX_TRACES = 3
+MAX_TRACES = 4
+# A weaker candidate is listed as "similar, not the source" only when it matches the asked words at least this well
+# (the trace's 0..1 alignment score). Measured (benchmarks/quote_candidates.py, docs/quotes.md "/quote in Discord"):
+# at 0.75 the true source is listed in 9 of the 10 asks where it was a candidate but not the best, as at 0.70, with
+# 61 of the 245 other candidates listed instead of 85.
+SIMILAR_MIN = 0.75
 
 
 class QuoteCog(commands.Cog):
@@ -34,11 +41,14 @@ class QuoteCog(commands.Cog):
         await defer_answer(interaction, private)
         traces = await bot.call_limited(bot.service.quote, text, MAX_TRACES)
         if not traces:
-            await answer(interaction, content=quote_not_found(text))
-            return
-        budget = (MESSAGE_EMBED_CHARS_MAX - 100) // len(traces[:MAX_TRACES])  # every part of each embed counts
-        embeds = [quote_embed(t, budget=budget) for t in traces[:MAX_TRACES]]
-        await answer(interaction, content=quote_header(len(embeds), text), embeds=embeds)
+            raise NothingFound(quote_not_found(text))
+        best = traces[0]  # the closest match is the original; the others only resemble it
+        similar = [t for t in traces[1:] if t.score >= SIMILAR_MIN]
+        o = best.original
+        post = await bot.call(bot.service.post, o.thread_id, o.post_index + 1)
+        page = Page(content=quote_header(text), embeds=[quote_embed(best, post=post, similar=similar)])
+        screen = QuoteScreen(bot, page, o, best.quoted_by)
+        await Navigator(screen, owner_id=interaction.user.id).start(interaction)
 
 
 async def setup(bot) -> None:

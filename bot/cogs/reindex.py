@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from embeddings import RebuildInProgressError, ThreadbotError
 
-from ..errors import new_reference, rebuild_running_message
+from ..errors import new_reference, rebuild_running_message, without_cli
 from ..permissions import admin_only
 from ..render import plain, progress_text, report_embed, without_host_paths
 
@@ -58,10 +58,11 @@ class ReindexCog(commands.Cog):
         self.clock = time.monotonic
 
     @app_commands.command(name="reindex", description="Rebuild the index from the configured sources (admins)")
+    @app_commands.describe(prune="Drop the sources that are gone, and their threads (default: refuse to rebuild)")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     @admin_only()
-    async def reindex(self, interaction: discord.Interaction) -> None:
+    async def reindex(self, interaction: discord.Interaction, prune: bool = False) -> None:
         bot = self.bot
         status = bot.service.rebuild_status
         if status:
@@ -73,18 +74,21 @@ class ReindexCog(commands.Cog):
         if bot.rebuild_job is None:  # what a stopping bot waits for (bot/runner.py)
             bot.rebuild_job = me
         try:
-            await self._rebuild(interaction, who)
+            await self._rebuild(interaction, who, prune)
         finally:
             if bot.rebuild_job is me:
                 bot.rebuild_job = None
 
-    async def _rebuild(self, interaction: discord.Interaction, who: str) -> None:
+    async def _rebuild(self, interaction: discord.Interaction, who: str, prune: bool = False) -> None:
         bot = self.bot
         started = self.clock()
         await interaction.response.send_message(progress_text(None, 0, 0, 0))
 
         progress = Progress()
-        task = asyncio.ensure_future(bot.call(bot.service.rebuild, progress=progress, started_by=str(interaction.user)))
+        rebuild = bot.service.rebuild
+        task = asyncio.ensure_future(
+            bot.call(rebuild, progress=progress, started_by=str(interaction.user), prune=prune)
+        )
         interval = max(0.05, float(bot.settings.bot.progress_interval_seconds))
         shown = 0
         try:
@@ -116,7 +120,7 @@ class ReindexCog(commands.Cog):
         except RebuildInProgressError as exc:
             content = rebuild_running_message(exc.started_by, exc.started_at)
         except ThreadbotError as exc:
-            message = without_host_paths(str(exc), settings.sources, settings.data_dir)
+            message = without_host_paths(without_cli(str(exc)), settings.sources, settings.data_dir)
             content = f"Rebuild failed: {plain(message, 1500)}\nThe previous index is still serving."
             log.warning("rebuild by %s failed: %s", who, exc)
         except Exception as exc:

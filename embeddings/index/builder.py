@@ -1,4 +1,9 @@
-"""The build pipeline: sources → posts → quotes → passages → vectors → a new live index."""
+"""The build pipeline: sources → posts → quotes → passages → vectors → a new live index.
+
+A build adds to the live one when it can: only new posts, later than every post the live build holds, are then
+searched for quotes, cut, embedded and written (see `incremental`); otherwise it is a complete build. With nothing
+changed in the sources, there is no build at all.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +18,21 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Settings
-from ..errors import BuildFailed, StorageError, reason
+from ..errors import BuildFailed, IndexDamagedError, StorageError, reason
 from ..ingest import ingest
+from ..ingest.zones import effective_zones
 from ..models import BuildReport
 from ..passages import Chunker, make_passages
-from ..quotes.detector import detect_quotes
 from ..quotes.explicit import outside_quotes
-from ..vectors.ann import VectorIndex
+from ..quotes.resume import StateError
 from ..vectors.cache import EmbeddingCache, embed_with_cache
 from ..vectors.embedder import Embedder
+from ..vectors.tuning import build_vector_index
+from .append import CannotAppend
 from .datadir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, BuildLock, DataDir
+from .sentences import SENTENCES_FILE, write_sentence_vectors
 from .store import write_store
+from .update import Increments, add_posts, paused_gc
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +47,13 @@ def build_index(
     progress: Progress | None = None,
     started_by: str | None = None,
     fmt: str = "auto",
+    full: bool = False,
 ) -> BuildReport:
-    """Build a complete new index from `sources` and make it live. Raises BuildFailed if nothing parses.
+    """Build a new index from `sources` and make it live (incremental when it can be, see `incremental`; none when
+    the sources are unchanged). Raises BuildFailed if nothing parses.
 
-    `fmt` is the input format of every file ("auto": each file's own, by content; see `ingest.FORMATS`)."""
+    `fmt` is the input format of every file ("auto": each file's own, by content; see `ingest.FORMATS`). `full`:
+    a complete build that takes nothing from the live one."""
     data = DataDir(settings.data_dir)
     try:
         data.root.mkdir(parents=True, exist_ok=True)
@@ -51,76 +63,82 @@ def build_index(
     report = lambda stage, done, total: progress(stage, done, total) if progress else None  # noqa: E731
     with BuildLock(data.root, started_by):
         data.prune()
+        zones = effective_zones(settings.source_timezones, _recorded_zones(data))
+        inc = Increments(data, settings, embedder.model_id, fmt, zones, full=full)
+        if inc.unchanged(sources):
+            return inc.up_to_date(started)
         build_id, tmp = data.new_build_dir()
         try:
-            result = ingest(
-                sources,
-                progress=lambda done, total: report("parse", done, total),
-                max_file_bytes=settings.max_file_mb * 2**20,
-                max_post_chars=settings.max_post_chars,
-                fmt=fmt,
-            )
+            with paused_gc():  # millions of small objects, none of them garbage: a collection pass finds nothing
+                result = ingest(
+                    sources,
+                    progress=lambda done, total: report("parse", done, total),
+                    max_file_bytes=settings.max_file_mb * 2**20,
+                    max_post_chars=settings.max_post_chars,
+                    fmt=fmt,
+                    zones=zones,
+                    reuse=inc.parse_cache(tmp),
+                )
             for w in result.warnings:
                 log.warning(w)
             if not result.threads:
                 raise BuildFailed("nothing to index: no file produced a post", result.errors)
 
-            posts = [p for t in result.threads for p in t.posts]
-            quotes = detect_quotes(
-                posts, min_words=settings.quote_min_words, progress=lambda done, total: report("quotes", done, total)
-            )
-            report("chunk", 0, len(posts))  # loading the tokenizer and chunking: seconds, one step to show
-            max_tokens = min(settings.chunk_max_tokens, embedder.max_seq_length - 2)  # room for [CLS] and [SEP]
-            if max_tokens < settings.chunk_max_tokens:
-                log.warning(
-                    "chunk_max_tokens %d exceeds what %s reads (%d word pieces): using %d",
-                    settings.chunk_max_tokens,
-                    embedder.model_id,
-                    embedder.max_seq_length,
-                    max_tokens,
+            addition, added = inc.plan(result), None
+            if addition is not None:
+                try:
+                    added = add_posts(
+                        inc,
+                        addition,
+                        tmp,
+                        report,
+                        lambda: _chunker(settings, embedder)[0],
+                        lambda texts: _embed(data, embedder, texts, report),
+                    )
+                except (CannotAppend, StateError) as exc:
+                    inc.fall_back(str(exc), tmp)
+            if added is not None:
+                counts = addition.previous.manifest.get("counts", {})
+                total, embedded = counts["passages"] + len(added.passages), added.embedded
+                quotes = counts.get("quotes", 0) + len(added.quotes)
+                previous = addition.previous.manifest
+                manifest = _manifest(
+                    build_id, started_by, sources, fmt, zones, result, total, quotes, previous.get("chunking")
                 )
-            chunker = Chunker(embedder.count_tokens, max_tokens, settings.chunk_overlap_sentences)
-            passages = make_passages(result.threads, chunker, quotes, drop_quoted=settings.quote_mode == "drop")
-            report("chunk", len(posts), len(posts))
+                manifest |= {"quote_mode": previous.get("quote_mode"), "vectors": added.vectors}
+                sentences = _sentences(data, embedder, tmp, added.passages, report, addition.previous.path)
+                manifest |= inc.recorded(result, tmp, added, addition)
+            else:
+                posts = [p for t in result.threads for p in t.posts]
+                quote_list = inc.detect(posts, lambda done, total: report("quotes", done, total))
+                report("chunk", 0, len(posts))  # loading the tokenizer and chunking: seconds, one step to show
+                chunker, max_tokens = _chunker(settings, embedder)
+                passages = make_passages(result.threads, chunker, quote_list, settings.quote_mode == "drop")
+                report("chunk", len(posts), len(posts))
+                total = len(passages)
+                matrix, embedded = _embed(data, embedder, [p.text for p in passages], report)
+                sentences = _sentences(data, embedder, tmp, passages, report)
 
-            total = len(passages)
-            done = [0]
-
-            def on_embed(n: int) -> None:
-                done[0] += n
-                report("embed", done[0], total)
-
-            report("embed", 0, total)
-            cache = EmbeddingCache(data.cache_path)
-            try:
-                matrix, embedded = embed_with_cache(embedder, cache, [p.text for p in passages], on_embed)
-            finally:
-                cache.close()
-            embedder.export_query_encoder(data.root)  # while the model is loaded: queries then run without torch
-
-            report("write", 0, 1)
-            outside = outside_quotes((p for t in result.threads for p in t.posts), quotes)
-            _write_files(tmp, result.threads, passages, (quotes, outside), matrix, embedder.dimension)
-            manifest = {
-                "format_version": FORMAT_VERSION,
-                "build_id": build_id,
-                "model": embedder.model_id,
-                "dimension": embedder.dimension,
-                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "built_by": started_by,
-                # a source that is not there is reported by ingest and not kept for the next rebuild
-                "sources": [str(p) for p in (Path(s).expanduser().resolve() for s in sources) if p.exists()],
-                "format": fmt,  # a rebuild from these sources reads them the same way
-                "counts": {
-                    "threads": len(result.threads),
-                    "posts": result.posts,
-                    "passages": total,
-                    "quotes": len(quotes),
-                },
-                "chunking": {"max_tokens": max_tokens, "overlap_sentences": settings.chunk_overlap_sentences},
-                "quote_mode": settings.quote_mode,
-                "skipped": [str(e) for e in result.errors],
-            }
+                report("write", 0, 1)
+                outside = outside_quotes((p for t in result.threads for p in t.posts), quote_list)
+                vector_index = _write_files(
+                    tmp,
+                    result.threads,
+                    passages,
+                    (quote_list, outside),
+                    matrix,
+                    (embedder.dimension, settings.ann_threshold),
+                )
+                quotes = len(quote_list)
+                chunking = {"max_tokens": max_tokens, "overlap_sentences": settings.chunk_overlap_sentences}
+                manifest = _manifest(build_id, started_by, sources, fmt, zones, result, total, quotes, chunking)
+                manifest |= {
+                    "quote_mode": settings.quote_mode,
+                    "vectors": vector_index,  # exact or approximate (IVF), and its parameters (vectors/tuning.py)
+                }
+                manifest |= inc.recorded(result, tmp) | {"vector_base": total}
+            manifest |= {"model": embedder.model_id, "dimension": embedder.dimension}
+            manifest["sentences"] = sentences  # the sentence vectors highlights read (index/sentences.py)
             data.commit_build(build_id, tmp, manifest)
             report("write", 1, 1)
         except BaseException:
@@ -132,20 +150,97 @@ def build_index(
         posts=result.posts,
         passages=total,
         embedded=embedded,
-        cached=total - embedded,
-        quotes=len(quotes),
+        cached=(len(added.passages) if added else total) - embedded,
+        quotes=quotes,
         seconds=round(time.monotonic() - started, 2),
         errors=[str(e) for e in result.errors],
+        kind="incremental" if added else "full",
+        new_posts=len(addition.new) if added else result.posts,
+        note="" if added else inc.note,
     )
 
 
-def _write_files(tmp: Path, threads, passages, quotes: tuple, matrix: np.ndarray, dimension: int) -> None:
-    """The build's SQLite store and vector index, in its .tmp directory; a full disk is a StorageError."""
+def _manifest(build_id, started_by, sources, fmt, zones, result, passages: int, quotes: int, chunking) -> dict:
+    return {
+        "format_version": FORMAT_VERSION,
+        "build_id": build_id,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "built_by": started_by,
+        # a source that is not there is reported by ingest and not kept for the next rebuild
+        "sources": [str(p) for p in (Path(s).expanduser().resolve() for s in sources) if p.exists()],
+        "format": fmt,  # a rebuild from these sources reads them the same way
+        "timezones": zones,  # ... and gives their forum dates the same zones
+        "counts": {"threads": len(result.threads), "posts": result.posts, "passages": passages, "quotes": quotes},
+        "chunking": chunking,
+        "skipped": [str(e) for e in result.errors],
+    }
+
+
+def _chunker(settings: Settings, embedder: Embedder) -> tuple[Chunker, int]:
+    """The chunker of this model (loaded now) and the passage size it cuts to."""
+    max_tokens = min(settings.chunk_max_tokens, embedder.max_seq_length - 2)  # room for [CLS] and [SEP]
+    if max_tokens < settings.chunk_max_tokens:
+        log.warning(
+            "chunk_max_tokens %d exceeds what %s reads (%d word pieces): using %d",
+            settings.chunk_max_tokens,
+            embedder.model_id,
+            embedder.max_seq_length,
+            max_tokens,
+        )
+    return Chunker(embedder.count_tokens, max_tokens, settings.chunk_overlap_sentences), max_tokens
+
+
+def _embed(data: DataDir, embedder: Embedder, texts: list[str], report) -> tuple[np.ndarray, int]:
+    """Vectors of `texts`, embedding only those the cache lacks; the number embedded."""
+    done = [0]
+
+    def on_embed(n: int) -> None:
+        done[0] += n
+        report("embed", done[0], len(texts))
+
+    report("embed", 0, len(texts))
+    cache = EmbeddingCache(data.cache_path)
+    try:
+        matrix, embedded = embed_with_cache(embedder, cache, texts, on_embed)
+    finally:
+        cache.close()
+    embedder.export_query_encoder(data.root)  # while the model is loaded: queries then run without torch
+    return matrix, embedded
+
+
+def _sentences(data: DataDir, embedder: Embedder, tmp: Path, passages, report, carried: Path | None = None) -> dict:
+    """The build's sentence vectors for highlights (index/sentences.py) of `passages`, added to those of the
+    build at `carried` (an incremental build's parent) when it has them; what the manifest records."""
+    target = tmp / SENTENCES_FILE
+    try:
+        if carried is not None and (carried / SENTENCES_FILE).is_file():
+            shutil.copyfile(carried / SENTENCES_FILE, target)
+        cache = EmbeddingCache(data.cache_path)
+        try:
+            written = write_sentence_vectors(target, passages, embedder, cache, lambda d, t: report("sentences", d, t))
+        finally:
+            cache.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageError(target, f"cannot write the sentence vectors ({reason(exc)})") from None
+    return written
+
+
+def _recorded_zones(data: DataDir) -> object:
+    """The source zones the live build was made with (its manifest's `timezones`), for a rebuild to keep."""
+    try:
+        return (data.read_manifest() or {}).get("timezones")
+    except IndexDamagedError:  # the new build repairs it; only what it recorded is lost
+        return None
+
+
+def _write_files(tmp: Path, threads, passages, quotes: tuple, matrix: np.ndarray, vectors: tuple[int, int]) -> dict:
+    """The build's SQLite store and vector index (`vectors`: dimension, ann_threshold), in its .tmp directory;
+    what the manifest records of the vector index. A full disk is a StorageError."""
     try:
         write_store(tmp / DB_FILE, threads, passages, *quotes)
-        vectors = VectorIndex(dimension)
-        if passages:
-            vectors.add(np.array([p.passage_id for p in passages], dtype=np.int64), matrix)
-        vectors.save(tmp / VECTORS_FILE)
+        ids = np.array([p.passage_id for p in passages], dtype=np.int64)
+        index, params = build_vector_index(ids, matrix, *vectors)
+        index.save(tmp / VECTORS_FILE)
+        return params
     except (OSError, sqlite3.Error, RuntimeError) as exc:  # FAISS reports a failed write as RuntimeError
         raise StorageError(tmp, f"cannot write the new index ({reason(exc)})") from None

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import IndexDamagedError, reason
-from ..vectors.ann import VectorIndex
+from ..vectors.ann import load_vector_index
 from .datadir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, DataDir
+from .sentences import check_sentence_vectors
 
 REBUILD = "threadbot index --replace PATH...  (or `threadbot index` with `sources` configured)"
 
@@ -72,6 +73,11 @@ def check_data_dir(data: DataDir, expected_model: str | None) -> CheckReport:
     counts = manifest.get("counts", {})
     passage_ids = _check_store(path / DB_FILE, counts, report)
     _check_vectors(path / VECTORS_FILE, manifest, passage_ids, report)
+    problem, checked = check_sentence_vectors(path, manifest)
+    if problem:
+        report.problem(problem)
+    else:
+        report.checked.append(checked)
     _check_cache(data.cache_path, report)
     return report
 
@@ -130,7 +136,7 @@ def _check_keyword_index(db: sqlite3.Connection, db_path: Path, passages: int, r
 
 def _check_vectors(path: Path, manifest: dict, passage_ids: np.ndarray | None, report: CheckReport) -> None:
     try:
-        vectors = VectorIndex.load(path)
+        vectors = load_vector_index(path)
     except (RuntimeError, OSError) as exc:
         report.problem(f"{path} cannot be read ({reason(exc)})")
         return
@@ -162,7 +168,7 @@ def _check_cache(path: Path, report: CheckReport) -> None:
     if verdict != "ok":
         report.problem(
             f"{path}: the embedding cache is damaged ({verdict})",
-            "nothing: the next `threadbot index` moves it aside and starts a new one",
+            "nothing is lost: the next build that embeds moves it aside and starts a new one (`threadbot index --full` does it now)",
         )
     else:
         report.checked.append("embedding cache")

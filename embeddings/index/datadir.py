@@ -2,7 +2,7 @@
 
     data_dir/
       CURRENT                  name of the live build (replaced atomically)
-      builds/<build_id>/       manifest.json, index.sqlite, vectors.faiss
+      builds/<build_id>/       manifest.json, index.sqlite, vectors.faiss, sentences.sqlite (highlights)
       builds/<build_id>.tmp/   a build in progress (deleted on start-up if stale)
       cache.sqlite             (model id, text hash) -> vector, shared by all builds
       build.lock               held by the process that is building
@@ -28,7 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IndexDamagedError, IndexMismatchError, NoIndexError, RebuildInProgressError, StorageError, reason
-from ..vectors.ann import VectorIndex
+from ..vectors.ann import VectorIndex, load_vector_index
+from .layout import Layout
+from .lexicon import Lexicon
+from .sentences import SentenceVectors, open_sentence_vectors
+from .sql import HAS_LAYOUT
 from .store import IndexStore
 
 FORMAT_VERSION = 1
@@ -39,26 +43,25 @@ VECTORS_FILE = "vectors.faiss"
 
 @dataclass
 class LoadedIndex:
-    """One build, opened for reading."""
+    """One build, opened for reading. `layout` and `lexicon` (filters as id sets, keyword ranking from postings)
+    are None for a build made before builds laid them out: it filters and ranks keywords with SQL and FTS5."""
 
     path: Path
     manifest: dict
     store: IndexStore
     vectors: VectorIndex
-
-    _passage_posts: dict[int, str] | None = None
+    layout: Layout | None = None
+    lexicon: Lexicon | None = None
+    sentences: SentenceVectors | None = None  # the build's sentence vectors for highlights (index/sentences.py)
 
     @property
     def build_id(self) -> str:
         return self.manifest["build_id"]
 
-    def post_of_passage(self, passage_id: int) -> str:
-        if self._passage_posts is None:
-            self._passage_posts = self.store.passage_posts()
-        return self._passage_posts[passage_id]
-
     def close(self) -> None:
         self.store.close()
+        if self.sentences is not None:
+            self.sentences.close()
 
 
 class DataDir:
@@ -144,7 +147,7 @@ class DataDir:
             )
         passages = manifest.get("counts", {}).get("passages")
         try:
-            vectors = VectorIndex.load(path / VECTORS_FILE)
+            vectors = load_vector_index(path / VECTORS_FILE)
         except (RuntimeError, OSError) as exc:  # FAISS reports a short or foreign file as RuntimeError
             raise IndexDamagedError(f"{path / VECTORS_FILE} cannot be read ({reason(exc)})") from None
         if len(vectors) != passages or vectors.dimension != manifest.get("dimension"):
@@ -157,13 +160,21 @@ class DataDir:
         store = IndexStore(path / DB_FILE)
         try:
             stored = store.passage_count()
+            laid_out = store.fetch(HAS_LAYOUT)[0][0] == 2
         except IndexDamagedError:
             store.close()
             raise
         if stored != passages:
             store.close()
             raise IndexDamagedError(f"{path / DB_FILE} holds {stored} passages, the manifest says {passages}")
-        return LoadedIndex(path=path, manifest=manifest, store=store, vectors=vectors)
+        try:  # None for a build made before sentence vectors: its highlights embed sentences at query time
+            sentences = open_sentence_vectors(path, manifest.get("model"), manifest.get("dimension"))
+        except IndexDamagedError:
+            store.close()
+            raise
+        if not laid_out:
+            return LoadedIndex(path=path, manifest=manifest, store=store, vectors=vectors, sentences=sentences)
+        return LoadedIndex(path, manifest, store, vectors, Layout(store), Lexicon(store), sentences)
 
     # --- writing -------------------------------------------------------------------------------
     def new_build_dir(self) -> tuple[str, Path]:

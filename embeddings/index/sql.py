@@ -1,10 +1,13 @@
-"""The index database's schema and every statement run on it, by name (run only by `store.py`).
+"""The index database's schema and every statement run on it, by name (run only by `store.py`, and by
+`layout.py` and `lexicon.py` for the arrays a build lays out for filters and keyword ranking).
 
 Statements with ``{marks}`` take an ``IN (...)`` list of placeholders; ``{where}``, a condition on posts built by
 `IndexStore._filter_sql` from bound parameters only.
 """
 
-SCHEMA = """
+FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"  # passages_fts's tokenizer, also that of query terms
+
+SCHEMA = f"""
 CREATE TABLE threads (
     thread_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL,
     post_count INTEGER NOT NULL, first_posted_at TEXT NOT NULL, last_posted_at TEXT NOT NULL
@@ -37,7 +40,10 @@ CREATE TABLE outside_quotes (
 );
 CREATE INDEX outside_quotes_post ON outside_quotes(post_id, start);
 CREATE VIRTUAL TABLE passages_fts USING fts5(text, content='passages', content_rowid='passage_id',
-                                             tokenize='porter unicode61 remove_diacritics 2');
+                                             tokenize='{FTS_TOKENIZE}');
+CREATE TABLE passage_sets (kind TEXT NOT NULL, key TEXT NOT NULL, ids BLOB NOT NULL, PRIMARY KEY (kind, key));
+CREATE TABLE passage_columns (name TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE postings (token TEXT PRIMARY KEY, ids BLOB NOT NULL, tfs BLOB NOT NULL);
 """
 
 # --- an index whose posts lack utc_offset and excluded (made by an older threadbot) ------------------
@@ -82,7 +88,7 @@ POSTS_WITH_THREADS = (
     " WHERE p.post_id IN ({marks})"
 )
 PASSAGES_BY_ID = "SELECT * FROM passages WHERE passage_id IN ({marks})"
-PASSAGE_POSTS = "SELECT passage_id, post_id FROM passages"
+PASSAGE_POST_IDS = "SELECT passage_id, post_id FROM passages WHERE passage_id IN ({marks})"
 PASSAGE_COUNT = "SELECT COUNT(*) FROM passages"
 EXPORT_POSTS = (
     "SELECT p.*, t.title FROM posts p JOIN threads t USING (thread_id) {where}"
@@ -98,6 +104,37 @@ KEYWORD_RANKING = (
 )
 TERM_FREQUENCY = "SELECT COUNT(*) FROM passages_fts WHERE passages_fts MATCH ?"
 PASSAGES_WITH_TERM = "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? AND rowid IN ({marks})"
+PHRASE_SCORES = "SELECT rowid, -bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? ORDER BY rowid"
+
+# --- arrays laid out by a build (layout.py: filters; lexicon.py: keyword ranking) ---------------------
+# passage_sets: ("author", name with ASCII letters lowered, as NOCASE compares) or ("thread", thread id) -> the
+# passage ids, ascending, little-endian int32. passage_columns: "posted_at" (int64 seconds since 1970, UTC),
+# "post" (int32: the id of the first passage of the passage's post) and "length" (int32 FTS5 tokens), each
+# indexed by passage id. postings: an FTS5 token -> the passages holding it
+# (int32, ascending) and how often (uint16).
+HAS_LAYOUT = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('passage_sets', 'postings')"
+INSERT_PASSAGE_SET = "INSERT INTO passage_sets VALUES (?, ?, ?)"
+INSERT_PASSAGE_COLUMN = "INSERT INTO passage_columns VALUES (?, ?)"
+INSERT_POSTING = "INSERT INTO postings VALUES (?, ?, ?)"
+PASSAGE_SET = "SELECT ids FROM passage_sets WHERE kind = ? AND key = ?"
+PASSAGE_COLUMN = "SELECT data FROM passage_columns WHERE name = ?"
+POSTINGS_OF = "SELECT token, ids, tfs FROM postings WHERE token IN ({marks})"
+POSTING_SIZES = "SELECT token, length(ids) / 4 FROM postings WHERE token IN ({marks})"  # the header: no blob read
+FTS_INSTANCES = "CREATE VIRTUAL TABLE temp.passages_instances USING fts5vocab(main, passages_fts, instance)"
+DROP_FTS_INSTANCES = "DROP TABLE temp.passages_instances"
+# per token: the passages holding it and how often, as comma-separated lists (SQLite aggregates; numpy parses)
+TOKEN_POSTINGS = (
+    "SELECT term, group_concat(doc), group_concat(n) FROM"
+    " (SELECT term, doc, COUNT(*) AS n FROM temp.passages_instances GROUP BY term, doc) GROUP BY term"
+)
+# query terms as FTS5 tokenizes them: an in-memory table with passages_fts's tokenizer ({tokenize})
+QUERY_TOKENIZER = (
+    "CREATE VIRTUAL TABLE terms USING fts5(text, tokenize='{tokenize}');"
+    " CREATE VIRTUAL TABLE term_tokens USING fts5vocab(terms, instance);"
+)
+INSERT_TERM = "INSERT INTO terms (rowid, text) VALUES (?, ?)"
+TERM_TOKENS = "SELECT doc, term FROM term_tokens ORDER BY doc, offset"
+CLEAR_TERMS = "DELETE FROM terms"
 
 # --- quotes ------------------------------------------------------------------------------------------
 QUOTERS_OF_SPAN = (
@@ -116,8 +153,7 @@ QUOTED_SPANS_OF_POST = (
     " ORDER BY q.quoting_start"
 )
 OUTSIDE_QUOTES_OF_POST = (
-    "SELECT p.post_id, p.thread_id, o.start, o.end, o.depth, o.attributed_to, o.in_archive"
-    " FROM outside_quotes o"
+    "SELECT p.post_id, p.thread_id, o.start, o.end, o.depth, o.attributed_to, o.in_archive FROM outside_quotes o"
     " JOIN posts p USING (post_id) WHERE o.post_id = ? ORDER BY o.start"
 )
 HAS_OUTSIDE_QUOTES = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outside_quotes'"
@@ -134,3 +170,32 @@ QUOTE_RELATIONS = (
     " JOIN posts a ON a.post_id = q.quoting_post_id JOIN posts s ON s.post_id = q.source_post_id"
     " {where} ORDER BY a.posted_at, q.quoting_start"
 )
+
+# --- an incremental build: a copy of the previous build's store, extended with a delta store (append.py) ---
+ATTACH_DELTA = "ATTACH DATABASE ? AS delta"
+DETACH_DELTA = "DETACH DATABASE delta"
+DELTA_TABLES = (
+    "SELECT name FROM delta.sqlite_master WHERE type = 'table'"
+    " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'passages\\_fts\\_%' ESCAPE '\\'"
+)
+DELTA_HAS_ROWS = "SELECT EXISTS (SELECT 1 FROM delta.{table})"  # {table}: a name DELTA_TABLES gave
+APPEND_ROWS = "INSERT INTO main.{table} SELECT * FROM delta.{table}"
+# a thread that gained posts: the delta counts only the new ones, all later than those the copy holds
+APPEND_THREADS = (
+    "INSERT INTO main.threads SELECT * FROM delta.threads WHERE true ON CONFLICT (thread_id) DO UPDATE SET"
+    " post_count = threads.post_count + excluded.post_count,"
+    " last_posted_at = MAX(threads.last_posted_at, excluded.last_posted_at)"
+)
+APPEND_QUOTES = (
+    "INSERT INTO main.quotes (thread_id, quoting_post_id, quoting_start, quoting_end, source_post_id, source_start,"
+    " source_end, text) SELECT thread_id, quoting_post_id, quoting_start, quoting_end, source_post_id,"
+    " source_start, source_end, text FROM delta.quotes ORDER BY quote_id"
+)
+APPEND_FTS = (
+    "INSERT INTO main.passages_fts (rowid, text) SELECT passage_id, text FROM delta.passages ORDER BY passage_id"
+)
+PASSAGES_HELD = "SELECT COUNT(*), MAX(passage_id) FROM passages"
+# tables of arrays about passages, joined row by row ({columns}, {match}: names from append.RULES)
+DELTA_ROWS = "SELECT {columns} FROM delta.{table}"
+MAIN_ROW = "SELECT {columns} FROM main.{table} WHERE {match}"
+PUT_ROW = "INSERT OR REPLACE INTO main.{table} ({columns}) VALUES ({marks})"

@@ -18,6 +18,8 @@ import numpy as np
 
 from ..errors import IndexDamagedError
 from ..models import Filters, OutsideQuote, Passage, QuotedBy, QuotedSpan, QuoteRelation, Thread, ThreadSummary
+from .layout import write_layout
+from .lexicon import write_postings
 from .sql import (
     ADDED_POST_COLUMNS,
     ALL_THREADS,
@@ -36,7 +38,7 @@ from .sql import (
     OLD_POSTS_VIEW,
     OUTSIDE_QUOTES_OF_POST,
     PASSAGE_COUNT,
-    PASSAGE_POSTS,
+    PASSAGE_POST_IDS,
     PASSAGES_BY_ID,
     PASSAGES_WITH_TERM,
     POST_AT,
@@ -138,6 +140,8 @@ def write_store(
             )
             db.executemany(INSERT_PASSAGE, [(x.passage_id, x.post_id, x.start, x.end, x.text) for x in passages])
             db.execute(REBUILD_FTS)
+            write_layout(db, threads, passages)  # filters and keyword ranking read these (layout.py, lexicon.py)
+            write_postings(db, max((x.passage_id for x in passages), default=0) + 1)
             db.executemany(
                 INSERT_QUOTE,
                 [
@@ -258,9 +262,13 @@ class IndexStore:
     def passage_count(self) -> int:
         return self._first(PASSAGE_COUNT)[0]
 
-    def passage_posts(self) -> dict[int, str]:
-        """passage id -> post id, for every passage."""
-        return {r[0]: r[1] for r in self._rows(PASSAGE_POSTS)}
+    def posts_of_passages(self, passage_ids: Sequence[int]) -> dict[int, str]:
+        """passage id -> post id, for `passage_ids`."""
+        return {r[0]: r[1] for r in self._rows_in(PASSAGE_POST_IDS, list(dict.fromkeys(int(i) for i in passage_ids)))}
+
+    def fetch(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
+        """The rows of one statement of sql.py, for layout.py and lexicon.py."""
+        return self._rows(sql, params)
 
     def export_rows(self, thread_id: str | None = None) -> list[sqlite3.Row]:
         """Every post (of one thread) with its thread's title, threads by first date, posts in order."""

@@ -3,7 +3,8 @@
 `ingest(paths)` walks files and directories (see `discovery`), picks a reader per file by content, then extension
 (see `formats`; `fmt` forces one): vBulletin archive text, JSON Lines, clipped vBulletin pages (`markdown`), mbox
 files, and single mail messages or news articles (maildir, a Usenet spool); `.gz` files are read decompressed.
-Mail and news messages of all files are threaded together once every file is read (see `mail_threads`).
+Mail and news messages of all files are threaded together once every file is read (see `mail_threads`). A file
+under a source configured with a time zone has the dates it gives without one read in that zone (see `zones`).
 
 Every problem is collected instead of stopping at the first: a bad record (a JSON line, a post, a message) is
 skipped and reported as `file:line: problem`, a file that cannot be read at all as `file: problem`; everything
@@ -23,13 +24,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..models import Thread
-from .boilerplate import leave_out_boilerplate
+from .boilerplate import leave_out_boilerplate, paragraphs
 from .discovery import JSONL_EXTENSIONS, MAIL_EXTENSIONS, TEXT_EXTENSIONS, discover, not_an_archive
 from .formats import (
     FORMATS,
@@ -52,6 +55,10 @@ from .mbox import RawMessage, looks_like_article, split_mbox
 from .records import Row, assemble, rows_of_thread
 from .textfile import decode, read_bytes
 from .vbulletin import looks_like_vbulletin, parse_text
+from .zones import localised, zone_for
+
+if TYPE_CHECKING:
+    from .reuse import ParseCache
 
 __all__ = ["FORMATS", "IngestResult", "discover", "ingest", "looks_like_jsonl", "parse_data"]
 
@@ -68,6 +75,7 @@ class IngestResult:
     errors: list[InputError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: int = 0
+    read: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> (size, sha256) of each file read
 
     @property
     def posts(self) -> int:
@@ -184,9 +192,13 @@ def ingest(
     max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
     max_post_chars: int | None = DEFAULT_MAX_POST_CHARS,
     fmt: str = "auto",
+    zones: Mapping[str, str] | None = None,
+    reuse: ParseCache | None = None,
 ) -> IngestResult:
     """Read `paths` (files and directories) into threads; None for a cap means no limit. `fmt` is one of
-    `FORMATS`: "auto" picks a reader per file by content, any other reads every file as that format."""
+    `FORMATS`: "auto" picks a reader per file by content, any other reads every file as that format. `zones`:
+    resolved source path → time zone name, for the dates files under that path give without a zone (see
+    `zones`). `reuse`: the parse of each file kept by the previous build (see `reuse`)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
     walked_text: set[Path] = set()
@@ -202,6 +214,7 @@ def ingest(
         try:
             data = read_bytes(path, max_file_bytes)
             digest = hashlib.sha256(data).digest()
+            result.read[str(path)] = (len(data), digest.hex())
             earlier = first_with.get(digest)
             if earlier is not None:
                 what = "named twice" if _same_file(earlier, path) else f"same content as {earlier}"
@@ -209,7 +222,10 @@ def ingest(
             else:
                 if data.strip():  # empty files are all alike, and none of them is a copy of another
                     first_with[digest] = path
-                rows.extend(parse_data(data, path, result.errors, result.warnings, fmt, mail, max_file_bytes))
+                parse = partial(reuse.parse_data, digest=digest) if reuse else parse_data
+                read = parse(data, path, result.errors, result.warnings, fmt, mail, max_file_bytes)
+                zone = zone_for(path, zones) if zones and read else None
+                rows.extend(localised(read, zone[1], result.warnings) if zone else read)
         except InputError as exc:
             what = not_an_archive(data) if data is not None and path in walked_text else None
             if what:  # a README or notes beside the archive: said, not reported as bad input
@@ -228,5 +244,6 @@ def ingest(
     if mail.not_archived:
         result.warnings.append(f"{mail.not_archived} message(s) marked X-No-Archive were not indexed")
     result.threads = assemble(rows, result.errors, max_post_chars)  # JSON Lines and mail threads may span files
-    result.warnings.extend(leave_out_boilerplate(result.threads).warnings())  # repeated paragraphs: not indexed
+    split = reuse.paragraphs if reuse else paragraphs
+    result.warnings.extend(leave_out_boilerplate(result.threads, split).warnings())  # repeated paragraphs: not indexed
     return result

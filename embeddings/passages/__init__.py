@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 from ..models import Passage, QuoteRelation, Thread
 from ..quotes.explicit import quote_lines
@@ -57,25 +58,32 @@ def indexed_spans(regions: Iterable[tuple[int, int]], excluded: Iterable[tuple[i
     return out
 
 
+def _utc(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo is not None else when
+
+
 def make_passages(
     threads: Sequence[Thread], chunker: Chunker, quotes: Sequence[QuoteRelation], drop_quoted: bool
 ) -> list[Passage]:
-    """Every post's passages, numbered from 1, none inside a post's `excluded` spans; with `drop_quoted`, only the
-    post's own words: quotes found in the archive, ">" lines and the attribution lines that introduce them cut
-    out."""
+    """Every post's passages, none inside a post's `excluded` spans; with `drop_quoted`, only the post's own
+    words: quotes found in the archive, ">" lines and the attribution lines that introduce them cut out.
+
+    Passages are numbered from 1 in date order (posts by date, then thread, then place in the thread), so the
+    passages of a date window are a range of ids (`index/layout.py`)."""
     quoted: dict[str, list[QuoteRelation]] = {}
     if drop_quoted:
         for q in quotes:
             quoted.setdefault(q.quoting_post_id, []).append(q)
+    posts = [(n, post) for n, thread in enumerate(threads) for post in thread.posts]
+    posts.sort(key=lambda item: (_utc(item[1].posted_at), item[0], item[1].post_index))
     passages: list[Passage] = []
-    for thread in threads:
-        for post in thread.posts:
-            explicit = quote_lines(post.body).spans() if drop_quoted else ()
-            regions = own_spans(len(post.body), quoted.get(post.post_id, []), explicit)
-            if post.excluded:
-                regions = indexed_spans(regions, post.excluded)
-            for chunk in chunker.chunk(post.body, regions):
-                if not has_words(chunk.text):  # e.g. "…" or ":cheers:" left between two quotes
-                    continue
-                passages.append(Passage(len(passages) + 1, post.post_id, chunk.start, chunk.end, chunk.text))
+    for _, post in posts:
+        explicit = quote_lines(post.body).spans() if drop_quoted else ()
+        regions = own_spans(len(post.body), quoted.get(post.post_id, []), explicit)
+        if post.excluded:
+            regions = indexed_spans(regions, post.excluded)
+        for chunk in chunker.chunk(post.body, regions):
+            if not has_words(chunk.text):  # e.g. "…" or ":cheers:" left between two quotes
+                continue
+            passages.append(Passage(len(passages) + 1, post.post_id, chunk.start, chunk.end, chunk.text))
     return passages

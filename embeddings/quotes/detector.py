@@ -38,7 +38,7 @@ from typing import NamedTuple
 from ..models import Post, QuoteRelation
 from .alignment import MAX_GAP, OriginRun, WordMatch, origin_runs, seed_clusters, split_at_gaps, trim_weak_ends
 from .explicit import quote_lines
-from .text import Edges, extend_punctuation, find_markers, text_edges, tokenize
+from .text import Edges, extend_punctuation, find_markers, outside, text_edges, tokenize
 
 SHINGLE = 3  # words per shingle (seed length)
 SHINGLE_CAP = 12  # occurrences kept per shingle; the first appearance is always kept
@@ -105,7 +105,7 @@ class QuoteDetector:
         # ("On <date>, X wrote:"), which says who wrote a quote rather than saying anything
         skipped = tuple(post.excluded) + tuple(quote_lines(post.body).attributions)
         if skipped:
-            tokens = [tok for tok in tokens if not _inside(tok[1], skipped)]
+            tokens = outside(tokens, skipped)
         words = [self.vocab.setdefault(w, len(self.vocab)) for w, _, _ in tokens]
         starts = [s for _, s, _ in tokens]
         lines, line, pos = [], 0, 0
@@ -329,10 +329,6 @@ class QuoteDetector:
                 )
             )
         return relations
-
-
-def _inside(offset: int, spans: tuple[tuple[int, int], ...]) -> bool:
-    return any(start <= offset < end for start, end in spans)
 
 
 def _wordless_edges(post: IndexedPost, first: int, last: int) -> Edges:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _SMILEY = re.compile(
@@ -40,6 +41,20 @@ def tokenize(text: str) -> list[tuple[str, int, int]]:
             continue
         out.append((re.sub("['`\u2019]", "", word).casefold(), m.start(), m.end()))
     return out
+
+
+def outside(tokens: list[tuple[str, int, int]], spans: Sequence[tuple[int, int]]) -> list[tuple[str, int, int]]:
+    """The tokens (in text order) that start in none of the [start, end) `spans`: one pass over both, so a long
+    post with thousands of spans costs its length, not its length times its spans."""
+    bounds = sorted(spans)
+    kept, next_span, reach = [], 0, -1  # reach: the furthest end of the spans starting at or before a token
+    for token in tokens:
+        while next_span < len(bounds) and bounds[next_span][0] <= token[1]:
+            reach = max(reach, bounds[next_span][1])
+            next_span += 1
+        if token[1] >= reach:
+            kept.append(token)
+    return kept
 
 
 def find_markers(body: str) -> list[tuple[int, int, str | None]]:

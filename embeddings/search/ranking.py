@@ -1,4 +1,5 @@
-"""Ranking passages: dense (FAISS), lexical (SQLite FTS5 bm25) and their fusion, with filters applied inside."""
+"""Ranking passages: dense (FAISS), lexical (FTS5's bm25, from the build's postings) and their fusion, with
+filters applied inside: both sides take the same allowed ids."""
 
 from __future__ import annotations
 
@@ -9,22 +10,31 @@ import numpy as np
 
 from ..index.datadir import LoadedIndex
 from ..models import Filters
+from ..vectors.allowed import Allowed
 from .terms import fts_phrase, fts_query, query_terms
 
 MODES = ("dense", "lexical", "hybrid")
 
 
-def allowed_passage_ids(index: LoadedIndex, filters: Filters) -> np.ndarray | None:
-    """Passage ids of the posts the filters allow (None: no filter), for the FAISS id selector."""
-    return None if filters.is_empty() else index.store.passage_ids_allowed(filters)
+def allowed_passage_ids(index: LoadedIndex, filters: Filters) -> Allowed | None:
+    """Passage ids of the posts the filters allow (None: no filter), for both rankings."""
+    if filters.is_empty():
+        return None
+    if index.layout is not None:
+        return index.layout.allowed(filters)
+    return Allowed.of(index.store.passage_ids_allowed(filters))  # a build made before filters were laid out
 
 
-def dense_ranking(index: LoadedIndex, qvec: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+def dense_ranking(index: LoadedIndex, qvec: np.ndarray, k: int, allowed: Allowed | None) -> list[tuple[int, float]]:
     return index.vectors.search(qvec, k, allowed)
 
 
-def lexical_ranking(index: LoadedIndex, query: str, k: int, filters: Filters) -> list[tuple[int, float]]:
-    match = fts_query(query)
+def lexical_ranking(
+    index: LoadedIndex, query: str, k: int, filters: Filters, allowed: Allowed | None = None
+) -> list[tuple[int, float]]:
+    if index.lexicon is not None:
+        return index.lexicon.rank(query, k, allowed if allowed is not None else allowed_passage_ids(index, filters))
+    match = fts_query(query)  # a build made before postings were stored: FTS5 ranks
     return [] if match is None else index.store.keyword_ranking(match, filters, k)
 
 
@@ -76,6 +86,14 @@ def term_coverage(index: LoadedIndex, query: str, passage_ids) -> dict[int, floa
     if not wanted:
         return {}
     total_passages = max(len(index.vectors), 1)
+    if index.lexicon is not None:
+        ids, shares, total = np.array(wanted, dtype=np.int64), np.zeros(len(wanted)), 0.0
+        for term in index.lexicon.terms(query):
+            if len(term.ids):  # absent from the index: says nothing about any passage
+                w = idf(total_passages, len(term.ids))
+                total += w
+                shares += w * term.holds(ids)
+        return {pid: w / total for pid, w in zip(wanted, shares.tolist()) if w} if total else {}
     weight: dict[int, float] = {}
     total = 0.0
     for term in query_terms(query):
@@ -133,16 +151,16 @@ def rank_passages(
     k: int,
     mode: str,
     filters: Filters,
-    allowed: np.ndarray | None,
+    allowed: Allowed | None,
     fusion: Fusion | None = None,
 ) -> list[tuple[int, float]]:
     """(passage id, score) best first: at least the top k of `mode` (hybrid: of the union of both top-k)."""
     if mode == "dense":
         return dense_ranking(index, qvec, k, allowed)
     if mode == "lexical":
-        return lexical_ranking(index, query, k, filters)
+        return lexical_ranking(index, query, k, filters, allowed)
     fusion = fusion or DEFAULT_FUSION
-    dense, lexical = dense_ranking(index, qvec, k, allowed), lexical_ranking(index, query, k, filters)
+    dense, lexical = dense_ranking(index, qvec, k, allowed), lexical_ranking(index, query, k, filters, allowed)
     if fusion.method == "rrf":
         return reciprocal_rank_fusion(dense, lexical, fusion)
     return blend(index, query, qvec, dense, lexical, fusion)

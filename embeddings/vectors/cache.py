@@ -1,7 +1,7 @@
 """The embedding cache: (model id, sha256 of a text) -> vector, in its own SQLite file that outlives builds.
 
 A text is embedded once per model, whatever build, rebuild or query asks for it again. Vectors are committed
-batch by batch as they are embedded, so a build killed at any point loses at most one batch: the next build
+as they are embedded, at least every COMMIT_EVERY, so a build killed at any point loses little: the next build
 finds the rest here. A cache file that is not a database is moved aside (with a warning) and started afresh:
 it only ever holds work that can be redone.
 """
@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ VECTORS_BY_HASH = "SELECT hash, vector FROM vectors WHERE model = ? AND hash IN 
 PUT_VECTOR = "INSERT OR REPLACE INTO vectors (model, hash, dim, vector) VALUES (?, ?, ?, ?)"
 BATCH = 500  # hashes per IN (...) list
 
-COMMIT_EVERY = 64  # texts embedded between two commits to the cache: the most a crash can lose
+COMMIT_EVERY = 64  # new vectors waiting before a commit to the cache: a crash loses these and one model call's
 
 
 def text_hash(text: str) -> str:
@@ -156,30 +156,80 @@ def embed_with_cache(
     *,
     light: bool = False,
 ) -> tuple[np.ndarray, int]:
-    """Vectors for texts, embedding only those not cached (each distinct text once), committing each batch of
-    COMMIT_EVERY new vectors to the cache as soon as it is embedded. `light`: texts a search embeds, encoded as
-    queries are (`Embedder.encode_queries`: on ONNX Runtime where the model has an export).
+    """Vectors for texts, embedding only those not cached (each distinct text once), committing new vectors to
+    the cache as soon as COMMIT_EVERY are waiting. `light`: texts a search embeds, encoded as queries are
+    (`Embedder.encode_queries`: on ONNX Runtime where the model has an export).
 
-    Returns (matrix, number of texts actually embedded).
+    Each vector goes straight into the returned matrix, whether found or embedded: nothing else holds the vectors
+    of all the texts at once. Returns (matrix, number of texts actually embedded).
     """
-    hashes = [text_hash(t) for t in texts]
-    known = cache.get_many(embedder.model_id, hashes) if cache else {}
-    todo: dict[str, str] = {}
-    for h, t in zip(hashes, texts):
-        if h not in known and h not in todo:
-            todo[h] = t
-    if progress and known:
-        progress(sum(1 for h in hashes if h in known))
-    keys = list(todo)
-    for i in range(0, len(keys), COMMIT_EVERY):
-        batch = keys[i : i + COMMIT_EVERY]
-        part = [todo[k] for k in batch]
-        fresh = dict(zip(batch, embedder.encode_queries(part) if light else embedder.encode(part, progress=progress)))
-        if cache:
-            cache.put_many(embedder.model_id, list(fresh.items()))
-        known.update(fresh)
-    dim = next(iter(known.values())).shape[0] if known else embedder.dimension
-    matrix = np.zeros((len(texts), dim), dtype=np.float32)
-    for i, h in enumerate(hashes):
-        matrix[i] = known[h]
+    first: dict[str, int] = {}  # hash -> the position of the text's first occurrence
+    repeats: list[tuple[int, int]] = []  # (position, position of the first occurrence) of each repeated text
+    for i, t in enumerate(texts):
+        h = text_hash(t)
+        if h in first:
+            repeats.append((i, first[h]))
+        else:
+            first[h] = i
+    rows = _Matrix(len(texts))
+    cached: set[str] = set()
+    if cache:
+        unique = list(first)
+        for i in range(0, len(unique), BATCH):
+            for h, vector in cache.get_many(embedder.model_id, unique[i : i + BATCH]).items():
+                rows.put(first[h], vector)
+                cached.add(h)
+        del unique
+    todo = [(h, i) for h, i in first.items() if h not in cached]
+    del cached
+    waiting = {i for _, i in todo}
+    later = sum(1 for _, i in repeats if i in waiting)  # repeats of texts still to embed: counted once embedded
+    del waiting
+    if progress and len(texts) - len(todo) - later:
+        progress(len(texts) - len(todo) - later)
+    pending: list[tuple[str, np.ndarray]] = []
+    for part, vectors in _encoded(embedder, [texts[i] for _, i in todo], light):
+        for j, vector in zip(part, vectors):
+            h, position = todo[j]
+            rows.put(position, vector)
+            pending.append((h, vector))
+        if cache and len(pending) >= COMMIT_EVERY:
+            cache.put_many(embedder.model_id, pending)
+            pending = []
+        if progress:
+            progress(len(part))
+    if cache and pending:
+        cache.put_many(embedder.model_id, pending)
+    matrix = rows.matrix if rows.matrix is not None else np.zeros((len(texts), embedder.dimension), np.float32)
+    for position, original in repeats:
+        matrix[position] = matrix[original]
+    if progress and later:
+        progress(later)
     return matrix, len(todo)
+
+
+class _Matrix:
+    """The result rows, allocated at the first vector (its length is the dimension: a search that finds every
+    vector cached never loads the model to ask)."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self.matrix: np.ndarray | None = None
+
+    def put(self, position: int, vector: np.ndarray) -> None:
+        if self.matrix is None:
+            self.matrix = np.zeros((self.count, vector.shape[0]), dtype=np.float32)
+        self.matrix[position] = vector
+
+
+def _encoded(embedder: Embedder, texts: list[str], light: bool) -> Iterator[tuple[Sequence[int], np.ndarray]]:
+    """(positions into `texts`, their vectors) for each model call: length-sorted batches for a build
+    (`Embedder.encode_batches`), COMMIT_EVERY texts at a time as queries for a search."""
+    if not texts:  # everything was cached: the model is not even loaded
+        return
+    if not light:
+        yield from embedder.encode_batches(texts)
+        return
+    for i in range(0, len(texts), COMMIT_EVERY):
+        part = texts[i : i + COMMIT_EVERY]
+        yield range(i, i + len(part)), embedder.encode_queries(part)

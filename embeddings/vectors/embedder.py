@@ -15,14 +15,14 @@ import importlib.util
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..config import check_device
+from ..config import check_device, resolve_device
 from ..errors import ConfigError
-from . import onnx_encoder
+from . import batching, onnx_encoder
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,18 @@ def model_fingerprint(folder: Path) -> str:
 SAMPLE_BYTES = 64 * 1024
 TOKENIZE_BATCH = 256
 
+
+def _use_physical_cores() -> None:
+    """One torch thread per physical core, unless the environment already chose (OMP_NUM_THREADS,
+    MKL_NUM_THREADS): hyperthread siblings share one core's arithmetic units, so a thread more per core only adds
+    synchronisation to the transformer's matrix products."""
+    if os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"):
+        return
+    import torch
+
+    torch.set_num_threads(batching.physical_cores())
+
+
 # Loaded models, shared by every Embedder of the process (a bot and its rebuilds, a test session).
 _MODELS: dict[tuple[str, str | None, str], object] = {}
 _MODELS_LOCK = threading.Lock()
@@ -113,13 +125,17 @@ class Embedder:
         if self._local:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        check_device(self.device)  # a missing device is a configuration error, not a torch assertion
+        device = resolve_device(self.device)  # "auto": a GPU when there is one
+        check_device(device)  # a missing device is a configuration error, not a torch assertion
         from sentence_transformers import SentenceTransformer
 
         try:
-            return SentenceTransformer(self._load_target, device=self.device)
+            model = SentenceTransformer(self._load_target, device=device)
         except OSError as exc:
             raise ConfigError(f"cannot load model {self._load_target!r}: {exc}") from None
+        if model.device.type == "cpu":
+            _use_physical_cores()
+        return model.eval()
 
     @property
     def dimension(self) -> int:
@@ -141,23 +157,43 @@ class Embedder:
         return counts
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Embed in batches; `progress(n)` is called after each batch with its size."""
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            batch = list(texts[i : i + self.batch_size])
-            vecs = self.model.encode(
-                batch,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            out.append(np.asarray(vecs, dtype=np.float32))
+        """Embed `texts`, rows in their order; `progress(n)` is called after each model call with its size."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for positions, vectors in self.encode_batches(texts):
+            out[positions] = vectors
             if progress:
-                progress(len(batch))
-        if not out:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack(out)
+                progress(len(positions))
+        return out
+
+    def encode_batches(self, texts: Sequence[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(positions into `texts`, their vectors) for each model call, longest texts first: each window of texts
+        tokenized once by the model's own preprocessing and cut into length-sorted batches (see batching.py)."""
+        import torch
+
+        for window in batching.windows(len(texts)):  # no text: the model is not loaded
+            # plain tensors: the tokenizer's per-text encodings (offsets, token strings) are let go at once
+            features = dict(self.model.preprocess([texts[i] for i in window]))
+            mask = features["attention_mask"]
+            lengths = mask.sum(dim=1).tolist()
+            for batch in batching.length_sorted_batches(lengths, self.batch_size, self.max_seq_length):
+                rows = torch.from_numpy(batch)
+                keep = mask[rows].any(dim=0)  # the columns some text of the batch reaches: no padding-only ones
+                part = {
+                    k: v[rows][:, keep] if isinstance(v, torch.Tensor) and v.shape == mask.shape else v
+                    for k, v in features.items()
+                }
+                yield batch + window.start, self._forward(part)
+
+    def _forward(self, features: dict) -> np.ndarray:
+        """One model call on tokenized, padded features: L2-normalised float32 rows."""
+        import torch
+
+        model = self.model
+        with torch.inference_mode():
+            features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+            vectors = model(features)["sentence_embedding"]
+            vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
+            return vectors.float().cpu().numpy()
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode_queries([text])[0]

@@ -22,6 +22,11 @@ MANAGE_GUILD = discord.Permissions(manage_guild=True).value
 EVERYDAY = discord.Permissions(send_messages=True, view_channel=True, use_application_commands=True).value
 
 
+def components(message: dict) -> list[dict]:
+    """Every component of a message payload, row by row."""
+    return [c for row in message.get("components") or [] for c in row["components"]]
+
+
 # ---------------------------------------------------------------------------- interaction payloads
 @dataclass
 class User:
@@ -121,11 +126,19 @@ class Discord:
     @staticmethod
     def press_payload(message: dict, label: str, user: User) -> dict:
         """The component interaction of pressing the button labelled `label` on `message` (as Discord holds it)."""
-        custom_id = next(
-            c["custom_id"] for row in message["components"] for c in row["components"] if c.get("label") == label
-        )
+        custom_id = next(c["custom_id"] for c in components(message) if c["type"] == 2 and c.get("label") == label)
         payload = _base(3, user)
         payload["data"] = {"custom_id": custom_id, "component_type": 2}
+        payload["message"] = dict(message)
+        return payload
+
+    @staticmethod
+    def select_payload(message: dict, placeholder: str, value: str, user: User) -> dict:
+        """The component interaction of choosing the option `value` in the menu `placeholder` of `message`."""
+        menu = next(c for c in components(message) if c["type"] == 3 and c.get("placeholder") == placeholder)
+        assert value in [o["value"] for o in menu["options"]], (value, menu["options"])
+        payload = _base(3, user)
+        payload["data"] = {"custom_id": menu["custom_id"], "component_type": 3, "values": [value]}
         payload["message"] = dict(message)
         return payload
 
@@ -159,7 +172,13 @@ class Discord:
 
     async def press(self, message: dict, label: str, user: User) -> Reply:
         """Press the button labelled `label` on `message` (a message payload as Discord holds it)."""
-        payload = self.press_payload(message, label, user)
+        return await self._component(message, self.press_payload(message, label, user))
+
+    async def select(self, message: dict, placeholder: str, value: str, user: User) -> Reply:
+        """Choose `value` in the menu `placeholder` of `message`."""
+        return await self._component(message, self.select_payload(message, placeholder, value, user))
+
+    async def _component(self, message: dict, payload: dict) -> Reply:
         self.transport.original[payload["token"]] = int(message["id"])
         await self.run(payload)
         return Reply(self.transport, payload["token"])
@@ -205,7 +224,11 @@ class Reply:
         return "\n".join(parts)
 
     def buttons(self) -> dict[str, dict]:
-        return {c["label"]: c for row in self.message["components"] for c in row["components"]}
+        return {c["label"]: c for c in components(self.message) if c["type"] == 2}
+
+    def menus(self) -> dict[str, dict]:
+        """The message's select menus by placeholder."""
+        return {c["placeholder"]: c for c in components(self.message) if c["type"] == 3}
 
     def followups(self) -> list[Sent]:
         return [s for s in self.sent if s.method == "POST" and s.path.startswith("/webhooks/")]

@@ -80,8 +80,43 @@ def check_message(payload: dict) -> None:
         for f in fields:
             _need(1 <= len(f["name"]) <= 256, f"embed {i} field name length {len(f['name'])}")
             _need(1 <= len(f["value"]) <= 1024, f"embed {i} field value length {len(f['value'])}")
+        for where, url in (("url", e.get("url")), ("author url", (e.get("author") or {}).get("url"))):
+            if url is not None:
+                _need(isinstance(url, str) and url.startswith(("http://", "https://")), f"embed {i} {where} {url!r}")
+                _need(len(url) <= 2048, f"embed {i} {where} longer than 2048")
     total = sum(embed_chars(e) for e in embeds)
     _need(total <= 6000, f"embeds total {total} chars (max 6000)")
+    check_components(payload.get("components") or [])
+
+
+def check_components(rows: list[dict]) -> None:
+    """Message components: at most 5 action rows; a row holds up to 5 buttons or one select menu; labels and
+    values within Discord's lengths; a menu has 1-25 options; custom ids unique in the message."""
+    _need(len(rows) <= 5, f"{len(rows)} action rows (max 5)")
+    ids = []
+    for r, row in enumerate(rows):
+        _need(row.get("type") == 1, f"row {r} is not an action row")
+        items = row.get("components") or []
+        _need(1 <= len(items) <= 5, f"row {r} has {len(items)} components")
+        menus = [c for c in items if c["type"] == 3]
+        _need(not menus or len(items) == 1, f"row {r}: a select menu shares its row")
+        for c in items:
+            ids.append(c.get("custom_id"))
+            _need(ids[-1] is not None and 1 <= len(ids[-1]) <= 100, f"row {r}: custom_id length")
+            if c["type"] == 2:
+                _need(c.get("label") or c.get("emoji"), f"row {r}: a button with neither label nor emoji")
+                _need(len(c.get("label") or "") <= 80, f"row {r}: button label over 80")
+            else:
+                options = c.get("options") or []
+                _need(1 <= len(options) <= 25, f"row {r}: a menu with {len(options)} options")
+                _need(len(c.get("placeholder") or "") <= 150, f"row {r}: placeholder over 150")
+                values = [o["value"] for o in options]
+                _need(len(set(values)) == len(values), f"row {r}: repeated option values")
+                for o in options:
+                    _need(1 <= len(o["label"]) <= 100, f"row {r}: option label length {len(o['label'])}")
+                    _need(1 <= len(o["value"]) <= 100, f"row {r}: option value length")
+                    _need(len(o.get("description") or "") <= 100, f"row {r}: option description over 100")
+    _need(len(set(ids)) == len(ids), "repeated custom ids")
 
 
 def check_all_sent(sent) -> int:

@@ -6,56 +6,55 @@ import asyncio
 import logging
 import re
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
-from bot_harness import User
+from bot_harness import User, components
 from discord_rules import check_all_sent
 
-from bot.render import archive_date
-from bot.text import escape
-from bot.views import NOT_YOURS, FetchingSource, Page, Paginator
+from bot.text import archive_date, escape
+from bot.views import NOT_YOURS, Navigator
 
 QUESTION = "Were the purges aimed at real counter-revolutionary networks?"
+TIMESTAMP = re.compile(r"<t:-?\d+(?::\w)?>")
 
 
 def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-async def test_ask_embeds_show_author_date_thread_post_and_bold_highlight(discord_sample, sample_service):
+async def test_a_card_leads_with_who_wrote_it_when_and_where_and_shows_no_score(discord_sample, sample_service):
     reply = await discord_sample.command("ask", question=QUESTION)
     expected = sample_service.search(QUESTION, 3)
-    first = reply.sent[0]
-    assert first.callback_type == 5  # deferred before the search ran
-    assert not reply.ephemeral  # private_by_default is False
-    embeds = reply.embeds
-    assert [e["author"]["name"] for e in embeds] == [r.author for r in expected]
-    for e, r in zip(embeds, expected):
-        fields = {f["name"]: f["value"] for f in e["fields"]}
-        assert e["title"] == escape(r.thread_title)
-        assert f"<t:{int(r.posted_at.replace(tzinfo=UTC).timestamp())}:f>" in fields["Posted"]
-        assert archive_date(r.posted_at) in fields["Posted"]
-        assert fields["Post"] == f"post {r.post_index + 1} of {r.post_count}"
-        desc = e["description"]
-        assert desc.startswith("> ")
-        assert f"/post thread:{r.thread_id} number:{r.post_index + 1}" in desc
-        assert r.highlights, "the service marks the best sentence"
+    assert reply.sent[0].callback_type == 5  # deferred before the search ran
+    for e, r in zip(reply.embeds, expected, strict=True):
+        first, *passage = e["description"].split("\n")
+        # the forum's clock as written, marked as such, and no Discord timestamp of it: the sample has no zone
+        where = f"post {r.post_index + 1} of {r.post_count}"
+        assert first == f"**{escape(r.author)}** · {archive_date(r.posted_at)} forum time · {where}"
+        assert e["author"]["name"] == r.thread_title  # the thread: the small line above
+        assert not TIMESTAMP.search(str(e)) and "archive:" not in str(e)
+        assert "score" not in str(e) and "footer" not in e and f"{r.score:.2f}" not in str(e)
+        assert "/post thread:" not in e["description"]  # nothing to retype: the menu opens the post
+        assert passage and all(line.startswith("> ") for line in passage)
         s, t = r.highlights[0]
         first_line = next(x for x in r.passage[s:t].split("\n") if x.strip())
-        assert f"**{escape(first_line.strip())}**" in desc
-        # the passage text itself is shown verbatim (escaped), not paraphrased
-        plain = desc.replace("**", "")
-        assert _norm(escape(r.passage.strip().split("\n")[0]))[:60] in _norm(plain.replace("> ", ""))
+        assert f"**{escape(first_line.strip())}**" in e["description"]
+        shown = _norm(" ".join(passage).replace("> ", "").replace("**", "").strip("…"))
+        assert shown.strip("… ")[:60] in _norm(escape(r.passage))  # the archive's words, not a paraphrase
+    assert reply.message["content"].startswith(f"Results 1–3 of 11 for “{QUESTION}” · page 1 of 4")
     assert check_all_sent(reply.sent) >= 1
 
 
-async def test_ask_private_and_config_default(make_discord, sample_service):
-    d = await make_discord(sample_service, private_by_default=True)
+async def test_answers_are_private_unless_the_config_or_the_member_says_otherwise(make_discord, sample_service):
+    d = await make_discord(sample_service)
+    assert d.bot.settings.bot.private_by_default
     reply = await d.command("ask", question=QUESTION)
     assert reply.sent[0].ephemeral and reply.ephemeral
     public = await d.command("ask", question=QUESTION, private=False)
     assert not public.sent[0].ephemeral and not public.ephemeral
+    open_server = await make_discord(sample_service, private_by_default=False)
+    assert not (await open_server.command("ask", question=QUESTION)).ephemeral
 
 
 async def test_paging_next_prev_only_for_the_asker(discord_sample, sample_service):
@@ -63,7 +62,7 @@ async def test_paging_next_prev_only_for_the_asker(discord_sample, sample_servic
     reply = await discord_sample.command("ask", user=asker, question=QUESTION, limit=2)
     buttons = reply.buttons()
     assert buttons["Prev"]["disabled"] is True and buttons["Next"].get("disabled", False) is False
-    page1 = [e["author"]["name"] + e["fields"][0]["value"] for e in reply.embeds]
+    page1 = [e["description"] for e in reply.embeds]
 
     before = dict(reply.message)
     intruder = await discord_sample.press(reply.message, "Next", other)
@@ -73,28 +72,28 @@ async def test_paging_next_prev_only_for_the_asker(discord_sample, sample_servic
 
     await discord_sample.press(reply.message, "Next", asker)
     expected = sample_service.search(QUESTION, 2, offset=2)
-    assert [e["author"]["name"] for e in reply.embeds] == [r.author for r in expected]
-    assert [e["footer"]["text"].split(" ")[0] for e in reply.embeds] == ["#3", "#4"]
-    assert reply.message["content"].startswith("Results 3–4")
+    assert [e["description"].split("\n")[0].split(" · ")[0] for e in reply.embeds] == [
+        f"**{escape(r.author)}**" for r in expected
+    ]
+    assert reply.message["content"].startswith("Results 3–4 of 11") and "page 2 of 6" in reply.message["content"]
     assert reply.buttons()["Prev"].get("disabled", False) is False
 
     await discord_sample.press(reply.message, "Prev", asker)
-    assert [e["author"]["name"] + e["fields"][0]["value"] for e in reply.embeds] == page1
+    assert [e["description"] for e in reply.embeds] == page1
     assert reply.buttons()["Prev"]["disabled"] is True
     check_all_sent(discord_sample.transport.sent)
 
 
-async def test_ten_presses_at_once_run_one_search_and_turn_one_page(make_discord, sample_service, monkeypatch):
+async def test_one_search_answers_every_page_and_ten_presses_turn_one_page(make_discord, sample_service, monkeypatch):
     d = await make_discord(sample_service, cooldown_burst=1)
-    offsets = []
+    calls = []
     real = sample_service.search
 
-    def slow(*args, **kwargs):
-        offsets.append(kwargs.get("offset", 0))
-        time.sleep(0.1)  # the other presses arrive while the page is fetched
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("offset", 0))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sample_service, "search", slow)
+    monkeypatch.setattr(sample_service, "search", counting)
     asker = User()
     reply = await d.command("ask", user=asker, question=QUESTION, limit=1)
     presses = [d.press_payload(reply.message, "Next", asker) for _ in range(10)]
@@ -103,55 +102,64 @@ async def test_ten_presses_at_once_run_one_search_and_turn_one_page(make_discord
     tasks = set().union(*(d.dispatch(p) for p in presses))
     await asyncio.wait_for(asyncio.gather(*tasks), 60)
 
-    assert offsets == [0, 1]  # the first page, then page 2 once
+    assert calls == [0]  # the command's one search; pages are slices of it
     assert [d.transport.by_token(p["token"])[0].callback_type for p in presses] == [6] * 10  # all acknowledged
-    assert reply.message["content"].startswith("Results 2–2")
+    assert reply.message["content"].startswith("Results 2 of 11")  # each press asked for page 2
     check_all_sent(d.transport.sent)
 
 
-async def test_presses_share_a_running_fetch_of_the_same_page():
-    release = asyncio.Event()
-    calls = []
+async def test_presses_while_a_post_is_being_opened_are_acknowledged_and_ignored(discord_sample, monkeypatch):
+    service = discord_sample.bot.service
+    opened = []
+    real = service.post
 
-    async def fetch(index):
-        calls.append(index)
-        await release.wait()
-        return Page(content=f"page {index}"), True
+    def slow(*args):
+        opened.append(args)
+        time.sleep(0.2)
+        return real(*args)
 
-    source = FetchingSource(fetch, Page(content="page 0"), True)
-    waiting = [asyncio.ensure_future(source.get(1)) for _ in range(5)]
-    await asyncio.sleep(0.01)
-    waiting[0].cancel()  # one presser giving up does not cancel the fetch the others wait for
-    release.set()
-    pages = await asyncio.gather(*waiting[1:])
-    assert calls == [1] and {p.content for p in pages} == {"page 1"} and source.has_next(1)
+    monkeypatch.setattr(service, "post", slow)
+    asker = User()
+    reply = await discord_sample.command("ask", user=asker, question=QUESTION)
+    choices = [discord_sample.select_payload(reply.message, "Open post…", "r0", asker) for _ in range(5)]
+    for p in choices:
+        discord_sample.transport.original[p["token"]] = int(reply.message["id"])
+    tasks = set().union(*(discord_sample.dispatch(p) for p in choices))
+    await asyncio.wait_for(asyncio.gather(*tasks), 60)
+    assert len(opened) == 1  # one post fetched; the other four choices were acknowledged and ignored
+    assert [discord_sample.transport.by_token(p["token"])[0].callback_type for p in choices] == [6] * 5
+    assert "Back to results" in reply.buttons()
 
 
-async def test_last_page_disables_next(discord_sample, sample_service):
+async def test_the_last_page_disables_next(discord_sample, sample_service):
     total = len(sample_service.search(QUESTION, 50))
     assert total == 11, "the sample thread has 11 posts"
     asker = User()
     reply = await discord_sample.command("ask", user=asker, question=QUESTION, limit=10)
     assert len(reply.embeds) == 10 and reply.buttons()["Next"].get("disabled", False) is False
     await discord_sample.press(reply.message, "Next", asker)
-    assert len(reply.embeds) == 1 and reply.embeds[0]["footer"]["text"].startswith("#11")
-    assert reply.buttons()["Next"]["disabled"] is True
+    assert len(reply.embeds) == 1 and reply.message["content"].startswith("Results 11 of 11")
+    assert "page 2 of 2" in reply.message["content"] and reply.buttons()["Next"]["disabled"] is True
 
 
-async def test_buttons_disable_on_timeout(discord_sample, monkeypatch):
-    monkeypatch.setattr(Paginator, "default_timeout", 0.3)
+def _all_disabled(reply) -> bool:
+    return all(c.get("disabled") for c in components(reply.message))
+
+
+async def test_controls_disable_on_timeout(discord_sample, monkeypatch):
+    monkeypatch.setattr(Navigator, "default_timeout", 0.3)
     reply = await discord_sample.command("ask", question=QUESTION, limit=1)
-    assert reply.buttons()["Next"].get("disabled", False) is False
+    assert not _all_disabled(reply) and reply.menus()
     for _ in range(50):
         await asyncio.sleep(0.05)
-        if all(b.get("disabled") for b in reply.buttons().values()):
+        if _all_disabled(reply):
             break
-    assert all(b.get("disabled") for b in reply.buttons().values())
+    assert _all_disabled(reply)  # the buttons and the menus
 
 
 async def _until_disabled(reply, seconds: float = 5.0) -> bool:
     for _ in range(int(seconds / 0.05)):
-        if all(b.get("disabled") for b in reply.buttons().values()):
+        if _all_disabled(reply):
             return True
         await asyncio.sleep(0.05)
     return False
@@ -169,26 +177,26 @@ def _disabling_edits(transport) -> list:
 
 async def test_timeout_after_a_late_press_disables_through_the_press_token(discord_sample, monkeypatch):
     """discord.py restarts the timeout on every press: a press at minute 6 moves it past the command token's
-    15 minutes. The buttons must still be disabled, through the press's own (fresh) token."""
+    15 minutes. The controls must still be disabled, through the press's own (fresh) token."""
     transport = discord_sample.transport
-    monkeypatch.setattr(Paginator, "clock", staticmethod(lambda: transport.now))
-    monkeypatch.setattr(Paginator, "default_timeout", 1.0)
+    monkeypatch.setattr(Navigator, "clock", staticmethod(lambda: transport.now))
+    monkeypatch.setattr(Navigator, "default_timeout", 1.0)
     asker = User()
     reply = await discord_sample.command("ask", user=asker, question=QUESTION, limit=1)
     transport.now = 6 * 60
     press = await discord_sample.press(reply.message, "Next", asker)
-    assert reply.embeds[0]["footer"]["text"].startswith("#2")
+    assert reply.message["content"].startswith("Results 2 of 11")
     transport.now = 16 * 60  # the command's token is dead, the press's has 5 minutes left
     assert transport.expired(reply.token) and not transport.expired(press.token)
-    assert await _until_disabled(reply), "buttons still live after the timeout"
+    assert await _until_disabled(reply), "controls still live after the timeout"
     [edit] = _disabling_edits(transport)
     assert f"/{press.token}/" in edit.path
 
 
 async def test_timeout_never_uses_an_expired_token(discord_sample, monkeypatch, caplog):
     transport = discord_sample.transport
-    monkeypatch.setattr(Paginator, "clock", staticmethod(lambda: transport.now))
-    monkeypatch.setattr(Paginator, "default_timeout", 0.3)
+    monkeypatch.setattr(Navigator, "clock", staticmethod(lambda: transport.now))
+    monkeypatch.setattr(Navigator, "default_timeout", 0.3)
     await discord_sample.command("ask", question=QUESTION, limit=1)
     transport.now = 20 * 60  # e.g. the process was suspended: every token is dead when the timer fires
     transport.clear()
@@ -198,21 +206,22 @@ async def test_timeout_never_uses_an_expired_token(discord_sample, monkeypatch, 
     assert any("expired" in r.getMessage() for r in caplog.records)
 
 
-def test_paginator_timeout_stays_inside_a_tokens_life():
-    from bot.views import TOKEN_LIFETIME, StaticSource
+def test_the_navigators_timeout_stays_inside_a_tokens_life():
+    from bot.views import TOKEN_LIFETIME, Screen
 
     async def make():
-        return Paginator(StaticSource([]), owner_id=1, timeout=3600).timeout
+        return Navigator(Screen(), owner_id=1, timeout=3600).timeout
 
     assert asyncio.run(make()) < TOKEN_LIFETIME
 
 
 async def test_filters_pass_through(discord_sample, sample_service):
     author = "Led Zeppelin"
-    reply = await discord_sample.command("ask", question=QUESTION, author=author, limit=5)
+    reply = await discord_sample.command("ask", question=QUESTION, author="led zeppelin", limit=5)
     expected = sample_service.search(QUESTION, 5, author=author)
     assert expected and {r.author for r in expected} == {author}
-    assert [e["author"]["name"] for e in reply.embeds] == [r.author for r in expected]
+    assert len(reply.embeds) == len(expected)
+    assert all(e["description"].startswith(f"**{author}** · ") for e in reply.embeds)
     assert "by Led Zeppelin" in reply.message["content"]
 
     title = sample_service.threads()[0].title
@@ -226,9 +235,9 @@ async def test_filters_pass_through(discord_sample, sample_service):
         after=datetime(2009, 8, 16),
         before=datetime(2009, 8, 18),
     )
-    assert [e["author"]["name"] for e in by_title.embeds] == [r.author for r in dated]
+    assert len(by_title.embeds) == len(dated) > 0
     for e in by_title.embeds:
-        day = re.search(r"archive: (\d+) Aug 2009", e["fields"][0]["value"]).group(1)
+        day = re.search(r" · (\d+) Aug 2009, \d\d:\d\d forum time · ", e["description"]).group(1)
         assert 16 <= int(day) < 18
 
 
@@ -242,12 +251,41 @@ async def test_filters_pass_through(discord_sample, sample_service):
     ],
 )
 async def test_user_mistakes_get_short_private_hints(discord_sample, options, needle):
-    options = {"question": QUESTION, **options}
+    options = {"question": QUESTION, **options, "private": False}
     reply = await discord_sample.command("ask", **options)
     assert reply.ephemeral, reply.sent
     assert needle in reply.message["content"]
     assert len(reply.message["content"]) < 300
     assert not reply.embeds
+
+
+async def test_a_bad_date_names_the_accepted_forms(discord_sample):
+    reply = await discord_sample.command("ask", question=QUESTION, before="yesterday")
+    text = reply.message["content"]
+    assert all(form in text for form in ("`2009-08-15`", "`2009-08-15 14:32`", "`2009-08`", "`2009`"))
+
+
+async def test_an_unknown_author_is_told_the_closest_names(discord_sample):
+    reply = await discord_sample.command("ask", question=QUESTION, author="Zepelin", private=False)
+    text = reply.message["content"]
+    assert reply.ephemeral and not reply.embeds
+    assert text.startswith("No author is named “Zepelin”. Did you mean “Led Zeppelin”")
+    assert "threadbot" not in text
+
+
+async def test_an_author_is_found_whatever_its_case_or_accents(discord_sample, sample_service):
+    typed = "LÉD ZÉPPÉLIN"
+    reply = await discord_sample.command("ask", question=QUESTION, author=typed, limit=5)
+    assert reply.embeds and all(e["description"].startswith("**Led Zeppelin** · ") for e in reply.embeds)
+
+
+async def test_an_unknown_thread_is_told_the_closest_titles_and_no_command_line(discord_sample, sample_service):
+    [thread] = sample_service.threads()
+    typed = thread.title.split(" and ")[0] + " and the purges of 1937"
+    reply = await discord_sample.command("ask", question=QUESTION, thread=typed)
+    text = reply.message["content"]
+    assert text.startswith(f"No thread is called “{escape(typed)}”. Did you mean “{escape(thread.title)}”?")
+    assert "/threads" in text and "threadbot" not in text and text.count("threads") == 1
 
 
 async def test_unexpected_error_gives_reference_and_logs_traceback(discord_sample, monkeypatch, caplog):
@@ -279,7 +317,8 @@ async def test_ask_runs_the_service_off_the_event_loop(discord_sample, monkeypat
     assert seen == [False]
 
 
-async def test_no_results_message(make_discord, special_service):
-    d = await make_discord(special_service)
-    reply = await d.command("ask", question="orchard vote", author="Nobody At All")
-    assert "No posts match" in reply.message["content"] and not reply.embeds
+async def test_nothing_found_is_private_even_when_the_answer_would_be_public(make_discord, special_service):
+    d = await make_discord(special_service, private_by_default=False)
+    reply = await d.command("ask", question="orchard vote", after="2100-01-01")
+    assert reply.sent[0].callback_type == 5 and not reply.sent[0].ephemeral  # the placeholder was public...
+    assert reply.ephemeral and "No posts match" in reply.message["content"] and not reply.embeds  # ...the answer not

@@ -91,7 +91,7 @@ async def test_a_member_over_the_limit_is_told_privately_when_to_retry(make_disc
     member = User()
     first = await d.command("ask", user=member, question=QUESTION)
     second = await d.command("ask", user=member, question=QUESTION)
-    assert first.embeds and not first.ephemeral
+    assert first.embeds and first.ephemeral
     assert second.sent[0].callback_type == 4 and second.ephemeral  # refused before any public placeholder
     assert second.message["content"] == "Slow down: try again in 10 s."
     assert len(calls) == 1  # the refused one never searched

@@ -21,13 +21,25 @@ from bot.errors import rebuild_running_message, user_message
 from bot.hints import (
     bad_date,
     filters_line,
-    no_more_results,
     no_results,
     post_out_of_range,
     quote_header,
     quote_not_found,
+    unknown_author,
+    unknown_thread,
 )
-from bot.render import post_pages, quote_embed, report_embed, results_embeds, results_header, stats_embed, threads_pages
+from bot.render import (
+    post_pages,
+    quote_embed,
+    report_embed,
+    results_embeds,
+    results_header,
+    share_card,
+    stats_details_embed,
+    stats_embed,
+    thread_pages,
+    threads_pages,
+)
 from bot.text import ELLIPSIS, as_utc, escape, markup, plain, render_passage
 from embeddings import NotFoundError
 from embeddings.models import (
@@ -131,7 +143,7 @@ def test_long_text_is_cut_not_collapsed():
 def test_plain_keeps_its_budget_and_never_collapses(text, limit):
     out = plain(text, limit)
     assert len(out) <= limit
-    assert out != ELLIPSIS or len(text) == 0  # something of the text is always shown
+    assert out != ELLIPSIS or text.rstrip() == ELLIPSIS  # something of the text is always shown
 
 
 # ------------------------------------------------------------------ every renderer, random markup
@@ -197,14 +209,17 @@ def test_ask_results(title, author, passage, highlights, quoters, count):
 @RENDER
 def test_ask_headers_and_hints(question, author, title, value):
     filters = filters_line(author, title, WHEN, None)
+    suggested = [ThreadSummary("t", title, "src", 3, WHEN, WHEN)]
     for content in (
-        results_header(question, 0, 3, filters),
+        results_header(question, 0, 3, filters, total=12, page=1, pages=4),
+        results_header(question, 0, 2, filters, total=12, page=1, pages=1, good=2),
         no_results(question, filters),
-        no_more_results(question),
         bad_date(value),
         post_out_of_range(title, 12),
         quote_not_found(question),
-        quote_header(2, question),
+        quote_header(question),
+        unknown_author(value, [author, title]),
+        unknown_thread(value, suggested),
         user_message(NotFoundError(f"no thread {value!r}: `threadbot threads` or /threads lists them")),
         rebuild_running_message(author, REBUILD_STARTED),
     ):
@@ -221,11 +236,19 @@ def test_post_pages(body, title, author, thread_id, url, quoted):
         _clean(_embeds(page))
 
 
-@given(st.lists(st.tuples(hostile, hostile), min_size=1, max_size=12))
+@given(st.lists(st.tuples(hostile, hostile), min_size=1, max_size=12), st.one_of(st.none(), hostile))
 @RENDER
-def test_threads_pages(threads):
+def test_threads_pages(threads, matching):
     summaries = [ThreadSummary(tid or "t", title, "src", 3, WHEN, WHEN) for title, tid in threads]
-    for page in threads_pages(summaries):
+    for page in threads_pages(summaries * 2, matching=matching):  # titles repeated: told apart by their start
+        _clean(_embeds(page))
+
+
+@given(hostile, st.lists(st.tuples(hostile, hostile), min_size=1, max_size=12))
+@RENDER
+def test_a_threads_posts(title, posts):
+    views = [PostView(f"p{i}", "t", title, i, len(posts), a, WHEN, b, "src") for i, (a, b) in enumerate(posts)]
+    for page in thread_pages(title, views):
         _clean(_embeds(page))
 
 
@@ -233,18 +256,34 @@ def test_threads_pages(threads):
 @RENDER
 def test_stats_and_reindex_report(model, sources, who, errors):
     stats = Stats(1, 2, 3, 4, 5, model, 384, WHEN.isoformat(), "b1", "/srv/index", 2048, sources=sources)
-    _clean(_embeds(stats_embed(stats, (who, REBUILD_STARTED), ["/srv/archive"])))
+    _clean(_embeds(stats_embed(stats, (WHEN, WHEN), (who, REBUILD_STARTED)), stats_details_embed(stats, ["/srv/a"])))
     _clean(_embeds(report_embed(BuildReport("b1", 1, 2, 3, 4, 5, 6, 1.0, errors=errors))))
 
 
-@given(hostile, hostile, hostile, st.lists(st.tuples(hostile, hostile), max_size=5), st.integers(1, 3))
+@given(hostile, hostile, hostile, st.lists(st.tuples(hostile, hostile), max_size=5), st.lists(hostile, max_size=3))
 @RENDER
-def test_quote_candidates(context, title, author, quoters, count):
+def test_quote_answer(context, title, author, quoters, similar):
     start, end = len(context) // 4, len(context) // 2
     original = QuoteOccurrence("p0", "t0", title, 0, author, WHEN, context[start:end], start, end)
     later = [QuoteOccurrence(f"p{i}", f"t{i}", t, i, a, WHEN, "", 0, 0) for i, (a, t) in enumerate(quoters, 1)]
     trace = QuoteTrace(0.9, original, context, 0, later)
-    _clean(_embeds(*[quote_embed(trace, budget=5900 // count) for _ in range(count)]))
+    others = [
+        QuoteTrace(0.85, QuoteOccurrence(f"s{i}", "t9", a, 2, a, WHEN, "", 0, 0), a, 0) for i, a in enumerate(similar)
+    ]
+    _clean(_embeds(quote_embed(trace, similar=others)))
+    post = PostView("p0", "t0", title, 0, 1, author, WHEN, context, "src", url="https://a.example/p")
+    _clean(_embeds(quote_embed(trace, post=post, similar=others)))
+
+
+@given(hostile, hostile, hostile, spans)
+@RENDER
+def test_a_shared_card_pings_nobody_but_names_the_member(title, author, passage, highlights):
+    result = Result(1, 0.5, "t", title, "p0", 0, 12, author, WHEN, passage, 0, len(passage), highlights=highlights)
+    content, card = share_card(result, 123456789012345678)
+    assert content == "Shared by <@123456789012345678>"
+    payload = {"content": content, "embeds": [card.to_dict()]}
+    check_message(payload)
+    assert message_problems(payload, allowed=OWN_TIMESTAMPS | {"<@123456789012345678>"}) == []
 
 
 # ------------------------------------------------------------------ end to end, hostile archive and members
@@ -261,7 +300,7 @@ async def test_post_hints_echo_titles_and_typed_text_escaped(make_discord, speci
 
 async def test_a_long_question_is_echoed_cut_not_as_a_bare_ellipsis(discord_sample):
     question = "orchard " * 120
-    reply = await discord_sample.command("ask", question=question.strip(), author="Nobody At All")
+    reply = await discord_sample.command("ask", question=question.strip(), after="2100-01-01")
     text = reply.message["content"]
     assert text.startswith("No posts match “orchard orchard") and "…”" in text and len(text) < 500
 
@@ -269,7 +308,7 @@ async def test_a_long_question_is_echoed_cut_not_as_a_bare_ellipsis(discord_samp
 async def test_an_ask_page_of_ten_shows_the_long_title_in_every_embed(make_discord, long_names_service):
     d = await make_discord(long_names_service)
     reply = await d.command("ask", user=User(), question="the orchard cooperative and the grain levy", limit=10)
-    titles = [e["title"] for e in reply.embeds]
+    titles = [e["author"]["name"] for e in reply.embeds]  # the thread's line, above the author's
     assert len(titles) == 10
     for title in titles:
         assert title != ELLIPSIS and len(title) >= 40 and title.endswith(ELLIPSIS)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime
 from pathlib import Path
 
-from bot_harness import User
+from bot_harness import MANAGE_GUILD, User
 from conftest import LONG_POST_CHARS, SPECIAL_THREAD
 from discord_rules import check_all_sent
 
@@ -23,22 +24,21 @@ async def test_post_shows_whole_post_with_quotes_marked(discord_sample, sample_s
     quoting = next(v for v in sample_service.thread_posts(thread.thread_id) if v.quoted_spans)
     reply = await discord_sample.command("post", thread=thread.thread_id, number=quoting.post_index + 1)
     e = reply.embeds[0]
-    assert e["author"]["name"] == quoting.author
-    assert f"post {quoting.post_index + 1} of {thread.post_count}" in e["title"]
-    assert archive_date(quoting.posted_at) in e["fields"][0]["value"]
+    head = f"**{escape(quoting.author)}** · {archive_date(quoting.posted_at)} forum time"
+    assert e["description"].startswith(f"{head} · post {quoting.post_index + 1} of {thread.post_count}\n")
+    assert e["author"]["name"] == thread.title
     span = quoting.quoted_spans[0]
-    label = f"quoting {span.source_author}, {archive_date(span.source_posted_at)}"
-    text = "\n".join(e["description"] for e in _all_pages(reply))
+    label = f"*↳ quoting {escape(span.source_author)}, {archive_date(span.source_posted_at)} forum time (post "
+    text = e["description"]
     assert label in text
-    # the quoted words are block-quoted, not presented as the poster's own
+    # the quoted words are block-quoted, every line of the quote (the empty ones too) behind "> "
     quoted_first_words = " ".join(quoting.body[span.start : span.end].split()[:6])
-    line = next(x for x in text.split("\n") if quoted_first_words[:30] in x.replace("\\", ""))
-    assert line.startswith("> ")
+    lines = text.split("\n")
+    at = next(i for i, x in enumerate(lines) if quoted_first_words[:30] in x.replace("\\", ""))
+    assert lines[at].startswith("> ") and lines[at - 1].startswith("*↳ quoting")
+    assert all(line.startswith("> ") or not line.startswith(">") for line in lines)
+    assert reply.ephemeral  # private unless asked otherwise
     check_all_sent(reply.sent)
-
-
-def _all_pages(reply):
-    return [reply.embeds[0]]
 
 
 async def test_30000_character_post_is_split_into_pages(make_discord, special_service):
@@ -47,14 +47,20 @@ async def test_30000_character_post_is_split_into_pages(make_discord, special_se
     reply = await d.command("post", user=asker, thread=SPECIAL_THREAD, number=1)
     body = special_service.post(SPECIAL_THREAD, 1).body
     assert len(body) == LONG_POST_CHARS
-    pages = [reply.embeds[0]["description"]]
+    head = reply.embeds[0]["description"].split("\n")[0]
+
+    def text(description: str) -> str:
+        assert description.startswith(head + "\n")  # who and when on every page
+        return description[len(head) + 1 :]
+
+    pages = [text(reply.embeds[0]["description"])]
     footer = reply.embeds[0]["footer"]["text"]
-    count = int(re.match(r"Page 1/(\d+)", footer).group(1))
+    count = int(re.match(r"page 1 of (\d+)", footer).group(1))
     assert count >= 8  # 30,000 characters cannot fit in fewer 4096-character pages
     for n in range(2, count + 1):
         await d.press(reply.message, "Next", asker)
-        assert reply.embeds[0]["footer"]["text"].startswith(f"Page {n}/{count}")
-        pages.append(reply.embeds[0]["description"])
+        assert reply.embeds[0]["footer"]["text"] == f"page {n} of {count}"
+        pages.append(text(reply.embeds[0]["description"]))
     assert reply.buttons()["Next"]["disabled"] is True
     assert check_all_sent(d.transport.sent) == count  # the first page + one edit per page turn
     assert all(len(p) <= 4096 for p in pages)
@@ -72,10 +78,8 @@ async def test_mentions_and_markdown_render_as_written(make_discord, special_ser
     assert r"\# not a heading" in desc and r"\`orchard\`" in desc
     # a ">" line of a post is a quote: shown as one, labelled, never as the archive's own markup
     assert "*↳ quoted from an earlier message*\n> this line looks like a quote" in desc
-    assert (
-        reply.embeds[0]["title"].startswith(r"Grain levy \*\*minutes\*\*")
-        and "@\u200beveryone" in reply.embeds[0]["title"]
-    )
+    # the thread's title is the embed's author line: plain text in Discord (no markdown, no mentions), as written
+    assert reply.embeds[0]["author"]["name"] == "Grain levy **minutes** & @everyone notes"
     edit = [s for s in reply.sent if s.method == "PATCH"][0]
     assert edit.payload["allowed_mentions"]["parse"] == []  # the client's AllowedMentions.none()
 
@@ -84,7 +88,7 @@ async def test_ask_escapes_passages_too(make_discord, special_service):
     d = await make_discord(special_service)
     reply = await d.command("ask", question="orchard collective voted for pear trees", limit=1)
     desc = reply.embeds[0]["description"]
-    assert reply.embeds[0]["author"]["name"] == "Mention Tester"
+    assert reply.embeds[0]["description"].startswith("**Mention Tester** · ")
     assert "@\u200beveryone" in desc and "@everyone" not in desc
 
 
@@ -94,33 +98,84 @@ async def test_post_number_out_of_range(discord_sample, sample_service):
     assert reply.ephemeral and f"1 to {thread.post_count}" in reply.message["content"]
 
 
-async def test_threads_lists_counts_and_dates(discord_sample, sample_service):
-    reply = await discord_sample.command("threads")
+async def test_threads_is_one_line_per_thread_with_its_posts_and_years(discord_sample, sample_service):
+    asker = User()
+    reply = await discord_sample.command("threads", user=asker)
     [thread] = sample_service.threads()
-    [field] = reply.embeds[0]["fields"]
-    assert field["name"] == escape(thread.title)
-    assert f"{thread.post_count} posts" in field["value"]
-    assert archive_date(thread.first_posted_at) in field["value"]
-    assert archive_date(thread.last_posted_at) in field["value"]
-    assert "Page 1/1" in reply.embeds[0]["footer"]["text"]
-    assert not reply.message["components"]  # one page: no buttons
+    [e] = reply.embeds
+    assert e["title"] == "1 thread"
+    assert e["description"] == f"**{escape(thread.title)}** — {thread.post_count} posts · 2009"
+    assert e["footer"]["text"] == "page 1 of 1" and "Next" not in reply.buttons()
+    menu = reply.menus()["Open thread…"]  # the jump menu
+    assert [o["label"] for o in menu["options"]] == [thread.title]
+    await discord_sample.select(reply.message, "Open thread…", "t0", asker)
+    assert reply.embeds[0]["description"].startswith("**1.** ")
+    assert "Back to threads" in reply.buttons()
 
 
-async def test_threads_pages(make_discord, special_service):
+async def test_threads_filter_ignores_case_and_accents_and_a_miss_names_the_closest(discord_sample, sample_service):
+    [thread] = sample_service.threads()
+    found = await discord_sample.command("threads", title="STALIN-ÉRA")
+    assert found.embeds[0]["title"] == "1 thread matching “STALIN-ÉRA”"
+    missed = await discord_sample.command("threads", title="Stalin era trials", private=False)
+    text = missed.message["content"]
+    assert missed.ephemeral and not missed.embeds  # nothing found: said privately
+    assert f"Did you mean “{escape(thread.title)}”?" in text
+
+
+def test_threads_pages_hold_fifteen_and_tell_repeated_titles_apart():
+    from datetime import datetime
+    from types import SimpleNamespace
+
     from bot.render import threads_pages
 
-    pages = threads_pages(special_service.threads() * 6, per_page=10)
-    assert len(pages) == 2 and all(len(p.fields) <= 10 for p in pages)
+    def t(day: int, posts: int):
+        when = datetime(2009, 8, day, 14, 32)
+        return SimpleNamespace(thread_id=f"t{day}", title="Purges", post_count=posts, first_posted_at=when,
+                               last_posted_at=datetime(2012, 1, 1))  # fmt: skip
+
+    pages = threads_pages([t(1 + n % 20, n + 1) for n in range(40)])
+    assert len(pages) == 3 and [len(p.description.split("\n")) for p in pages] == [15, 15, 10]
+    lines = pages[0].description.split("\n")
+    assert lines[0] == "**Purges** — 1 post · 2009–2012 · started 1 Aug 2009, 14:32"
+    assert len(set(line for p in pages for line in p.description.split("\n"))) == 40  # no two alike
+    assert pages[0].title == "40 threads" and pages[2].footer.text == "page 3 of 3"
 
 
-async def test_stats(discord_sample, sample_service):
+async def test_stats_for_members_says_how_big_and_how_recent(discord_sample, sample_service):
     reply = await discord_sample.command("stats")
     stats = sample_service.stats()
-    fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
-    assert fields["Posts"] == f"{stats.posts:,}" and fields["Threads"] == f"{stats.threads:,}"
+    [e] = reply.embeds
+    assert e["title"] == "The archive"
+    lines = e["description"].split("\n")
+    assert lines[0] == f"1 thread · {stats.posts} posts · 2009"
+    assert re.fullmatch(r"updated <t:\d+:R>", lines[1])
+    shown = reply.text
+    for technical in (stats.model, stats.build_id, "dimensions", "Passages", "Data directory", "Sources"):
+        assert technical not in shown
+
+
+async def test_stats_for_an_admin_adds_the_details_privately(make_discord, rebuild_service):
+    await asyncio.to_thread(rebuild_service.rebuild)  # from the configured sources: <tmp>/src
+    d = await make_discord(rebuild_service)
+    admin = User(permissions=MANAGE_GUILD)
+    reply = await d.command("stats", user=admin)
+    assert reply.ephemeral
+    member, details = reply.embeds
+    stats = rebuild_service.stats()
+    fields = {f["name"]: f["value"] for f in details["fields"]}
     assert fields["Passages"] == f"{stats.passages:,}" and fields["Quotes"] == f"{stats.quotes:,}"
     assert stats.model in fields["Model"] and stats.build_id in fields["Index built"]
     assert fields["Data directory"].endswith(("KB", "MB", "GB"))
+    [configured] = rebuild_service.settings.sources
+    assert stats.sources == [configured]  # the index holds the absolute path...
+    assert fields["Sources"] == "src"  # ...admins see its name
+    assert str(Path(configured).parent) not in reply.text
+
+    public = await d.command("stats", user=admin, private=False)
+    assert not public.ephemeral and [e["title"] for e in public.embeds] == ["The archive"]
+    [followup] = public.followups()  # the details, for the admin's eyes only
+    assert followup.ephemeral and followup.data["embeds"][0]["title"] == "Index details (admins only)"
 
 
 async def test_autocomplete_authors_and_threads(make_discord, special_service, sample_service):
@@ -128,32 +183,56 @@ async def test_autocomplete_authors_and_threads(make_discord, special_service, s
     choices = await d.autocomplete("ask", "author", question="x", author="")
     assert 0 < len(choices) <= 25
     assert len(special_service.authors("", limit=100)) > 25  # the cap is really needed here
-    narrowed = await d.autocomplete("ask", "author", question="x", author="Mention")
-    assert [c["value"] for c in narrowed] == ["Mention Tester"]
+    for typed in ("Mention", "méntion", "TESTER"):  # any case, any accents, any word of the name
+        narrowed = await d.autocomplete("ask", "author", question="x", author=typed)
+        assert [c["value"] for c in narrowed] == ["Mention Tester"], typed
     threads = await d.autocomplete("post", "thread", thread="roll")
     assert [c["value"] for c in threads] == ["roll-call"] and threads[0]["name"].startswith("Roll call")
+    typo = await d.autocomplete("post", "thread", thread="rol cal")
+    assert [c["value"] for c in typo][:1] == ["roll-call"]
 
 
 async def test_autocomplete_answers_in_time_when_the_service_is_slow(discord_sample, monkeypatch):
     import time
 
     monkeypatch.setattr("bot.client.AUTOCOMPLETE_TIMEOUT", 0.2)
-    monkeypatch.setattr(discord_sample.bot.service, "authors", lambda *a, **k: time.sleep(1) or ["late"])
+    monkeypatch.setattr(discord_sample.bot.service, "author_suggestions", lambda *a, **k: time.sleep(1) or ["late"])
     started = time.monotonic()
     choices = await discord_sample.autocomplete("ask", "author", question="x", author="a")
     assert choices == [] and time.monotonic() - started < 0.9
 
 
-async def test_quote_finds_original_and_later_quoters(discord_sample, sample_service):
+async def test_quote_names_one_original_and_the_later_quoters_as_a_timeline(discord_sample, sample_service):
     relation = sample_service.quotes()[0]
     passage = " ".join(relation.text.split()[:14])
-    reply = await discord_sample.command("quote", text=passage)
-    e = reply.embeds[0]
-    assert e["author"]["name"] == relation.source_author
+    asker = User()
+    reply = await discord_sample.command("quote", user=asker, text=passage)
+    assert reply.ephemeral
+    [e] = reply.embeds
+    source = sample_service.post(relation.thread_id, relation.source_post_index + 1)
+    first = e["description"].split("\n")[0]
+    assert first == (
+        f"**{escape(relation.source_author)}** wrote this first · {archive_date(relation.source_posted_at)} forum time"
+        f" · post {relation.source_post_index + 1} in “{escape(source.thread_title)}”"
+    )
+    assert "First written in" not in reply.text and "footer" not in e  # one original, no match score
     later = next(f for f in e["fields"] if f["name"].startswith("Quoted later by"))
-    assert relation.quoting_author in later["value"]
+    lines = later["value"].split("\n")
+    assert any(escape(relation.quoting_author) in line for line in lines)
+    dates = [re.match(r"(\d+ \w+ \d{4}, \d\d:\d\d) forum time — ", line).group(1) for line in lines]
+    assert dates == sorted(dates, key=lambda d: datetime.strptime(d, "%d %b %Y, %H:%M"))  # a timeline
     assert "**" in e["description"]  # the matched passage is highlighted in its context
+    # the menu opens the original, whole
+    await discord_sample.select(reply.message, "Open post…", "o0", asker)
+    assert f"post {relation.source_post_index + 1} of" in reply.embeds[0]["description"].split("\n")[0]
+    assert "Back to answer" in reply.buttons()
     check_all_sent(reply.sent)
+
+
+async def test_a_quote_that_matches_nothing_is_a_private_reply(make_discord, sample_service):
+    d = await make_discord(sample_service, private_by_default=False)
+    reply = await d.command("quote", text="zebra xylophone quantum marmalade orchestra")
+    assert reply.ephemeral and "I found no post containing" in reply.message["content"] and not reply.embeds
 
 
 def test_source_names_are_relative_to_the_configured_sources(tmp_path):
@@ -170,14 +249,3 @@ def test_source_names_are_relative_to_the_configured_sources(tmp_path):
         "forum/2009/...",
         "exports.",
     ]
-
-
-async def test_stats_names_sources_without_host_paths(make_discord, rebuild_service):
-    await asyncio.to_thread(rebuild_service.rebuild)  # from the configured sources: <tmp>/src
-    d = await make_discord(rebuild_service)
-    reply = await d.command("stats")
-    fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
-    [configured] = rebuild_service.settings.sources
-    assert rebuild_service.stats().sources == [configured]  # the index holds the absolute path...
-    assert fields["Sources"] == "src"  # ...members see its name
-    assert str(Path(configured).parent) not in reply.text and "/" not in fields["Sources"]

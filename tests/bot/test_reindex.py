@@ -135,7 +135,7 @@ async def test_one_rebuild_at_a_time_and_ask_answers_meanwhile(make_discord, reb
         assert len(ask.embeds) == 3 and ask.embeds[0]["author"]["name"]
 
         stats = await d.command("stats")
-        assert any(f["name"] == "Rebuild running" and "first-admin" in f["value"] for f in stats.embeds[0]["fields"])
+        assert "A rebuild is running, started by first-admin" in stats.embeds[0]["description"]
     finally:
         release.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 120)
@@ -223,3 +223,31 @@ async def test_a_failed_rebuild_names_no_host_path(make_discord, rebuild_service
     text = reply.message["content"]
     assert text.startswith("Rebuild failed: data\\_dir/builds/20240101-1.tmp: No space left on device"), text
     assert str(data_dir) not in text.replace("\\", "")
+
+
+async def test_reindex_with_nothing_changed_says_so_and_prune_is_passed_on(make_discord, rebuild_service):
+    d = await make_discord(rebuild_service)
+    admin = User(name="admin", permissions=ADMIN)
+    first = (await d.command("reindex", user=admin)).embeds[0]  # the copied index read other paths: a build
+    assert first["title"] == "Rebuild finished"
+    again = (await d.command("reindex", user=admin)).embeds[0]
+    assert again["title"] == "Index up to date" and "No source changed" in again["description"]
+
+    calls = []
+    rebuild_service.rebuild = lambda *a, **k: calls.append(k["prune"]) or _report()
+    await d.command("reindex", user=admin, prune=True)
+    await d.command("reindex", user=admin)
+    assert calls == [True, False]
+
+
+async def test_reindex_refuses_when_a_source_is_gone_and_names_no_host_path(make_discord, rebuild_service, tmp_path):
+    import shutil
+
+    d = await make_discord(rebuild_service)
+    admin = User(name="admin", permissions=ADMIN)
+    await d.command("reindex", user=admin)
+    live = rebuild_service.data.current_build()
+    shutil.rmtree(tmp_path / "src")
+    text = (await d.command("reindex", user=admin)).message["content"]
+    assert text.startswith("Rebuild failed: a source of the index is gone") and "prune" in text
+    assert str(tmp_path) not in text.replace("\\", "") and rebuild_service.data.current_build() == live

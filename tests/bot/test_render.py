@@ -1,4 +1,4 @@
-"""Rendering rules that do not need Discord: cutting, highlighting, the 6000-character budget."""
+"""Rendering rules that do not need Discord: cutting, highlighting, the 6000-character budget, quote lines."""
 
 from __future__ import annotations
 
@@ -6,8 +6,15 @@ from datetime import datetime
 
 from discord_rules import check_message
 
-from bot.render import cut_words, render_passage, results_embeds
+from bot.render import cut_words, render_passage, result_embed, results_embeds
 from embeddings.models import Result
+
+
+def _result(passage: str, highlights, **fields) -> Result:
+    base = dict(rank=1, score=0.5, thread_id="t", thread_title="Thread", post_id="p", post_index=6, post_count=11,
+                author="Andrei Kuznetsov", posted_at=datetime(2009, 8, 17, 14, 32), passage=passage, passage_start=0,
+                passage_end=len(passage), highlights=highlights)  # fmt: skip
+    return Result(**{**base, **fields})
 
 
 def test_cut_words_keeps_whole_words_and_adds_ellipsis():
@@ -26,26 +33,87 @@ def test_highlight_beyond_the_window_is_still_shown():
     assert out.startswith("> …")
 
 
+def test_every_line_of_a_quoted_passage_starts_with_a_quote_mark_and_a_space():
+    passage = "First paragraph, first sentence.\n\nSecond paragraph.\n\n\nThird one, after two blank lines."
+    out, _ = render_passage(passage, [(0, 32)], 1000)
+    assert out.split("\n") == [
+        "> **First paragraph, first sentence.**",
+        "> ",
+        "> Second paragraph.",
+        "> ",
+        "> ",
+        "> Third one, after two blank lines.",
+    ]
+
+
+def test_a_results_card_shows_about_300_characters_around_the_best_sentence_cut_with_ellipses():
+    before, best, after = "Some words lead up to it. " * 30, "This is the sentence that answers.", " More words." * 60
+    passage = before + best + after
+    s = passage.index(best)
+    desc = result_embed(_result(passage, [(s, s + len(best))])).description
+    quoted = "\n".join(line for line in desc.split("\n") if line.startswith("> "))
+    assert f"**{best}**" in quoted
+    assert quoted.startswith("> …Some words") and quoted.endswith("…")  # cut at both ends, marked
+    assert 200 <= len(quoted.replace("**", "")) <= 320
+
+
+def test_a_passage_of_one_sentence_is_not_bold_throughout():
+    one = "The whole passage is one sentence."
+    assert "**" not in result_embed(_result(one, [(0, len(one))])).description.split("\n", 1)[1]
+    two = one + " And a second one."
+    assert f"**{one}**" in result_embed(_result(two, [(0, len(one))])).description
+
+
+def test_a_card_leads_with_author_date_and_place_and_shows_no_score():
+    card = result_embed(
+        _result("A passage. With two sentences.", [(0, 10)], score=-0.0213, url="https://f.example/t/7")
+    )
+    first_line = card.description.split("\n")[0]
+    assert first_line == "**Andrei Kuznetsov** · 17 Aug 2009, 14:32 forum time · post 7 of 11"
+    assert card.author.name == "Thread" and card.author.url == "https://f.example/t/7"
+    shown = str(card.to_dict())
+    assert "score" not in shown and "0.02" not in shown and "#1" not in shown and card.footer.text is None
+
+
+def test_an_address_discord_cannot_link_is_not_given_as_the_cards_link():
+    for url in ("javascript:alert(1)", "steam://run/440", "https://a.example/" + "x" * 3000, "not a url"):
+        assert result_embed(_result("A passage.", [], url=url)).author.url is None
+
+
 def test_ten_huge_results_fit_one_message():
     body = ("word " * 3000).strip()
     results = [
-        Result(
+        _result(
+            body,
+            [(10, 400)],
             rank=i + 1,
-            score=0.5,
             thread_id="t" * 90,
             thread_title="T" * 300,
             post_id=f"p{i}",
             post_index=i,
             post_count=10,
             author="A" * 300,
-            posted_at=datetime(2009, 8, 15, 14, 32),
-            passage=body,
-            passage_start=0,
-            passage_end=len(body),
-            highlights=[(10, 400)],
-        )
+        )  # fmt: skip
         for i in range(10)
     ]
     embeds = results_embeds(results)
     check_message({"embeds": [e.to_dict() for e in embeds]})
-    assert all("Passage shortened" in e.description for e in embeds)
+    assert all(e.description.rstrip().endswith("…") for e in embeds)  # each passage cut, and marked as cut
+
+
+def test_quote_names_one_original_and_lists_weaker_candidates_as_not_the_source():
+    from bot.render import quote_embed
+    from embeddings.models import QuoteOccurrence, QuoteTrace
+
+    def occurrence(post_id, author, year, index=0, thread="t"):
+        return QuoteOccurrence(post_id, thread, "First written in: a thread", index, author, datetime(year, 1, 2, 3, 4),
+                               "the words", 4, 13)  # fmt: skip
+
+    best = QuoteTrace(1.0, occurrence("p1", "Alice", 2009), "say the words here", 0, [occurrence("q", "Bob", 2010, 3)])
+    older = QuoteTrace(0.85, occurrence("p0", "Carol", 2004, 1, "t0"), "say the word here", 0)
+    card = quote_embed(best, similar=[older])
+    assert card.description.startswith("**Alice** wrote this first · 2 Jan 2009, 03:04 forum time · post 1 in “")
+    fields = {f.name: f.value for f in card.fields}
+    assert fields["Quoted later by (1)"] == "2 Jan 2010, 03:04 forum time — Bob (post 4)"
+    assert fields["Similar, not the source"].startswith("Carol · 2 Jan 2004, 03:04 forum time · post 2 in “")
+    assert "wrote this first" not in fields["Similar, not the source"] and card.footer.text is None

@@ -7,11 +7,13 @@ first follow-up would inherit that, so the placeholder is deleted first; once an
 from __future__ import annotations
 
 import discord
+import pytest
 from discord import app_commands
 from transport import FakeResponse, Sent
 
-from bot.errors import UserInputError
+from bot.errors import UserInputError, user_message
 from bot.replies import answer, defer_answer
+from embeddings import IndexDamagedError, IndexMismatchError, NotFoundError, UsageError
 
 
 def _deleted_placeholder(reply) -> bool:
@@ -30,7 +32,7 @@ def _add_command(bot, name: str, body) -> None:
 
 async def test_user_error_before_the_answer_replaces_the_public_placeholder(discord_sample, sample_service):
     thread = sample_service.threads()[0]
-    reply = await discord_sample.command("post", thread=thread.thread_id, number=99)
+    reply = await discord_sample.command("post", thread=thread.thread_id, number=99, private=False)
     assert reply.sent[0].callback_type == 5 and not reply.sent[0].ephemeral  # a public placeholder
     assert _deleted_placeholder(reply)
     [followup] = reply.followups()
@@ -68,3 +70,26 @@ async def test_an_answer_discord_refused_does_not_count_as_answered(discord_samp
     [followup] = reply.followups()
     assert followup.ephemeral and "reference" in followup.data["content"]
     assert reply.ephemeral and not reply.embeds
+
+
+@pytest.mark.parametrize(
+    "error, said",
+    [
+        (
+            NotFoundError("no thread 'x': `threadbot threads` or /threads lists them"),
+            "No thread 'x'. Pick from the suggestions",
+        ),
+        (IndexDamagedError("vectors.faiss is truncated"), "The index is damaged. An admin can build a new one"),
+        (IndexMismatchError("format 2: rebuild it with `threadbot index --replace <sources>`"), "another model"),
+        (
+            UsageError(
+                "gone: /x. Put it back, or drop them with `threadbot index --prune` (/reindex prune) or "
+                "`threadbot remove PATH`; the index is unchanged"
+            ),  # fmt: skip
+            "Gone: /x. Put it back, or drop them with /reindex prune; the index is unchanged",
+        ),
+    ],
+)
+def test_no_reply_names_a_command_line_command(error, said):
+    text = user_message(error)
+    assert said in text and "threadbot" not in text

@@ -118,19 +118,19 @@ async def test_ask_paging_and_autocomplete_over_the_wire(wire, sample_service):
     body = edit.payload
     check_message(body)
     assert body["allowed_mentions"] == {"parse": []}
-    assert body["content"].startswith("Results 1–2 for")
+    assert body["content"].startswith("Results 1–2 of 11 for")
     expected = sample_service.search(QUESTION, 2)
-    assert [e["author"]["name"] for e in body["embeds"]] == [r.author for r in expected]
-    buttons = {c["label"]: c for row in body["components"] for c in row["components"]}
+    assert [e["description"].split(" · ")[0] for e in body["embeds"]] == [f"**{r.author}**" for r in expected]
+    buttons = {c["label"]: c for row in body["components"] for c in row["components"] if c["type"] == 2}
     assert buttons["Prev"]["disabled"] is True and not buttons["Next"].get("disabled", False)
 
     press = w.harness.press_payload(w.fake.transport.message_for(ask["token"]), "Next", asker)
     _, callback = await w.interact(press)
     assert callback.payload["type"] == 6  # deferred update of the message with the buttons
     [turn] = await w.edits(press["token"])
-    assert turn.payload["content"].startswith("Results 3–4 for")
+    assert turn.payload["content"].startswith("Results 3–4 of 11 for")
     page2 = sample_service.search(QUESTION, 2, offset=2)
-    assert [e["author"]["name"] for e in turn.payload["embeds"]] == [r.author for r in page2]
+    assert [e["description"].split(" · ")[0] for e in turn.payload["embeds"]] == [f"**{r.author}**" for r in page2]
     check_message(turn.payload)
 
     complete = w.harness.autocomplete_payload("ask", "author", asker, question="x", author="Led")
@@ -142,7 +142,7 @@ async def test_ask_paging_and_autocomplete_over_the_wire(wire, sample_service):
 async def test_a_mistake_after_the_deferral_is_a_private_follow_up(wire, sample_service):
     w = await wire(sample_service)
     [thread] = sample_service.threads()
-    post = w.harness.command_payload("post", User(), thread=thread.thread_id, number=99)
+    post = w.harness.command_payload("post", User(), thread=thread.thread_id, number=99, private=False)
     _, callback = await w.interact(post)
     assert callback.payload["type"] == 5 and not (callback.payload.get("data") or {}).get("flags")  # public...
     hook = f"/webhooks/{APP_ID}/{post['token']}"

@@ -4,7 +4,7 @@ Usage: python tests/bot/wire_launch.py ARGS...   (as `threadbot ARGS...`), with 
 …/api/v10) and FAKE_DISCORD_GATEWAY (ws://127.0.0.1:PORT/gateway) in the environment. Any TCP connection to
 another address fails, so nothing can reach the real Discord.
 
-For the stopping tests: WIRE_HOLD_REBUILD=1 holds every rebuild at its first progress report, for good (it says
+For the stopping tests: WIRE_HOLD_REBUILD=1 holds every rebuild (a full one) at its first progress report, for good (it says
 "wire_launch: rebuild held" on stderr); WIRE_REBUILD_GRACE=SECONDS replaces bot.runner.REBUILD_GRACE_SECONDS.
 """
 
@@ -35,6 +35,7 @@ def _hold_rebuilds() -> None:
             print("wire_launch: rebuild held", file=sys.stderr, flush=True)
             threading.Event().wait()
 
+        kwargs["full"] = True  # an unchanged index would be "up to date" at once, before any progress
         return real(self, *args, progress=hold, **kwargs)
 
     SearchService.rebuild = held

@@ -1,0 +1,237 @@
+"""Incremental builds: what a new build may take from the live one, and when it must start from scratch.
+
+A build records in its manifest what it was made from: every file it read (path, size, modification time, SHA-256),
+the files it could not read, and the settings and code its output depends on (`build_settings`). The next build:
+
+- is **up to date**, and does nothing, when the sources name the same files with the same bytes, the same files
+  cannot be read, and nothing else differs;
+- is **incremental** when, after reading every source (each file's parse is kept: `ingest.reuse`), every post the
+  live build holds is there unchanged, in the same order, and every other post comes after them in the order quote
+  detection reads posts (by date): a mailing list's new month, a forum's new posts. Quote detection then goes on
+  from the saved state (`quotes.resume`), and the store and the vector index are the live build's plus the new
+  posts (`append`);
+- is **full** otherwise (a post changed or gone, a new post older than the newest indexed one, another setting,
+  another threadbot), and says why.
+
+Either way the result is what a full build of the same sources gives: the same posts, passages, quotes and search
+results (only passage ids differ: an incremental build numbers new passages after the existing ones).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError, ThreadbotError
+from ..ingest import IngestResult, discover
+from ..ingest.reuse import code_digest
+from ..ingest.textfile import read_bytes
+from ..models import Post, Thread
+from ..quotes.detector import QuoteDetector
+from ..quotes.resume import MAX_SEGMENTS, STATE_DIR, SavedState, StateError, detection_order, merge, write_segment
+from .datadir import FORMAT_VERSION, DataDir
+
+log = logging.getLogger(__name__)
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+# the code a build's output depends on: reading, quote detection, passages, the index files
+BUILD_CODE = code_digest(
+    sorted(
+        p
+        for folder in ("ingest", "quotes", "passages", "index", "vectors")
+        for p in (_PACKAGE / folder).glob("*.py")
+        if p.name not in ("embedder.py", "onnx_encoder.py", "onnx_export.py", "check.py")
+    )
+    + [_PACKAGE / "models.py"]
+)
+
+
+def build_settings(settings, model_id: str, fmt: str, zones: dict) -> dict:
+    """Everything besides the sources' bytes that a build's output depends on, as the manifest records it."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "code": BUILD_CODE,
+        "model": model_id,
+        "format": fmt,
+        "timezones": dict(zones),
+        "chunk_max_tokens": settings.chunk_max_tokens,
+        "chunk_overlap_sentences": settings.chunk_overlap_sentences,
+        "quote_mode": settings.quote_mode,
+        "quote_min_words": settings.quote_min_words,
+        "max_file_mb": settings.max_file_mb,
+        "max_post_chars": settings.max_post_chars,
+    }
+
+
+@dataclass
+class Previous:
+    """The live build, as a new build sees it."""
+
+    path: Path
+    manifest: dict
+
+    @property
+    def build_id(self) -> str:
+        return str(self.manifest.get("build_id"))
+
+
+def previous_build(data: DataDir) -> tuple[Previous | None, str]:
+    """The live build, or None when there is none or it cannot be read (a full build repairs it), and why not."""
+    try:
+        path = data.current_path()
+        manifest = data.read_manifest(path) if path else None
+    except (ThreadbotError, OSError) as exc:  # damaged: the full build repairs it
+        log.info("the live build cannot be read (%s): building from scratch", exc)
+        return None, f"the live build cannot be read ({exc})"
+    return (Previous(path, manifest), "") if path and manifest else (None, "")
+
+
+def file_records(result: IngestResult) -> tuple[list[dict], list[str]]:
+    """(each file read: path, size, mtime_ns, sha256; the files that could not be read) for the manifest."""
+    files = []
+    for path, (size, sha256) in result.read.items():
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:
+            mtime = None
+        files.append({"path": path, "size": size, "mtime_ns": mtime, "sha256": sha256})
+    unread = sorted({e.path for e in result.errors if e.line is None and e.path not in result.read})
+    return files, unread
+
+
+def unchanged(previous: Previous, sources: Sequence[str], fmt: str, max_file_bytes: int, fixed: dict) -> bool:
+    """Would a build from `sources` read exactly what the live build read, with the same settings?"""
+    recorded = previous.manifest.get("files")
+    if previous.manifest.get("build_settings") != fixed or not isinstance(recorded, list):
+        return False
+    files, errors = discover(sources, forced=fmt != "auto", walked_text=set())
+    fresh, unread = [], {e.path for e in errors}
+    for path in files:
+        try:
+            data = read_bytes(path, max_file_bytes)
+        except (InputError, OSError):
+            unread.add(str(path))
+            continue
+        fresh.append([str(path), len(data), hashlib.sha256(data).hexdigest()])
+    kept = [[f.get("path"), f.get("size"), f.get("sha256")] for f in recorded if isinstance(f, dict)]
+    return fresh == kept and sorted(unread) == previous.manifest.get("unread")
+
+
+def post_digest(post: Post, thread: Thread) -> str:
+    """A digest of everything the index stores about a post (its thread's title and source included)."""
+    h = hashlib.blake2b(digest_size=16)
+    fields = (post.post_id, post.thread_id, post.post_index, post.author, post.posted_at, post.source, post.line)
+    fields += (post.url, post.excluded, post.utc_offset, thread.title, thread.source)
+    h.update(repr(fields).encode("utf-8", "surrogatepass"))
+    h.update(post.body.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def digests(threads: Sequence[Thread]) -> dict[str, str]:
+    return {p.post_id: post_digest(p, t) for t in threads for p in t.posts}
+
+
+@dataclass
+class Addition:
+    """An incremental build's plan: the posts to add to the previous build."""
+
+    previous: Previous
+    state: SavedState
+    new: list[Post]  # in the order quote detection reads them
+    threads: list[Thread]  # the threads the new posts are in, each holding only those
+    posts_by_id: dict[str, Post]
+    thread_posts: list[Post]  # every post of those threads, old and new, in detection order
+
+
+def plan_addition(previous: Previous, threads: Sequence[Thread], fixed: dict, known: dict[str, str]) -> Addition | str:
+    """The plan of an incremental build on `previous` for the posts of `threads` (`known`: their digests), or
+    why there can be none."""
+    manifest = previous.manifest
+    recorded = manifest.get("build_settings")
+    if recorded != fixed:
+        if not isinstance(recorded, dict):
+            return f"build {previous.build_id} recorded no settings to compare"
+        changed = sorted(k for k in fixed.keys() | recorded.keys() if fixed.get(k) != recorded.get(k))
+        what = {"code": "threadbot's build code", "model": "the model", "format_version": "the index format"}
+        return "changed since the last build: " + ", ".join(what.get(k, k) for k in changed)
+    try:
+        state = SavedState(previous.path / STATE_DIR, manifest.get("quote_state") or [])
+    except StateError as exc:
+        return str(exc)
+    if len(state) != manifest.get("counts", {}).get("posts"):
+        return f"the saved quote state holds {len(state)} posts, the manifest counts another number"
+    ordered = detection_order([p for t in threads for p in t.posts])
+    why = _differs(ordered, state, known)
+    if why:
+        return why
+    new = ordered[len(state) :]
+    new_ids = {p.post_id for p in new}
+    grown = [Thread(t.thread_id, t.title, t.source, [p for p in t.posts if p.post_id in new_ids]) for t in threads]
+    posts_by_id = {p.post_id: p for p in ordered}
+    grown = [t for t in grown if t.posts]
+    in_grown = {t.thread_id for t in grown}
+    return Addition(previous, state, new, grown, posts_by_id, [p for p in ordered if p.thread_id in in_grown])
+
+
+def _differs(ordered: Sequence[Post], state: SavedState, known: dict[str, str]) -> str | None:
+    """Why the first posts of `ordered` are not the posts `state` holds, unchanged and in order; None if they are."""
+    for i, (post_id, digest) in enumerate(zip(state.post_ids, state.digests)):
+        post = ordered[i] if i < len(ordered) else None
+        if post is not None and post.post_id == post_id and known.get(post_id) == digest:
+            continue
+        if post_id not in known:
+            return f"post {post_id} is no longer in the sources"
+        indexed = set(state.post_ids)
+        if post is not None and post.post_id not in indexed:
+            newest = max(p.posted_at for p in ordered if p.post_id in indexed)
+            return (
+                f"new post {post.post_id} ({post.source}:{post.line}) of {post.posted_at} is not later than the newest"
+                f" indexed post ({newest})"
+            )
+        if known.get(post_id) != digest:
+            return f"post {post_id} changed"
+        return "the indexed posts are read in another order"
+    return None
+
+
+def save_state(
+    tmp: Path, detector: QuoteDetector, posts: Sequence[Post], known: dict[str, str], addition: Addition | None
+) -> list[str] | None:
+    """Save the quote detector's state in the new build `tmp`: the previous build's segments (linked) and one for
+    `posts` (what the detector read this time). Their names, or None when the state cannot be saved."""
+    root = tmp / STATE_DIR
+    names = list(addition.state.names) if addition else []
+    first = len(addition.state) if addition else 0
+    vocab_start = len(addition.state.vocab) if addition else 0
+    try:
+        root.mkdir()
+        for name in names:
+            _link_tree(addition.previous.path / STATE_DIR / name, root / name)
+        name = f"{int(names[-1]) + 1:04d}" if names else "0000"
+        write_segment(root / name, detector, first, vocab_start, [known[p.post_id] for p in posts])
+        names.append(name)
+        if len(names) > MAX_SEGMENTS:  # the first (a full build's) stays; the small ones after it become one
+            merged = f"{int(name) + 1:04d}"
+            merge(SavedState(root, names), names[1:], root / merged)
+            for old in names[1:]:
+                shutil.rmtree(root / old)
+            names = [names[0], merged]
+    except (OSError, StateError, ValueError) as exc:
+        log.warning("the quote detector's state is not kept (%s): the next build will be a full one", exc)
+        shutil.rmtree(root, ignore_errors=True)
+        return None
+    return names
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    target.mkdir()
+    for item in source.iterdir():
+        try:
+            os.link(item, target / item.name)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(item, target / item.name)

@@ -1,0 +1,236 @@
+"""What the builder asks of incremental builds (see `incremental` for when a build is one, and why not).
+
+`Increments` is made once per build: it knows the live build, says whether the sources are unchanged, hands
+`ingest` the parse cache, plans the addition of new posts, runs it (`add_posts`), and gives the manifest what the
+next build compares against. A plan that turns out not to fit (a store the previous build's manifest does not
+describe, a vector index that must change kind, damaged saved state) raises `CannotAppend` or `StateError`: the
+builder then makes a full build from the same parse, saying why.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ThreadbotError
+from ..ingest import IngestResult
+from ..ingest.reuse import PARSED_DIR, ParseCache
+from ..models import BuildReport, Passage, Post, QuoteRelation
+from ..passages import Chunker, make_passages
+from ..quotes.detector import QuoteDetector
+from ..quotes.explicit import outside_quotes
+from ..quotes.resume import detection_order, feed, resumed
+from ..vectors.ann import load_vector_index
+from .append import CannotAppend, append_store, append_vectors, copy_store, numbered
+from .datadir import DB_FILE, VECTORS_FILE, DataDir
+from .incremental import (
+    Addition,
+    Previous,
+    build_settings,
+    digests,
+    file_records,
+    plan_addition,
+    previous_build,
+    save_state,
+    unchanged,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+IVF_GROWTH = 2.0  # an approximate index is trained again (a full build) once it holds this many times its start
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: for work that makes many objects and drops few (a collection pass
+    walks every live object, and passes come more often the more objects are made)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass
+class Added:
+    """What an incremental build added."""
+
+    detector: QuoteDetector
+    quotes: list[QuoteRelation]
+    passages: list[Passage]
+    embedded: int
+    vectors: dict  # the manifest's record of the vector index
+
+
+@dataclass
+class Increments:
+    """One build's dealings with the live build (see the module's docstring)."""
+
+    data: DataDir
+    settings: object
+    model_id: str
+    fmt: str
+    zones: dict
+    full: bool = False  # build from scratch, taking nothing from the live build
+    previous: Previous | None = None
+    fixed: dict = field(default_factory=dict)
+    note: str = ""  # why this build is a full one
+    digests: dict[str, str] = field(default_factory=dict)
+    parse: ParseCache | None = None
+
+    def __post_init__(self) -> None:
+        self.fixed = build_settings(self.settings, self.model_id, self.fmt, self.zones)
+        self.previous, self.note = (None, "asked for a full build") if self.full else previous_build(self.data)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.settings.max_file_mb * 2**20
+
+    def unchanged(self, sources: Sequence[str]) -> bool:
+        """Do `sources` read as the live build read them, and does the live build load? (A damaged one is
+        rebuilt.)"""
+        if self.previous is None or not unchanged(self.previous, sources, self.fmt, self.max_file_bytes, self.fixed):
+            return False
+        try:
+            self.data.load(self.model_id).close()
+        except ThreadbotError as exc:  # nothing is taken from it
+            self.fall_back(f"the live build does not load ({exc})")
+            self.previous = None
+            return False
+        return True
+
+    def up_to_date(self, started: float) -> BuildReport:
+        m = self.previous.manifest
+        counts = m.get("counts", {})
+        return BuildReport(
+            build_id=self.previous.build_id,
+            threads=counts.get("threads", 0),
+            posts=counts.get("posts", 0),
+            passages=counts.get("passages", 0),
+            embedded=0,
+            cached=0,
+            quotes=counts.get("quotes", 0),
+            seconds=round(time.monotonic() - started, 2),
+            errors=[str(e) for e in m.get("skipped", [])],
+            kind="up to date",
+            new_posts=0,
+        )
+
+    def parse_cache(self, tmp: Path) -> ParseCache:
+        kept = self.previous.path / PARSED_DIR if self.previous else None
+        self.parse = ParseCache(kept, tmp / PARSED_DIR, salt=f"{self.fmt}\0{self.max_file_bytes}")
+        return self.parse
+
+    def plan(self, result: IngestResult) -> Addition | None:
+        """The addition to make, or None (a full build, `note` saying why)."""
+        self.digests = digests(result.threads)
+        if self.previous is None:  # the first build, `full`, or a live build that cannot be read or loaded
+            return None
+        planned = plan_addition(self.previous, result.threads, self.fixed, self.digests)
+        if isinstance(planned, str):
+            self.fall_back(planned)
+            return None
+        return planned
+
+    def fall_back(self, why: str, tmp: Path | None = None) -> None:
+        """Make this a full build: say why, and clear what an incremental attempt left in `tmp`."""
+        self.note = why
+        log.info("full build: %s", why)
+        if tmp is not None:
+            for item in tmp.iterdir():
+                if item.name != PARSED_DIR:
+                    shutil.rmtree(item) if item.is_dir() else item.unlink()
+
+    def detect(self, posts: Sequence[Post], progress: Callable[[int, int], None]) -> list[QuoteRelation]:
+        """Quote detection over every post (a full build), keeping the detector for `recorded`."""
+        self._ordered = detection_order(posts)
+        self._detector = QuoteDetector(min_words=self.settings.quote_min_words)
+        return feed(self._detector, self._ordered, progress)
+
+    def recorded(self, result: IngestResult, tmp: Path, added: Added | None = None, addition=None) -> dict:
+        """The manifest's record of what this build read and kept, for the next build to compare against."""
+        if added is None:
+            names = save_state(tmp, self._detector, self._ordered, self.digests, None)
+        else:
+            names = save_state(tmp, added.detector, addition.new, self.digests, addition)
+        if self.parse is not None:
+            self.parse.finish()
+        files, unread = file_records(result)
+        base = addition.previous.manifest.get("vector_base") if addition else None
+        return {
+            "build_settings": self.fixed,
+            "files": files,
+            "unread": unread,
+            "quote_state": names,
+            # how many vectors the vector index was made for (an approximate one is trained on them)
+            "vector_base": base if isinstance(base, int) else None,
+            "kind": "incremental" if addition else "full",
+            **({"parent": addition.previous.build_id} if addition else {}),
+        }
+
+
+def add_posts(
+    inc: Increments,
+    addition: Addition,
+    tmp: Path,
+    report: Progress,
+    chunker: Callable[[], Chunker],
+    embed: Callable[[list[str]], tuple[np.ndarray, int]],
+) -> Added:
+    """The incremental build of `addition` in `tmp`: quotes of the new posts only, their passages and vectors,
+    added to copies of the previous build's store and vector index."""
+    previous, settings = addition.previous, inc.settings
+    counts = previous.manifest.get("counts", {})
+    try:
+        vectors = load_vector_index(previous.path / VECTORS_FILE, mmap=False)
+    except (RuntimeError, OSError) as exc:
+        raise CannotAppend(f"the previous build's vectors cannot be read ({exc})") from None
+    if len(vectors) != counts.get("passages"):
+        raise CannotAppend(f"the previous build holds {len(vectors)} vectors, its manifest another number")
+    highest = copy_store(previous.path / DB_FILE, tmp / DB_FILE, counts.get("passages"))
+
+    detector = resumed(addition.state, addition.posts_by_id, addition.new, settings.quote_min_words)
+    quotes = feed(detector, addition.new, lambda done, total: report("quotes", done, total))
+
+    report("chunk", 0, len(addition.new))
+    passages: list[Passage] = []
+    if addition.new:
+        passages = make_passages(addition.threads, chunker(), quotes, drop_quoted=settings.quote_mode == "drop")
+    report("chunk", len(addition.new), len(addition.new))
+    _vector_kind_holds(previous, len(vectors) + len(passages), settings)
+    matrix, embedded = embed([p.text for p in passages]) if passages else (np.zeros((0, vectors.dimension)), 0)
+
+    report("write", 0, 1)
+    passages = numbered(passages, highest + 1)
+    # outside quotes look at the earlier posts of a post's thread: read whole threads, keep the new posts' ones
+    new_ids = {p.post_id for p in addition.new}
+    outside = [o for o in outside_quotes(addition.thread_posts, quotes) if o.post_id in new_ids]
+    append_store(tmp / DB_FILE, addition.threads, passages, quotes, outside)
+    append_vectors(vectors, np.array([p.passage_id for p in passages], dtype=np.int64), matrix, tmp / VECTORS_FILE)
+    record = dict(previous.manifest.get("vectors") or vectors.params())
+    return Added(detector, quotes, passages, embedded, record)
+
+
+def _vector_kind_holds(previous: Previous, total: int, settings) -> None:
+    """CannotAppend when a full build would make another kind of vector index for `total` vectors."""
+    record = previous.manifest.get("vectors") or {}
+    kind = record.get("kind", "exact")
+    threshold = getattr(settings, "ann_threshold", None)
+    if threshold is not None and (total >= threshold) != (kind != "exact"):
+        raise CannotAppend(
+            f"at {total} passages the vector index becomes {'approximate' if kind == 'exact' else 'exact'}"
+        )
+    trained = previous.manifest.get("vector_base")
+    if kind != "exact" and isinstance(trained, int) and total > IVF_GROWTH * trained:
+        raise CannotAppend(f"the approximate vector index has grown to {total} passages from {trained}: trained again")
