@@ -340,7 +340,7 @@ def render_passage(
 ) -> tuple[str, bool]:
     """Block-quoted, escaped, highlighted passage of at most `limit` characters; True if it was cut. `around`: show
     at most that many characters of it, around the first highlight. A cut is marked with an ellipsis; the
-    highlight is bold only when the passage holds more than it (bold throughout says nothing)."""
+    highlight is bold only when what is shown holds more than it (bold throughout says nothing)."""
     lead = len(text) - len(text.lstrip())
     text = text.strip()
     highlights = [(s - lead, e - lead) for s, e in highlights]
@@ -350,7 +350,10 @@ def render_passage(
     size = min(len(text), around or len(text))
     while True:
         start, end, at = _window(text, highlights, size, urls)
-        body = markup(text[start:end], [(s - start, e - start) for s, e in highlights], cut_url_at=at)
+        shown = [(s - start, e - start) for s, e in highlights]
+        if _covers(text[start:end], shown):  # only the best sentence fits: bold throughout would say nothing
+            shown = []
+        body = markup(text[start:end], shown, cut_url_at=at)
         cut = start > 0 or end < len(text)
         tail = ""
         if end < len(text):  # a URL right before the ellipsis would take it into its address

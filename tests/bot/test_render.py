@@ -64,6 +64,14 @@ def test_a_passage_of_one_sentence_is_not_bold_throughout():
     assert f"**{one}**" in result_embed(_result(two, [(0, len(one))])).description
 
 
+def test_a_long_best_sentence_that_fills_the_excerpt_is_not_bold_throughout():
+    best = "This one sentence of the passage goes on " + "and on " * 60 + "until it ends."
+    passage = "A short lead. " + best + " A short end."
+    s = passage.index(best)
+    quoted = result_embed(_result(passage, [(s, s + len(best))])).description.split("\n", 1)[1]
+    assert quoted.startswith("> …This one sentence") and "**" not in quoted  # all that is shown is the sentence
+
+
 def test_a_card_leads_with_author_date_and_place_and_shows_no_score():
     card = result_embed(
         _result("A passage. With two sentences.", [(0, 10)], score=-0.0213, url="https://f.example/t/7")
