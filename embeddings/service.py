@@ -26,8 +26,13 @@ from .ingest import FORMATS
 from .models import BuildReport, Filters, PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
 from .names import BuildNames
 from .search import pages
+from .search.duplicates import with_copies
+from .search.floor import is_good
 from .search.highlight import highlight_results
-from .search.ranking import MODES, allowed_passage_ids
+from .search.ranking import allowed_passage_ids
+from .search.readable import with_next, without_closing
+from .search.request import MAX_LIMIT, MAX_QUERY_CHARS, checked_request  # noqa: F401  (re-exported)
+from .search.rerank import Reranker, rerank_groups
 from .vectors.ann import search_in_one_thread
 from .vectors.cache import EmbeddingCache
 from .vectors.embedder import Embedder
@@ -37,8 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_LIMIT = 1000
-MAX_QUERY_CHARS = 2000
 CACHE_WAIT_SECONDS = 0.25  # how long a search waits for a cache another process is writing
 
 
@@ -56,6 +59,11 @@ class SearchService:
         self._rebuild_status: tuple[str | None, float] | None = None
         self._cache: EmbeddingCache | None = None
         self._names = BuildNames()
+        self.reranker = (  # loaded on the first search
+            Reranker(settings.rerank_model, settings.rerank_candidates, settings.device)
+            if settings.rerank_model
+            else None
+        )
 
     # --- the live index -----------------------------------------------------------------------
     def _current(self) -> LoadedIndex:
@@ -114,22 +122,13 @@ class SearchService:
         after: datetime | None = None,
         before: datetime | None = None,
         mode: str | None = None,
+        per_thread: int | None = None,
     ) -> list[Result]:
-        query = (query or "").strip()
-        if not query:
-            raise UsageError("the question is empty")
-        if len(query) > MAX_QUERY_CHARS:
-            raise UsageError(f"the question is too long ({len(query)} characters, at most {MAX_QUERY_CHARS})")
-        if not 1 <= limit <= MAX_LIMIT:
-            raise UsageError(f"limit must be between 1 and {MAX_LIMIT}")
-        if not 0 <= offset < pages.MAX_RESULTS:
-            last = pages.MAX_RESULTS - 1
-            raise UsageError(f"offset must be between 0 and {last}: results stop at the {last + 1}th post")
-        mode = mode or self.settings.search_mode
-        if mode not in MODES:
-            raise UsageError(f"mode must be one of {', '.join(MODES)}")
-        if after and before and after > before:
-            raise UsageError("`after` is later than `before`")
+        """One page of posts for `query`, best first. `per_thread`: at most that many posts of one thread in the
+        whole ranking (pages are cut from it), so one long thread does not fill every result."""
+        query, mode = checked_request(
+            query, limit, offset, mode or self.settings.search_mode, per_thread, after, before
+        )
         index = self._current()
         thread_id = self._resolve(index, thread).thread_id if thread else None
         filters = Filters(author=author, thread_id=thread_id, after=after, before=before)
@@ -138,8 +137,17 @@ class SearchService:
         if available == 0:
             return []
         qvec = self.embedder.encode_query(query) if mode != "lexical" else None
-        groups = pages.ranked_posts(index, query, qvec, mode, filters, allowed, offset + limit)
-        return self._results(index, query, qvec, pages.page_hits(index, query, mode, groups, offset, limit), offset)
+        floor = self.settings.relevance_floor
+        fetch = max(offset + limit, self.reranker.candidates) if self.reranker else offset + limit
+        groups, copies = pages.distinct_posts(index, query, qvec, mode, filters, allowed, fetch, per_thread)
+        if self.reranker:  # the same re-ordered head whatever the page
+            groups = rerank_groups(self.reranker, index, query, groups, lambda score: is_good(score, mode, floor))
+        results = self._results(index, query, qvec, pages.page_hits(index, query, mode, groups, offset, limit), offset)
+        for r in results:  # the floor marks the good matches; copies of a result's text are listed on it
+            r.good = is_good(r.score, mode, floor)
+            with_next(r, index.store)  # a stub with what follows it,
+            without_closing(r)  # and the poster's say without their sign-off
+        return with_copies(index, results, copies)
 
     def _results(self, index: LoadedIndex, query: str, qvec, hits, offset: int) -> list[Result]:
         posts = index.store.posts_by_ids([post_id for post_id, _ in hits])

@@ -86,3 +86,25 @@ def run_cli(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+COPIES = DATA / "semeval-copies.jsonl"  # SemEval threads the data set holds two and three times (data/SOURCE.txt)
+
+
+@pytest.fixture(scope="session")
+def copies_service(tmp_path_factory, embedder, sample_service, shared_cache) -> SearchService:
+    """A read-only service over tests/data/semeval-copies.jsonl: the same posts in duplicated threads."""
+    service = SearchService(make_settings(tmp_path_factory.mktemp("copies-index"), shared_cache), embedder)
+    service.rebuild([str(COPIES)])
+    yield service
+    service.close()
+
+
+@pytest.fixture(scope="session")
+def unfloored_sample(sample_service, embedder) -> SearchService:
+    """The sample index read with the relevance floor off (relevance_floor = 0): every result is a good match."""
+    from dataclasses import replace
+
+    service = SearchService(replace(sample_service.settings, relevance_floor=0.0), embedder)
+    yield service
+    service.close()

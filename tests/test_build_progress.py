@@ -4,6 +4,8 @@ detection reports every so often, not per post; the CLI draws bars only on a ter
 from __future__ import annotations
 
 import io
+import json
+import shutil
 import sys
 from datetime import datetime, timedelta
 
@@ -13,9 +15,9 @@ from embeddings.quotes.detector import PROGRESS_EVERY, detect_quotes
 from threadbot.cli import main
 from threadbot.progress import LABELS, ProgressPrinter
 
-from .conftest import SAMPLE_DIR, run_cli
+from .conftest import SAMPLE_DIR, SAMPLE_FILE, run_cli
 
-BUILD_STAGES = ["parse", "quotes", "chunk", "embed", "sentences", "write"]
+BUILD_STAGES = ["parse", "quotes", "chunk", "embed", "sentences", "write", "vectors", "state"]
 
 
 def _posts(n: int) -> list[Post]:
@@ -57,6 +59,27 @@ def test_a_build_reports_every_stage_from_0_to_its_total_each_labelled(fresh_ser
     for stage in stages:  # the CLI and the bot say what each stage does, in words
         assert stage in LABELS and stage in STAGES
         assert STAGES[stage] in progress_text(stage, 1, 2, 3.0)
+
+
+def test_an_incremental_build_reports_its_stages_from_0_to_their_totals(fresh_service, tmp_path):
+    """Adding a later thread: its quotes, passages, sentences, the appended store and vector index and the saved
+    quote state each have their stage, as in a full build."""
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    shutil.copy(SAMPLE_FILE, folder / SAMPLE_FILE.name)
+    service = fresh_service()
+    service.rebuild([str(folder)])
+    row = {"thread_id": "later", "thread_title": "A later thread", "author": "someone", "posted_at": "2031-05-01"}
+    posts = [row | {"post_index": i, "body": f"Post {i} of a later thread, on harvests and plans."} for i in range(3)]
+    (folder / "later.jsonl").write_text("".join(json.dumps(p) + "\n" for p in posts), encoding="utf-8")
+    calls: list[tuple[str, int, int]] = []
+    report = service.rebuild([str(folder)], progress=lambda *call: calls.append(call))
+    assert report.kind == "incremental" and report.new_posts == 3
+    stages = set(dict.fromkeys(stage for stage, _, _ in calls))
+    assert stages == set(BUILD_STAGES)
+    for stage in stages:
+        mine = [(done, total) for s, done, total in calls if s == stage]
+        assert mine[0][0] == 0 and mine[-1][0] == mine[-1][1], (stage, mine)
 
 
 class Terminal(io.StringIO):

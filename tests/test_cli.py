@@ -12,6 +12,8 @@ from .conftest import SEED_QUERIES
 from .conftest import run_cli as run
 
 RESULT_FIELDS = {
+    "good",
+    "also_in",
     "rank",
     "score",
     "thread_id",

@@ -357,3 +357,9 @@ def test_a_short_stretch_shared_across_threads_is_no_quote_but_within_a_thread_i
     )
     got = sorted((r.quoting_author, r.source_author) for r in detect_quotes(posts))
     assert got == [("Bob", "Alice")]
+
+
+def test_words_nobody_in_the_archive_wrote_are_credited_to_nobody(sample_service):
+    for made_up in ("the cat sat on the mat of the bakery", "the ferry to the island leaves twice a day in winter"):
+        assert sample_service.quote(made_up) == []
+    assert sample_service.quote("Trotsky was something else, with his own program, network and assumptions")

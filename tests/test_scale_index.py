@@ -186,3 +186,15 @@ def test_a_question_reads_at_most_max_postings(index, monkeypatch):
     assert len(index.lexicon.terms(question)) == 3
     monkeypatch.setattr(lexicon, "MAX_POSTINGS", 10**9)
     assert index.lexicon.rank(question, 400) == index.store.keyword_ranking(fts_query(question), Filters(), 400)
+
+
+def test_the_query_tokenizer_answers_terms_it_knew_when_its_memory_fills(monkeypatch):
+    """Past KEEP remembered terms it starts afresh, and a question mixing known and new terms still gets every
+    term's tokens (it used to drop the known ones while adding the new: a KeyError at a million passages)."""
+    from embeddings.index.lexicon import QueryTokenizer
+
+    monkeypatch.setattr(QueryTokenizer, "KEEP", 3)
+    tokenizer = QueryTokenizer()
+    assert tokenizer.tokens(["a", "b", "c", "d"]) == [("a",), ("b",), ("c",), ("d",)]
+    assert tokenizer.tokens(["a", "running", "e"]) == [("a",), ("run",), ("e",)]
+    assert tokenizer.tokens(["b", "a"]) == [("b",), ("a",)]

@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--limit", "-n", type=_count(1, MAX_LIMIT), default=5, help="number of posts (1-1000, default 5)")
     c.add_argument("--offset", type=_count(0), default=0, help="skip this many results (paging)")
     c.add_argument("--mode", choices=("dense", "lexical", "hybrid"), help="ranking (default from config: hybrid)")
+    c.add_argument(
+        "--per-thread", type=_count(1, MAX_LIMIT), help="at most N posts of one thread (default: no limit)", metavar="N"
+    )
     _filters(c)
     c.add_argument("--explain", action="store_true", help="show each result's score and its place in the post")
     c.add_argument("--json", action="store_true", help="JSON array of results")

@@ -120,6 +120,7 @@ def _search_kwargs(args) -> dict:
         "limit": args.limit,
         "offset": args.offset,
         "mode": args.mode,
+        "per_thread": args.per_thread,
         "author": args.author,
         "thread": args.thread,
         "after": _user_date(args.after, "--after"),

@@ -17,7 +17,9 @@ LABELS = {
     "chunk": "cutting passages",
     "embed": "embedding passages",
     "sentences": "embedding sentences for highlights",
-    "write": "writing index",
+    "write": "writing index",  # passages, FTS5, the filters' layout and the keyword postings
+    "vectors": "building vector index",
+    "state": "saving quote state",
 }
 
 

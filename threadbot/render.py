@@ -125,6 +125,8 @@ def format_result(r: Result, color: bool, explain: bool = False) -> str:
         f"   {safe(r.thread_id)}{detail}",
         _quote_block(_emphasise(r.passage, r.highlights, color)),
     ]
+    if r.also_in:  # the same text in other posts, shown once (search/duplicates.py)
+        lines.append("   also in: " + ", ".join(f"{safe(c.thread_title)} (post {c.post_index + 1})" for c in r.also_in))
     if r.quoted_by:
         lines.append(
             "   quoted by: " + ", ".join(f"{safe(q.author)} ({_date(q.posted_at, q.utc_offset)})" for q in r.quoted_by)
@@ -133,9 +135,24 @@ def format_result(r: Result, color: bool, explain: bool = False) -> str:
 
 
 def format_results(results: list[Result], color: bool, explain: bool = False) -> str:
+    """The results, best first; where the good matches end (search/floor.py) a line says so, as the bot does."""
     if not results:
         return "No matching posts."
-    return "\n\n".join(format_result(r, color, explain) for r in results)
+    parts = [format_result(r, color, explain) for r in results]
+    weak = next((n for n, r in enumerate(results) if not r.good), None)
+    if weak is not None:
+        parts.insert(weak, weaker_line(results[weak].rank - 1, weak == 0))
+    return "\n\n".join(parts)
+
+
+def weaker_line(good: int, first: bool) -> str:
+    """The line above the first weaker match: `good` results before it were good matches; `first`: it is the first
+    result shown."""
+    if good == 0:
+        return "No good matches; the closest posts are weaker matches:"
+    if first:  # a later page of results, past the good ones
+        return "Weaker matches (below the relevance floor):"
+    return f"Only {good} good match{'' if good == 1 else 'es'}; weaker matches:"
 
 
 def format_threads(threads: list[ThreadSummary]) -> str:

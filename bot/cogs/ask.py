@@ -19,7 +19,7 @@ from ..replies import defer_answer
 from ..screens import ResultsScreen
 from ..views import Navigator
 
-MAX_PER_PAGE = 10  # 10 embeds per message
+MAX_PER_PAGE = 5  # results a page shows at most (the `limit` option, `results_per_page` in the config): 5 cards
 RESULTS_MAX = 30  # results an /ask pages through: one search answers all its pages
 
 
@@ -35,9 +35,10 @@ Date = app_commands.Transform[datetime, DateTransformer]
 
 
 def good_matches(results) -> int | None:
-    """How many of `results` (best first) are good matches, None when all of them are. This is where a relevance
-    floor decides; none is calibrated, so every result counts as good and none is held back."""
-    return None
+    """How many of `results` (best first) are good matches, None when all of them are: the leading results at or
+    above the core's relevance floor (each result's `good`, embeddings/search/floor.py). The rest are weaker
+    matches, shown only after "Show weaker matches"."""
+    return next((n for n, r in enumerate(results) if not r.good), None)
 
 
 class AskCog(commands.Cog):
@@ -51,7 +52,8 @@ class AskCog(commands.Cog):
         thread="Only posts in this thread",
         after="Only posts from this date on (YYYY-MM-DD)",
         before="Only posts before this date (YYYY-MM-DD)",
-        limit="Results per page (1-10)",
+        limit=f"Results per page (1-{MAX_PER_PAGE})",
+        per_thread="At most this many posts of one thread, so one long thread does not fill every page",
         private="Only you see the answer (default from the bot's config)",
     )
     @app_commands.autocomplete(author=author_choices, thread=thread_choices)
@@ -65,6 +67,7 @@ class AskCog(commands.Cog):
         after: Date | None = None,
         before: Date | None = None,
         limit: app_commands.Range[int, 1, MAX_PER_PAGE] | None = None,
+        per_thread: app_commands.Range[int, 1, RESULTS_MAX] | None = None,
         private: bool | None = None,
     ) -> None:
         if not question.strip():
@@ -82,6 +85,8 @@ class AskCog(commands.Cog):
         if author:
             author = await find_author(bot, author)
         filters = filters_line(author, thread_title, after, before)
+        if per_thread:
+            filters = ", ".join(f for f in (filters, f"at most {per_thread} per thread") if f)
         # one more than are shown says whether there were more
         results = await bot.call_limited(
             bot.service.search,
@@ -91,6 +96,7 @@ class AskCog(commands.Cog):
             thread=thread_id,
             after=after,
             before=before,
+            per_thread=per_thread,
         )
         if not results:
             raise NothingFound(no_results(question, filters))

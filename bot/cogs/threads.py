@@ -10,7 +10,7 @@ from discord.ext import commands
 from embeddings import fold_name
 
 from ..errors import NothingFound
-from ..hints import unknown_thread
+from ..hints import no_thread_titled
 from ..lookup import SUGGESTIONS
 from ..replies import defer_answer
 from ..screens import ThreadsScreen
@@ -45,7 +45,7 @@ class ThreadsCog(commands.Cog):
             matching = titled(summaries, title)
             if not matching:
                 closest = await bot.call(bot.service.thread_suggestions, title, SUGGESTIONS)
-                raise NothingFound(unknown_thread(title, closest))
+                raise NothingFound(no_thread_titled(title, closest))
             summaries = matching
         screen = ThreadsScreen(bot, summaries, title.strip() if title and title.strip() else None)
         await Navigator(screen, owner_id=interaction.user.id).start(interaction)

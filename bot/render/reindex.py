@@ -17,6 +17,8 @@ STAGES = {
     "embed": "Embedding passages",
     "sentences": "Embedding sentences for highlights",
     "write": "Writing the index",
+    "vectors": "Building the vector index",
+    "state": "Saving the quote state",
 }
 
 

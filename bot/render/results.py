@@ -33,9 +33,9 @@ def result_embed(result, budget: int = 2000, around: int | None = EXCERPT_CHARS)
     budget = max(300, budget)
     embed = set_thread(discord.Embed(colour=COLOUR), result.thread_title, getattr(result, "url", None), budget // 6)
     head = byline(result, result.post_index + 1, result.post_count)
-    also = getattr(result, "also_in", None) or []  # the same text in other threads, when duplicates are collapsed
+    also = getattr(result, "also_in", None) or []  # posts with the same text, collapsed into this card
     if also:
-        head += "\n*also in: " + plain(", ".join(also), min(300, budget // 6)) + "*"
+        head += "\n*also in: " + plain(also_in_line(also), min(300, budget // 6)) + "*"
     quoted_by = getattr(result, "quoted_by", None) or []
     if quoted_by:
         value = quoted_by_line(quoted_by, min(FIELD_VALUE_MAX, max(60, budget // 5)))
@@ -43,9 +43,28 @@ def result_embed(result, budget: int = 2000, around: int | None = EXCERPT_CHARS)
     if quoted_by and budget - len(embed) - len(head) < budget // 4:  # no room left for the passage: drop the extra
         embed.remove_field(0)
     room = budget - len(embed) - len(head) - 1
-    body, _ = render_passage(result.passage, result.highlights or [], max(1, min(4000, room)), around=around)
+    body, _ = render_passage(
+        result.passage, result.highlights or [], max(1, min(4000, room)), around=around, joined=mid_sentence(result)
+    )
     embed.description = head + "\n" + body
     return fit_embed(embed, budget)
+
+
+def also_in_line(copies) -> str:
+    """ "Best Bank (post 3), Banks in Doha (post 1) ×2": where else the card's text was posted, best match first;
+    copies in threads of one title, at one place in them, counted rather than repeated."""
+    places: dict[str, int] = {}
+    for c in copies:
+        label = f"{c.thread_title} (post {c.post_index + 1})"
+        places[label] = places.get(label, 0) + 1
+    return ", ".join(label if n == 1 else f"{label} ×{n}" for label, n in places.items())
+
+
+def mid_sentence(result) -> bool:
+    """Whether the passage goes on from words before it in its post: it starts later in the post, and not with
+    what starts a sentence (a capital, a quote mark, a bullet) but in lower case or with a number."""
+    first = result.passage.lstrip()[:1]
+    return getattr(result, "passage_start", 0) > 0 and (first.islower() or first.isdigit())
 
 
 def quoted_by_line(quoted_by, limit: int = FIELD_VALUE_MAX) -> str:
@@ -80,18 +99,25 @@ def results_header(
     pages: int = 1,
     capped: bool = False,
     good: int | None = None,
+    weaker_shown: bool = False,
 ) -> str:
     """The line above a page of results: which results, of how many, for what, and "page 1 of N". `capped`: there
-    are more than `total`, the best of which are shown. `good`: only that many are good matches (the rest are
-    hidden until asked for), said instead of the count."""
+    are more than `total`, the best of which are shown. `good`: only the first that many are good matches (None:
+    all are); until `weaker_shown` the rest are hidden and the line says so instead of the count ("Only 2 good
+    matches", "No good matches"), afterwards it says where the weaker matches begin."""
     q = plain(question, 300)
     where = f" ({filters})" if filters else ""
-    if good is not None:
+    if good == 0 and not weaker_shown:
+        return f"No good matches for “{q}”{where} · the closest posts are weaker matches"
+    if good is not None and not weaker_shown:
         count = f"Only {plural(good, 'good match', 'good matches')}"
         return f"{count} for “{q}”{where} · page {page} of {pages}"
     span = f"{offset + 1}–{offset + shown}" if shown > 1 else f"{offset + 1}"
     of = "" if total is None else (f" of the best {total}" if capped else f" of {total}")
-    return f"Results {span}{of} for “{q}”{where} · page {page} of {pages}"
+    weaker = ""
+    if good is not None:
+        weaker = " · all weaker matches" if good == 0 else f" · weaker matches from result {good + 1}"
+    return f"Results {span}{of} for “{q}”{where} · page {page} of {pages}{weaker}"
 
 
 def result_choice(result) -> tuple[str, str]:

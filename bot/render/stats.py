@@ -24,21 +24,31 @@ THREADS_PER_PAGE = 15
 THREAD_TITLE_MAX = 150
 
 
+def started_marks(summaries: Sequence) -> list[str]:
+    """For each thread, what tells it from the others of its title: "" for a title no other thread has, else
+    "started 25 Sep 2012, 15:36" (and " (#2)" when even that is shared). The list and its jump menu use the same."""
+    titles = Counter(" ".join(t.title.split()).casefold() for t in summaries)
+    seen: Counter = Counter()
+    marks = []
+    for t in summaries:
+        key = " ".join(t.title.split()).casefold()
+        if titles[key] < 2:
+            marks.append("")
+            continue
+        started = archive_date(t.first_posted_at)
+        seen[(key, started)] += 1
+        marks.append(f"started {started}" + (f" (#{seen[(key, started)]})" if seen[(key, started)] > 1 else ""))
+    return marks
+
+
 def _thread_lines(summaries: Sequence) -> list[str]:
     """One line per thread; a title shared by several threads gets the date each started (and a number when
     even that is shared)."""
-    titles = Counter(" ".join(t.title.split()).casefold() for t in summaries)
-    seen: Counter = Counter()
     lines = []
-    for t in summaries:
+    for t, mark in zip(summaries, started_marks(summaries), strict=True):
         title = or_placeholder(plain(" ".join(t.title.split()), THREAD_TITLE_MAX), "(untitled)")
         line = f"**{title}** — {plural(t.post_count, 'post')} · {years(t.first_posted_at, t.last_posted_at)}"
-        key = " ".join(t.title.split()).casefold()
-        if titles[key] > 1:
-            started = archive_date(t.first_posted_at)
-            seen[(key, started)] += 1
-            line += f" · started {started}" + (f" (#{seen[(key, started)]})" if seen[(key, started)] > 1 else "")
-        lines.append(line)
+        lines.append(line + (f" · {mark}" if mark else ""))
     return lines
 
 
@@ -62,10 +72,12 @@ def threads_pages(summaries: Sequence, per_page: int = THREADS_PER_PAGE, matchin
     return pages
 
 
-def thread_choice(t) -> tuple[str, str]:
-    """(label, description) of a thread in /threads' jump menu."""
+def thread_choice(t, mark: str = "") -> tuple[str, str]:
+    """(label, description) of a thread in /threads' jump menu; `mark`: what tells it from the other threads of
+    its title (:func:`started_marks`), so that repeated titles are not identical entries."""
     return clip(t.title) or "(untitled)", clip(
         f"{plural(t.post_count, 'post')} · {years(t.first_posted_at, t.last_posted_at)}"
+        + (f" · {mark}" if mark else "")
     )
 
 

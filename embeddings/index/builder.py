@@ -107,7 +107,9 @@ def build_index(
                 )
                 manifest |= {"quote_mode": previous.get("quote_mode"), "vectors": added.vectors}
                 sentences = _sentences(data, embedder, tmp, added.passages, report, addition.previous.path)
+                report("state", 0, 1)
                 manifest |= inc.recorded(result, tmp, added, addition)
+                report("state", 1, 1)
             else:
                 posts = [p for t in result.threads for p in t.posts]
                 quote_list = inc.detect(posts, lambda done, total: report("quotes", done, total))
@@ -119,7 +121,6 @@ def build_index(
                 matrix, embedded = _embed(data, embedder, [p.text for p in passages], report)
                 sentences = _sentences(data, embedder, tmp, passages, report)
 
-                report("write", 0, 1)
                 outside = outside_quotes((p for t in result.threads for p in t.posts), quote_list)
                 vector_index = _write_files(
                     tmp,
@@ -128,6 +129,7 @@ def build_index(
                     (quote_list, outside),
                     matrix,
                     (embedder.dimension, settings.ann_threshold),
+                    report,
                 )
                 quotes = len(quote_list)
                 chunking = {"max_tokens": max_tokens, "overlap_sentences": settings.chunk_overlap_sentences}
@@ -136,11 +138,12 @@ def build_index(
                     "quote_mode": settings.quote_mode,
                     "vectors": vector_index,  # exact or approximate (IVF), and its parameters (vectors/tuning.py)
                 }
+                report("state", 0, 1)  # the quote detector's state, for the next incremental build
                 manifest |= inc.recorded(result, tmp) | {"vector_base": total}
+                report("state", 1, 1)
             manifest |= {"model": embedder.model_id, "dimension": embedder.dimension}
             manifest["sentences"] = sentences  # the sentence vectors highlights read (index/sentences.py)
             data.commit_build(build_id, tmp, manifest)
-            report("write", 1, 1)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -233,14 +236,21 @@ def _recorded_zones(data: DataDir) -> object:
         return None
 
 
-def _write_files(tmp: Path, threads, passages, quotes: tuple, matrix: np.ndarray, vectors: tuple[int, int]) -> dict:
-    """The build's SQLite store and vector index (`vectors`: dimension, ann_threshold), in its .tmp directory;
-    what the manifest records of the vector index. A full disk is a StorageError."""
+def _write_files(
+    tmp: Path, threads, passages, quotes: tuple, matrix: np.ndarray, vectors: tuple[int, int], report
+) -> dict:
+    """The build's SQLite store and vector index (`vectors`: dimension, ann_threshold), in its .tmp directory,
+    each a stage of progress ("write": rows, FTS5, layout and postings; "vectors": the index, trained and tuned
+    when approximate); what the manifest records of the vector index. A full disk is a StorageError."""
     try:
+        report("write", 0, 1)
         write_store(tmp / DB_FILE, threads, passages, *quotes)
+        report("write", 1, 1)
+        report("vectors", 0, 1)
         ids = np.array([p.passage_id for p in passages], dtype=np.int64)
         index, params = build_vector_index(ids, matrix, *vectors)
         index.save(tmp / VECTORS_FILE)
+        report("vectors", 1, 1)
         return params
     except (OSError, sqlite3.Error, RuntimeError) as exc:  # FAISS reports a failed write as RuntimeError
         raise StorageError(tmp, f"cannot write the new index ({reason(exc)})") from None

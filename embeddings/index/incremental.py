@@ -20,9 +20,11 @@ results (only passage ids differ: an incremental build numbers new passages afte
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +36,8 @@ from ..ingest.textfile import read_bytes
 from ..models import Post, Thread
 from ..quotes.detector import QuoteDetector
 from ..quotes.resume import MAX_SEGMENTS, STATE_DIR, SavedState, StateError, detection_order, merge, write_segment
-from .datadir import FORMAT_VERSION, DataDir
+from .datadir import DB_FILE, FORMAT_VERSION, DataDir
+from .sql import POST_AS_STORED
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +170,8 @@ def plan_addition(previous: Previous, threads: Sequence[Thread], fixed: dict, kn
         return f"the saved quote state holds {len(state)} posts, the manifest counts another number"
     ordered = detection_order([p for t in threads for p in t.posts])
     why = _differs(ordered, state, known)
+    if why == _CHANGED:
+        return what_changed(previous, state, known, threads)
     if why:
         return why
     new = ordered[len(state) :]
@@ -194,9 +199,57 @@ def _differs(ordered: Sequence[Post], state: SavedState, known: dict[str, str]) 
                 f" indexed post ({newest})"
             )
         if known.get(post_id) != digest:
-            return f"post {post_id} changed"
+            return _CHANGED
         return "the indexed posts are read in another order"
     return None
+
+
+_CHANGED = "changed"  # _differs found an indexed post changed: `what_changed` says how
+
+
+def what_changed(previous: Previous, state: SavedState, known: dict[str, str], threads: Sequence[Thread]) -> str:
+    """Why a full build: which indexed posts read differently now, and what differs in the first (its fields
+    against the previous build's store). Boilerplate is found across the whole archive (`ingest.boilerplate`), so
+    new posts can make a paragraph of earlier ones boilerplate: then only their left-out text differs."""
+    changed = [p for p, d in zip(state.post_ids, state.digests) if p in known and known[p] != d]
+    thread, post = next((t, p) for t in threads for p in t.posts if p.post_id == changed[0])
+    fields = _changed_fields(previous.path / DB_FILE, post, thread.title)
+    where = f"{post.source}:{post.line}"
+    n = len(changed)
+    if fields == ["left-out text"]:
+        return (
+            f"the boilerplate found across the archive now leaves other text out of {n} indexed "
+            f"post{'' if n == 1 else 's'} (the first: {where})"
+        )
+    what = f", its {' and '.join(fields)}" if fields else ""
+    return f"{n} indexed post{' has' if n == 1 else 's have'} changed (the first: {where}{what})"
+
+
+def _changed_fields(db_path: Path, post: Post, title: str | None) -> list[str]:
+    """What of `post` differs from the row the previous build's store holds for it ([] when it cannot tell)."""
+    try:
+        db = sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True)
+        try:
+            row = db.execute(POST_AS_STORED, (post.post_id,)).fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return []
+    if row is None:
+        return []
+    body, author, posted_at, excluded, stored_title = row
+    fields = []
+    if body != post.body:
+        fields.append("text")
+    if author != post.author:
+        fields.append("author")
+    if posted_at != post.posted_at.isoformat(timespec="seconds"):
+        fields.append("date")
+    if stored_title != title:
+        fields.append("thread title")
+    if (json.loads(excluded) if excluded else []) != [list(span) for span in post.excluded]:
+        fields.append("left-out text")
+    return fields
 
 
 def save_state(

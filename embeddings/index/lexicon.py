@@ -96,6 +96,8 @@ class QueryTokenizer:
 
     def tokens(self, terms: list[str]) -> list[tuple[str, ...]]:
         with self._lock:
+            if len(self._known) > self.KEEP:  # before looking: every term asked must still be known after
+                self._known.clear()
             missing = [t for t in dict.fromkeys(terms) if t not in self._known]
             if missing:
                 self._db.executemany(INSERT_TERM, [(i + 1, t) for i, t in enumerate(missing)])
@@ -103,8 +105,6 @@ class QueryTokenizer:
                 for doc, token in self._db.execute(TERM_TOKENS):
                     found.setdefault(doc, []).append(token)
                 self._db.execute(CLEAR_TERMS)
-                if len(self._known) > self.KEEP:
-                    self._known.clear()
                 for i, term in enumerate(missing):
                     self._known[term] = tuple(found.get(i + 1, ()))
             return [self._known[t] for t in terms]

@@ -39,11 +39,11 @@ def present_sources(chosen: Sequence[str], recorded: Sequence[str], prune: bool)
     if not prune:
         lost = [s for s in gone if s in set(recorded)]
         if lost:
+            one = len(lost) == 1
             raise UsageError(
-                f"{'a source' if len(lost) == 1 else 'sources'} of the index {'is' if len(lost) == 1 else 'are'} "
-                f"gone: {', '.join(lost)}. Put {'it' if len(lost) == 1 else 'them'} back, or drop the threads read "
-                "from them with `threadbot index --prune` (/reindex prune) or `threadbot remove PATH`; the index "
-                "is unchanged"
+                f"{'a source' if one else 'sources'} of the index {'is' if one else 'are'} gone: {', '.join(lost)}. "
+                f"Put {'it' if one else 'them'} back, or drop the threads read from {'it' if one else 'them'} with "
+                "`threadbot index --prune` (/reindex prune) or `threadbot remove PATH`; the index is unchanged"
             )
         return list(chosen)
     for source in gone:

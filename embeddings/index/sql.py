@@ -1,5 +1,6 @@
 """The index database's schema and every statement run on it, by name (run only by `store.py`, and by
-`layout.py` and `lexicon.py` for the arrays a build lays out for filters and keyword ranking).
+`layout.py` and `lexicon.py` for the arrays a build lays out for filters and keyword ranking, and by
+`search/threads.py` for a candidate's thread).
 
 Statements with ``{marks}`` take an ``IN (...)`` list of placeholders; ``{where}``, a condition on posts built by
 `IndexStore._filter_sql` from bound parameters only.
@@ -90,11 +91,28 @@ POSTS_WITH_THREADS = (
 PASSAGES_BY_ID = "SELECT * FROM passages WHERE passage_id IN ({marks})"
 PASSAGE_POST_IDS = "SELECT passage_id, post_id FROM passages WHERE passage_id IN ({marks})"
 PASSAGE_COUNT = "SELECT COUNT(*) FROM passages"
+NEXT_PASSAGE_OF_POST = "SELECT start, end FROM passages WHERE post_id = ? AND start > ? ORDER BY start LIMIT 1"
 EXPORT_POSTS = (
     "SELECT p.*, t.title FROM posts p JOIN threads t USING (thread_id) {where}"
     " ORDER BY t.first_posted_at, t.thread_id, p.post_index"
 )
 FILTERED_PASSAGE_IDS = "SELECT x.passage_id FROM passages x JOIN posts p USING (post_id) WHERE {where}"
+
+# --- a candidate's thread and place in it (search/threads.py) -----------------------------------------
+PASSAGE_PLACES = (
+    "SELECT x.passage_id, p.post_id, p.thread_id, p.post_index, p.author FROM passages x JOIN posts p USING (post_id)"
+    " WHERE x.passage_id IN ({marks})"
+)
+# per post: do its own words (its passages) hold a "?" ending a sentence (not one inside a URL), and their extent
+POST_ASKS = (
+    "SELECT post_id, MAX(instr(text, '? ') > 0 OR instr(text, '?' || char(10)) > 0 OR text LIKE '%?'),"
+    " MAX(end) - MIN(start) FROM passages WHERE post_id IN ({marks}) GROUP BY post_id"
+)
+OPENING_POSTS = (
+    "SELECT p.thread_id, p.author, t.title, x.passage_id FROM threads t"
+    " JOIN posts p ON p.thread_id = t.thread_id AND p.post_index = 0 LEFT JOIN passages x ON x.post_id = p.post_id"
+    " WHERE t.thread_id IN ({marks})"
+)
 
 # --- keyword search (FTS5) ---------------------------------------------------------------------------
 KEYWORD_RANKING = (
@@ -195,6 +213,11 @@ APPEND_FTS = (
     "INSERT INTO main.passages_fts (rowid, text) SELECT passage_id, text FROM delta.passages ORDER BY passage_id"
 )
 PASSAGES_HELD = "SELECT COUNT(*), MAX(passage_id) FROM passages"
+# what a full build's reason names of an indexed post that reads differently now
+POST_AS_STORED = (
+    "SELECT p.body, p.author, p.posted_at, p.excluded, t.title FROM posts p JOIN threads t USING (thread_id)"
+    " WHERE p.post_id = ?"
+)
 # tables of arrays about passages, joined row by row ({columns}, {match}: names from append.RULES)
 DELTA_ROWS = "SELECT {columns} FROM delta.{table}"
 MAIN_ROW = "SELECT {columns} FROM main.{table} WHERE {match}"

@@ -35,6 +35,7 @@ from .sql import (
     INSERT_QUOTE,
     INSERT_THREAD,
     KEYWORD_RANKING,
+    NEXT_PASSAGE_OF_POST,
     OLD_POSTS_VIEW,
     OUTSIDE_QUOTES_OF_POST,
     PASSAGE_COUNT,
@@ -259,6 +260,11 @@ class IndexStore:
         ids = list(dict.fromkeys(int(i) for i in passage_ids))
         return {row["passage_id"]: row for row in self._rows_in(PASSAGES_BY_ID, ids)}
 
+    def next_passage(self, post_id: str, start: int) -> tuple[int, int] | None:
+        """(start, end) of the post's passage that starts next after `start`, if any."""
+        row = self._first(NEXT_PASSAGE_OF_POST, (post_id, start))
+        return (row["start"], row["end"]) if row else None
+
     def passage_count(self) -> int:
         return self._first(PASSAGE_COUNT)[0]
 
@@ -267,7 +273,7 @@ class IndexStore:
         return {r[0]: r[1] for r in self._rows_in(PASSAGE_POST_IDS, list(dict.fromkeys(int(i) for i in passage_ids)))}
 
     def fetch(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
-        """The rows of one statement of sql.py, for layout.py and lexicon.py."""
+        """The rows of one statement of sql.py, for layout.py, lexicon.py and search/threads.py."""
         return self._rows(sql, params)
 
     def export_rows(self, thread_id: str | None = None) -> list[sqlite3.Row]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ThreadbotError
+from ..errors import StorageError, ThreadbotError, reason
 from ..ingest import IngestResult
 from ..ingest.reuse import PARSED_DIR, ParseCache
 from ..models import BuildReport, Passage, Post, QuoteRelation
@@ -198,7 +199,8 @@ def add_posts(
         raise CannotAppend(f"the previous build's vectors cannot be read ({exc})") from None
     if len(vectors) != counts.get("passages"):
         raise CannotAppend(f"the previous build holds {len(vectors)} vectors, its manifest another number")
-    highest = copy_store(previous.path / DB_FILE, tmp / DB_FILE, counts.get("passages"))
+    with _writing(tmp):
+        highest = copy_store(previous.path / DB_FILE, tmp / DB_FILE, counts.get("passages"))
 
     detector = resumed(addition.state, addition.posts_by_id, addition.new, settings.quote_min_words)
     quotes = feed(detector, addition.new, lambda done, total: report("quotes", done, total))
@@ -216,10 +218,34 @@ def add_posts(
     # outside quotes look at the earlier posts of a post's thread: read whole threads, keep the new posts' ones
     new_ids = {p.post_id for p in addition.new}
     outside = [o for o in outside_quotes(addition.thread_posts, quotes) if o.post_id in new_ids]
-    append_store(tmp / DB_FILE, addition.threads, passages, quotes, outside)
-    append_vectors(vectors, np.array([p.passage_id for p in passages], dtype=np.int64), matrix, tmp / VECTORS_FILE)
+    with _writing(tmp):
+        append_store(tmp / DB_FILE, addition.threads, passages, quotes, outside)
+        report("write", 1, 1)
+        report("vectors", 0, 1)
+        ids = np.array([p.passage_id for p in passages], dtype=np.int64)
+        append_vectors(vectors, ids, matrix, tmp / VECTORS_FILE)
+        report("vectors", 1, 1)
     record = dict(previous.manifest.get("vectors") or vectors.params())
     return Added(detector, quotes, passages, embedded, record)
+
+
+# SQLite's primary result codes of a failed write (a full disk, an I/O error, a file it cannot open or write)
+_WRITE_FAILED = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY}
+
+
+@contextmanager
+def _writing(tmp: Path) -> Iterator[None]:
+    """A failed write into the new build is a StorageError, as in a full build (the live one keeps serving); a
+    previous build's store that SQLite cannot read is CannotAppend (a full build repairs it)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF not in _WRITE_FAILED:
+            raise CannotAppend(f"the previous build's store cannot be extended ({reason(exc)})") from None
+        raise StorageError(tmp, f"cannot write the new index ({reason(exc)})") from None
+    except (OSError, RuntimeError) as exc:  # FAISS reports a failed write as RuntimeError
+        raise StorageError(tmp, f"cannot write the new index ({reason(exc)})") from None
 
 
 def _vector_kind_holds(previous: Previous, total: int, settings) -> None:

@@ -18,7 +18,7 @@ from ..passages.sentences import sentence_spans
 from .text import tokenize
 
 CANDIDATE_POSTS = 25
-MIN_SCORE = 0.6
+MIN_SCORE = 0.7  # below it nothing is named the original (benchmarks/quote_candidates.py, docs/quotes.md)
 CONTEXT_CHARS = 240
 MAX_WIDEN = 400
 

@@ -12,6 +12,7 @@ from ..index.datadir import LoadedIndex
 from ..models import Filters
 from ..vectors.allowed import Allowed
 from .terms import fts_phrase, fts_query, query_terms
+from .threads import context_scores, is_question, places
 
 MODES = ("dense", "lexical", "hybrid")
 
@@ -49,6 +50,9 @@ class Fusion:
     platform") lifts by `lift`, half of the query's weight by lift/4, so the partial overlaps every long, chatty
     question has with many comments barely move it. Tuned on the dev data (benchmarks/semeval_cqa.py).
 
+    Then each candidate is read with its thread (threads.context_scores: the thread's match for a reply, the
+    title for an opening post, replies asking again moved down for a question); the fields below weigh it.
+
     method "rrf": plain weighted reciprocal rank fusion, wd/(k+rank_dense) + wl/(k+rank_lexical), kept for
     comparison (it falls below dense-only on comment ranking).
     """
@@ -59,6 +63,21 @@ class Fusion:
     rrf_k: int = 60
     rrf_dense: float = 1.0
     rrf_lexical: float = 1.0
+    # the candidate's thread and place in it (threads.context_scores; 0 turns each off): the setting 5-fold
+    # cross-validation over the SemEval dev questions chose most often, fitted on all of them, among those that
+    # keep every seed question at hit@1 (benchmarks/thread_context.py, docs/retrieval.md)
+    thread: float = 0.02
+    thread_lift: float = 0.0
+    opening_lift: float = 1.0
+    opening_power: float = 1.0
+    asking: float = 0.05
+    opener_reply: float = 0.1
+    length: float = 0.01
+
+    @property
+    def in_context(self) -> bool:
+        """Does the blend read the candidates' threads (any weight of thread context set)?"""
+        return any((self.thread, self.opening_lift, self.asking, self.opener_reply, self.length))
 
 
 DEFAULT_FUSION = Fusion()
@@ -122,6 +141,11 @@ def blend(
         cosine.update(index.vectors.search(qvec, len(missing), missing))
     coverage = term_coverage(index, query, cosine)  # every candidate, also dense ones beyond the lexical top-k
     scores = {pid: cos + fusion.lift * coverage.get(pid, 0.0) ** fusion.power for pid, cos in cosine.items()}
+    if fusion.in_context and scores:
+        ids = list(scores)
+        where = places(index, query, qvec, ids, np.array([cosine[p] for p in ids]))
+        fused = context_scores(np.array([scores[p] for p in ids]), where, fusion, is_question(query))
+        scores = dict(zip(ids, fused.tolist()))
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 

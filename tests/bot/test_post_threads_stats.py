@@ -120,7 +120,27 @@ async def test_threads_filter_ignores_case_and_accents_and_a_miss_names_the_clos
     missed = await discord_sample.command("threads", title="Stalin era trials", private=False)
     text = missed.message["content"]
     assert missed.ephemeral and not missed.embeds  # nothing found: said privately
-    assert f"Did you mean “{escape(thread.title)}”?" in text
+    assert text == (  # the words are a filter, not a thread's name; the fix is the list without it
+        f"No thread title has the words “Stalin era trials”. Did you mean “{escape(thread.title)}”? "
+        "Run `/threads` without a title for the whole list."
+    )
+
+
+async def test_threads_of_one_title_are_told_apart_in_the_list_its_menu_and_the_suggestions(
+    make_discord, copies_service
+):
+    d = await make_discord(copies_service)
+    asker = User()
+    reply = await d.command("threads", user=asker, title="personal loan")
+    lines = reply.embeds[0]["description"].split("\n")
+    options = reply.menus()["Open thread…"]["options"]
+    assert len(lines) == len(options) == 3  # the data set holds this thread three times
+    assert len({o["label"] for o in options}) == 1 and len({o["description"] for o in options}) == 3
+    for line, option in zip(lines, options, strict=True):  # each entry says what its line says
+        assert line.endswith(option["description"].split(" · ", 2)[2])
+    wrong = await d.command("ask", question="loan", thread="personal loan")
+    title = "PERSONAL LOAN AND WORK TERMINATION"
+    assert wrong.message["content"].startswith(f"No thread is called “personal loan”. Did you mean “{title}”? ")
 
 
 def test_threads_pages_hold_fifteen_and_tell_repeated_titles_apart():

@@ -125,3 +125,14 @@ def test_quote_names_one_original_and_lists_weaker_candidates_as_not_the_source(
     assert fields["Quoted later by (1)"] == "2 Jan 2010, 03:04 forum time — Bob (post 4)"
     assert fields["Similar, not the source"].startswith("Carol · 2 Jan 2004, 03:04 forum time · post 2 in “")
     assert "wrote this first" not in fields["Similar, not the source"] and card.footer.text is None
+
+
+def test_a_passage_that_goes_on_from_words_before_it_starts_with_an_ellipsis():
+    r = _result("128-32, 261-6. This volume is the transcript of the Commission.", [(15, 63)])
+    r.passage_start = 420  # later in its post, and not a sentence's start: "…(New York, 1937), pp. 128-32"
+    assert result_embed(r).description.split("\n")[1].startswith("> …128-32")
+    r.passage_start = 0
+    assert result_embed(r).description.split("\n")[1].startswith("> 128-32")
+    capital = _result("This volume is the transcript. It was published in 1937.", [(0, 30)])
+    capital.passage_start = 420
+    assert result_embed(capital).description.split("\n")[1].startswith("> **This volume")

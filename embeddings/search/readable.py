@@ -1,0 +1,85 @@
+"""The passage a result shows is a readable piece of what the poster said: not a stub, not their sign-off.
+
+Mail and forum replies end in a closing — "Cheers,\\n\\n\\tSebastian", "HTH,\\n\\n-Roy", "Thanks,\\nGabor\\n\\n[...]" —
+that the archive-wide boilerplate pass (ingest/boilerplate.py) leaves in when the poster closes differently each
+time or posted in fewer than three threads. A result's passage is cut before such a closing: a closing word on
+its own line, then at most a few short lines (a name, initials, "[...]"); or a last paragraph that is only the
+poster's name ("…current CRAN version.\n\nGabor"). The cut is a shorter span of the same
+post (`passage_end` moves with it), so `body[start:end] == passage` still holds; a passage that would be left
+without a word keeps its closing. A stub (a few words, or a lead-in ending in ":") is shown with the post's
+next passage when that follows it directly (`with_next`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..names import fold_name
+
+CLOSING = re.compile(
+    r"(?im)^[ \t]*(?:cheers|thanks(?: again| a lot| in advance)?|thank you(?: (?:very much|all|again))?|many thanks"
+    r"|best(?: wishes| regards)?|(?:kind |warm |with )?regards|hth|all the best|greetings|ciao|sincerely"
+    r"|yours(?: sincerely| truly)?|take care|bw|br)\b[^\n\w]{0,3}[ \t]*$"
+)
+STUB_WORDS = 20  # a best passage shorter than this, or ending in ":", is shown with the post's next passage
+SHOWN_MAX_CHARS = 1500  # ... while both together stay within this
+MAX_NAME_LINES = 3  # lines after the closing word: a name, a title, "[...]"
+MAX_NAME_CHARS = 60
+
+
+def closing_start(text: str) -> int | None:
+    """Where a closing at the end of `text` begins (the start of its line), or None when it has none."""
+    for match in reversed(list(CLOSING.finditer(text))):
+        after = [line for line in text[match.end() :].split("\n") if line.strip()]
+        if len(after) > MAX_NAME_LINES or any(len(line.strip()) > MAX_NAME_CHARS for line in after):
+            return None  # words follow it: it was not the end of the post's say
+        if any(line.rstrip().endswith((".", "?", "!")) and len(line.split()) > 3 for line in after):
+            return None  # a sentence, not a name
+        return match.start()
+    return None
+
+
+def signature_start(text: str, author: str) -> int | None:
+    """Where a bare signature ends `text`: a last line after a blank one that is only the author's name or part
+    of it ("Gabor" for Gábor Csárdi, "-Roy"), accents and case ignored; None when there is none."""
+    head, blank, last = text.rstrip().rpartition("\n\n")
+    words = re.findall(r"\w+", fold_name(last))
+    if not blank or not head.strip() or not words or len(words) > 3 or "\n" in last.strip():
+        return None
+    return len(head) if set(words) <= set(re.findall(r"\w+", fold_name(author))) else None
+
+
+def without_closing(result) -> None:
+    """Cut `result`'s passage (and `passage_end`, its highlights) before the closing it ends with, if any."""
+    cut = closing_start(result.passage)
+    if cut is None:
+        cut = signature_start(result.passage, getattr(result, "author", "") or "")
+    if cut is None:
+        return
+    kept = result.passage[:cut].rstrip()
+    if not re.search(r"\w", kept):
+        return
+    result.passage_end = result.passage_start + len(kept)
+    result.passage = kept
+    if result.highlights:
+        result.highlights = [(s, min(e, len(kept))) for s, e in result.highlights if s < len(kept)]
+
+
+def with_next(result, store) -> None:
+    """Show a stub — a best passage of a few words, or a lead-in ending in ":" ("In windows the error is the
+    following:") — together with the post's next passage, when it follows at once (nothing but space, or the
+    passages' shared sentence, between them: the span stays the poster's own words) and both fit
+    SHOWN_MAX_CHARS."""
+    text = result.passage.rstrip()
+    if len(re.findall(r"\w+", text)) >= STUB_WORDS and not text.endswith(":"):
+        return
+    following = store.next_passage(result.post_id, result.passage_start)
+    if following is None or following[1] - result.passage_start > SHOWN_MAX_CHARS:
+        return
+    post = store.posts_by_ids([result.post_id]).get(result.post_id)
+    body = post["body"] if post is not None else ""
+    start, end = following
+    if start > result.passage_end and body[result.passage_end : start].strip():
+        return  # quoted or left-out text lies between them
+    result.passage_end = end
+    result.passage = body[result.passage_start : end]
