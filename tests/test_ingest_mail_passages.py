@@ -129,3 +129,26 @@ def test_sentence_spans_are_trimmed_ordered_slices(parts):
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
     covered = {i for s, e in spans for i in range(s, e)}
     assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+
+
+def test_a_line_that_only_introduces_a_quote_is_not_a_passage():
+    from embeddings.models import QuoteRelation
+
+    lead = "Mike Ely actually argued the opposite, like Bukharin:"
+    quoted = "The purges were needed to root out a fifth column."
+    body = f"I read the whole thread again.\n{lead}\n{quoted}\nThat is simply wrong, and the archives show it."
+    q0 = body.index(quoted)
+    when = datetime(2020, 1, 1)
+    post = Post("p", "t", 1, "a", when, body, "f", 1)
+    quote = QuoteRelation("t", "p", 1, "a", when, "s", 0, "b", when, quoted, q0, q0 + len(quoted), 0, len(quoted))
+    kept = make_passages([Thread("t", "T", "f", [post])], Chunker(words, max_tokens=8), [quote], drop_quoted=True)
+    texts = [p.text for p in kept]
+    assert all(lead not in t and quoted not in t for t in texts)
+    assert "I read the whole thread again." in texts[0] and any("simply wrong" in t for t in texts)
+    alone = Post("p", "t", 1, "a", when, f"{lead}\n{quoted}", "f", 1)
+    q = QuoteRelation("t", "p", 1, "a", when, "s", 0, "b", when, quoted, len(lead) + 1, len(alone.body), 0, 9)
+    [only] = make_passages([Thread("t", "T", "f", [alone])], Chunker(words, max_tokens=50), [q], drop_quoted=True)
+    assert only.text == lead  # all the poster wrote: kept, so the post can still be found
+    # a line ending in ":" that its own words follow is kept
+    steps = Post("p", "t", 1, "a", when, "Do this:\nrun the check again.", "f", 1)
+    assert make_passages([Thread("t", "T", "f", [steps])], Chunker(words, max_tokens=50), [], drop_quoted=True)

@@ -29,6 +29,14 @@ def test_escaped_markdown_stays_literal_and_html_is_not_live():
     assert "<a " not in drawn
 
 
+def test_a_subtext_line_is_drawn_small_and_its_masked_link_live():
+    drawn = discord_html.markdown("**Ann** · post 7\n-# [Banks \\[in\\] Doha](https://f.example/t/7)\n> passage")
+    assert '<span class="subtext"><a href="https://f.example/t/7">Banks [in] Doha</a></span>' in drawn
+    assert "-#" not in drawn and drawn.count("<blockquote>") == 1
+    assert ".subtext { font-size: 12px;" in discord_html.CSS
+    assert discord_html.markdown(r"\-# escaped") == "-# escaped"  # an escaped marker is text
+
+
 def test_a_timestamp_is_shown_in_the_viewers_zone():
     # 2009-08-17 11:46 UTC is 07:46 in New York (EDT)
     assert discord_html.inline("<t:1250509560:f>") == '<span class="ts">August 17, 2009 7:46 AM</span>'

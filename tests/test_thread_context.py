@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import numpy as np
 import pytest
 
 from embeddings.errors import UsageError
-from embeddings.search.threads import is_question
+from embeddings.index.places import COLUMNS
+from embeddings.search.threads import is_question, places
 from embeddings.service import SearchService
 
-from .conftest import make_settings, run_cli
+from .conftest import SAMPLE_DIR, make_settings, run_cli
 
 CARS = "Car engine overheating"
 PARTY = "Garden party on Saturday"
@@ -111,5 +113,49 @@ def test_a_build_made_before_postings_and_layouts_still_ranks_with_its_threads(t
         after = [(r.thread_id, r.post_index) for r in old.search(QUESTION, 10)]
         assert after[0] == before[0] == ("cars", 1)
         assert [(r.thread_id) for r in old.search(QUESTION, 10, per_thread=1)] == ["cars", "party"]
+    finally:
+        old.close()
+
+
+ASKED = [QUESTION, "garden party food", "who is bringing food to the party?", "stuck thermostat", "Stalin purges"]
+
+
+def _from_the_store(data) -> None:
+    """Drop the thread places a build lays out, as a threadbot made before them wrote the build."""
+    db = sqlite3.connect(data.current_path() / "index.sqlite")
+    db.execute(f"DELETE FROM passage_columns WHERE name IN ({','.join('?' * len(COLUMNS))})", COLUMNS)
+    db.execute("DELETE FROM passage_sets WHERE kind = 'title'")
+    db.commit()
+    db.close()
+
+
+def test_the_laid_out_thread_places_are_what_the_store_reads_give(tmp_path, embedder, sample_service, shared_cache):
+    _write(tmp_path / "threads.jsonl", POSTS)
+    service = SearchService(make_settings(tmp_path / "data", shared_cache), embedder)
+    service.rebuild([str(tmp_path / "threads.jsonl"), str(SAMPLE_DIR)])
+    index = service._current()
+    assert index.layout.thread_places() is not None
+    ids = index.vectors.ids().tolist()
+    laid_out, ranked = {}, {}
+    for query in ASKED:
+        qvec = embedder.encode_query(query)
+        cosine = np.array([c for _, c in sorted(index.vectors.search(qvec, len(ids)))])
+        laid_out[query] = places(index, query, qvec, sorted(ids), cosine)
+        ranked[query] = [(r.post_id, r.passage_start, r.score) for r in service.search(query, 10)]
+    assert any(p.asks.any() and p.by_opener.any() and p.thread_coverage.any() for p in laid_out.values())
+    _from_the_store(service.data)
+    service.close()
+    old = SearchService(make_settings(tmp_path / "data", shared_cache), embedder)
+    try:
+        index = old._current()
+        assert index.layout is not None and index.layout.thread_places() is None
+        for query in ASKED:
+            qvec = embedder.encode_query(query)
+            cosine = np.array([c for _, c in sorted(index.vectors.search(qvec, len(ids)))])
+            stored = places(index, query, qvec, sorted(ids), cosine)
+            for field in ("thread_cosine", "thread_coverage", "opening", "asks", "by_opener", "length"):
+                mine, theirs = getattr(laid_out[query], field), getattr(stored, field)
+                assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), (query, field)
+            assert [(r.post_id, r.passage_start, r.score) for r in old.search(query, 10)] == ranked[query]
     finally:
         old.close()

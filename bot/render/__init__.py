@@ -1,12 +1,13 @@
 """Core data classes → Discord embeds, within Discord's limits; one module per kind of answer.
 
 Everything archived (passages, post bodies, titles, authors in descriptions and fields) is escaped once, after it
-is cut, so it renders as written (see bot/escaping.py); embed author names and footers are plain text in Discord
-and are not. Every post's date is shown one way (:func:`bot.text.when`).
+is cut, so it renders as written (see bot/escaping.py); footers are plain text in Discord and are not. Every card
+leads with who wrote it and when, the thread as a small second line (bot/render/cards.py). Every post's date is
+shown one way (:func:`bot.text.when`).
 """
 
 from ..text import MESSAGE_EMBED_CHARS_MAX, archive_date, cut_words, plain, render_passage, when
-from .cards import byline, set_thread
+from .cards import byline, thread_line
 from .post import post_body_blocks, post_choice, post_pages, thread_pages
 from .quote import occurrence_choice, quote_embed
 from .reindex import STAGES, progress_text, report_embed
@@ -51,7 +52,7 @@ __all__ = [
     "result_embed",
     "results_embeds",
     "results_header",
-    "set_thread",
+    "thread_line",
     "share_card",
     "source_names",
     "stats_details_embed",

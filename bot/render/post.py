@@ -23,8 +23,9 @@ from ..text import (
     posted,
     split_escaped,
     when,
+    years,
 )
-from .cards import byline, clip, set_thread
+from .cards import byline, clip, thread_line
 
 LABEL_NAME_MAX = 200
 
@@ -88,14 +89,14 @@ def paginate_lines(lines: list[str], limit: int) -> list[str]:
 
 
 def post_pages(view, page_chars: int = 3800) -> list[discord.Embed]:
-    """A whole post as one card per page: the thread (a link to the post when the archive has its address), "who
-    · when · post N of M", then the post; "page i of n" below when it takes more than one. Each description is
+    """A whole post as one card per page: "who · when · post N of M", the thread as a small line (a link to the
+    post when the archive has its address), then the post; "page i of n" below when it takes more than one. Each description is
     sized so that the whole embed stays within one message's limit."""
     number = view.post_index + 1
-    head = byline(view, number, view.post_count)
+    head = byline(view, number, view.post_count) + "\n" + thread_line(view.thread_title, view.url)
 
     def page(i: int, n: int, text: str) -> discord.Embed:
-        e = set_thread(discord.Embed(description=f"{head}\n{text}", colour=COLOUR), view.thread_title, view.url)
+        e = discord.Embed(description=f"{head}\n{text}", colour=COLOUR)
         if n > 1:
             e.set_footer(text=f"page {i} of {n}")
         return e
@@ -119,16 +120,21 @@ def own_words(view) -> str:
 
 
 def thread_pages(title: str, posts: Sequence, per_page: int = POSTS_PER_PAGE) -> list[discord.Embed]:
-    """A thread as a list of its posts, `per_page` a page: "**7.** author · date — first words…"."""
+    """A thread as a list of its posts, `per_page` a page: "**11 posts** · 2009–2012", the thread as a small line
+    (a link to its first post when the archive has its address), then "**7.** author · date — first words…"."""
     chunks = [posts[i : i + per_page] for i in range(0, len(posts), per_page)] or [[]]
+    head = f"**{plural(len(posts), 'post')}**"
+    if posts:
+        head += " · " + years(min(p.posted_at for p in posts), max(p.posted_at for p in posts))
+    head += "\n" + thread_line(title, getattr(posts[0], "url", None) if posts else None)
     pages = []
     for n, chunk in enumerate(chunks, 1):
         lines = [
             f"**{p.post_index + 1}.** {plain(p.author, 80)} · {posted(p)} — {plain(own_words(p), SNIPPET_CHARS)}"
             for p in chunk
         ]
-        e = set_thread(discord.Embed(description="\n".join(lines) or "*(no posts)*", colour=COLOUR), title)
-        e.set_footer(text=f"page {n} of {len(chunks)} · {plural(len(posts), 'post')}")
+        e = discord.Embed(description=head + "\n" + ("\n".join(lines) or "*(no posts)*"), colour=COLOUR)
+        e.set_footer(text=f"page {n} of {len(chunks)}")
         pages.append(e)
     return pages
 

@@ -1,6 +1,7 @@
 """/quote: one original, named as such, and the later posts that quoted it as a timeline.
 
-"**Author** wrote this first · <date> · <thread> (post 3)", then the passage in its context (the asked words in
+"**Author** wrote this first · <date> · post 3", the thread as a small line (a link to the post when the archive
+has its address), then the passage in its context (the asked words in
 bold, cuts marked "…"), then "Quoted later by": one line per later post, oldest first. Other candidates are never
 presented as originals: those close enough to be worth a look are listed below as "Similar, not the source".
 """
@@ -18,13 +19,12 @@ from ..text import (
     FIELD_VALUE_MAX,
     MESSAGE_EMBED_CHARS_MAX,
     fit_embed,
-    link_url,
     or_placeholder,
     plain,
     posted,
     render_passage,
 )
-from .cards import byline, clip, set_thread
+from .cards import byline, clip, thread_line
 
 CONTEXT_CHARS = 600  # characters of the original post shown around the asked words
 EXACT = 0.95  # a match at least this close is "the same words"
@@ -58,9 +58,8 @@ def quote_embed(
     o = trace.original
     budget = max(400, budget)
     e = discord.Embed(colour=COLOUR)
-    if link_url(getattr(post, "url", None)):  # the thread is named in the first line; up here it is the link
-        set_thread(e, o.thread_title, post.url, budget // 6)
-    head = byline(o, verb="wrote this first") + " · " + _where(o)
+    head = byline(o, verb="wrote this first") + f" · post {o.post_index + 1}"
+    head += "\n" + thread_line(o.thread_title, getattr(post, "url", None), budget // 4)
     if trace.score < EXACT:
         head += "\n*a close match: the words you gave differ a little from the original's*"
     later = sorted(trace.quoted_by or [], key=lambda q: q.posted_at)

@@ -1,7 +1,7 @@
 """/ask: a page of result cards, its header, the menus' entries, and the card a member shares.
 
-A card: the thread as its small top line (a link to the post when the archive has its address), then
-"**author** · date · post 7 of 11", then about 300 characters of the passage around its best sentence, as a block
+A card: "**author** · date · post 7 of 11", then the thread as a small line (a link to the post when the archive
+has its address), then about 300 characters of the passage around its best sentence, as a block
 quote, cuts marked "…", that sentence bold when the passage holds more than it; "Quoted by" when later posts
 quoted it. No scores: they mean nothing to a member (the CLI's JSON and `--explain` keep them).
 """
@@ -23,7 +23,7 @@ from ..text import (
     posted,
     render_passage,
 )
-from .cards import byline, clip, set_thread
+from .cards import byline, clip, thread_line
 
 EXCERPT_CHARS = 300  # characters of a passage on a results page, around its best sentence
 
@@ -31,8 +31,9 @@ EXCERPT_CHARS = 300  # characters of a passage on a results page, around its bes
 def result_embed(result, budget: int = 2000, around: int | None = EXCERPT_CHARS) -> discord.Embed:
     """One result's card, counting at most `budget` characters in all (every part of an embed counts)."""
     budget = max(300, budget)
-    embed = set_thread(discord.Embed(colour=COLOUR), result.thread_title, getattr(result, "url", None), budget // 6)
+    embed = discord.Embed(colour=COLOUR)
     head = byline(result, result.post_index + 1, result.post_count)
+    head += "\n" + thread_line(result.thread_title, getattr(result, "url", None), budget // 4)
     also = getattr(result, "also_in", None) or []  # posts with the same text, collapsed into this card
     if also:
         head += "\n*also in: " + plain(also_in_line(also), min(300, budget // 6)) + "*"

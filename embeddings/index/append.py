@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models import OutsideQuote, Passage, QuoteRelation, Thread
+from ..models import OutsideQuote, Passage, Post, QuoteRelation, Thread
+from .places import known_threads
 from .sql import (
     APPEND_FTS,
     APPEND_QUOTES,
@@ -113,12 +114,18 @@ def append_store(
     passages: Sequence[Passage],
     quotes: Sequence[QuoteRelation],
     outside: Sequence[OutsideQuote],
+    thread_posts: Sequence[Post] = (),
 ) -> None:
     """Add the new posts (`threads` holding only those) with their passages, quotes and outside quotes to the
-    copied database at `target`."""
+    copied database at `target`; `thread_posts`: every post of those threads, old and new (their openers)."""
     delta = target.with_name(DELTA_FILE)
     delta.unlink(missing_ok=True)
-    write_store(delta, threads, passages, quotes, outside)
+    db = sqlite3.connect(target)
+    try:
+        known = known_threads(db, threads, thread_posts)  # the earlier threads' keys, from the copy
+    finally:
+        db.close()
+    write_store(delta, threads, passages, quotes, outside, known)
     db = sqlite3.connect(target)
     try:
         db.execute(ATTACH_DELTA, (str(delta),))

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..models import Filters, Passage, Thread
 from ..vectors.allowed import Allowed
+from .places import Known, ThreadPlaces, write_places
 from .sql import INSERT_PASSAGE_COLUMN, INSERT_PASSAGE_SET, PASSAGE_COLUMN, PASSAGE_SET
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
@@ -43,8 +44,12 @@ def _blob(ids: Sequence[int]) -> bytes:
     return np.asarray(ids, dtype="<i4").tobytes()
 
 
-def write_layout(db: sqlite3.Connection, threads: Sequence[Thread], passages: Sequence[Passage]) -> None:
-    """Each author's and thread's passage ids and each passage's date, in the build's transaction."""
+def write_layout(
+    db: sqlite3.Connection, threads: Sequence[Thread], passages: Sequence[Passage], known: Known | None = None
+) -> None:
+    """Each author's and thread's passage ids, each passage's date and post, and its thread and place in it
+    (`places.write_places`; `known`: what an incremental build's new posts need of the earlier ones), in the
+    build's transaction."""
     posts = {p.post_id: p for t in threads for p in t.posts}
     size = max((x.passage_id for x in passages), default=0) + 1
     posted = np.full(size, _NONE, dtype=np.int64)
@@ -60,6 +65,7 @@ def write_layout(db: sqlite3.Connection, threads: Sequence[Thread], passages: Se
     db.executemany(INSERT_PASSAGE_SET, [(kind, key, _blob(ids)) for (kind, key), ids in sets.items()])
     db.execute(INSERT_PASSAGE_COLUMN, ("posted_at", posted.astype("<i8").tobytes()))
     db.execute(INSERT_PASSAGE_COLUMN, ("post", first.astype("<i4").tobytes()))
+    write_places(db, threads, passages, known)
 
 
 class Layout:
@@ -71,6 +77,7 @@ class Layout:
         self._posted: np.ndarray | None = None
         self._posts: np.ndarray | None = None
         self._in_order = False
+        self._places: ThreadPlaces | None | bool = False  # False: not read yet
 
     def allowed(self, filters: Filters) -> Allowed | None:
         """The passage ids `filters` allow; None when there is no filter."""
@@ -121,6 +128,14 @@ class Layout:
         if not len(self._posts):
             return None
         return self._posts[np.asarray(passage_ids, dtype=np.int64)].tolist()
+
+    def thread_places(self) -> ThreadPlaces | None:
+        """Each passage's thread and place in it (`places.ThreadPlaces`), read on first use; None for a build
+        made before they were laid out."""
+        with self._lock:
+            if self._places is False:
+                self._places = ThreadPlaces.load(self._store)
+            return self._places
 
     def _posted_column(self) -> tuple[np.ndarray, bool]:
         with self._lock:

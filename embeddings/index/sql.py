@@ -128,8 +128,9 @@ PHRASE_SCORES = "SELECT rowid, -bm25(passages_fts) FROM passages_fts WHERE passa
 # passage_sets: ("author", name with ASCII letters lowered, as NOCASE compares) or ("thread", thread id) -> the
 # passage ids, ascending, little-endian int32. passage_columns: "posted_at" (int64 seconds since 1970, UTC),
 # "post" (int32: the id of the first passage of the passage's post) and "length" (int32 FTS5 tokens), each
-# indexed by passage id. postings: an FTS5 token -> the passages holding it
-# (int32, ascending) and how often (uint16).
+# indexed by passage id, and the thread places of places.py ("thread", "place", "extent", "opening_start",
+# "opening_stop", with passage_sets ("title", token) -> thread keys). postings: an FTS5 token -> the passages
+# holding it (int32, ascending) and how often (uint16).
 HAS_LAYOUT = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('passage_sets', 'postings')"
 INSERT_PASSAGE_SET = "INSERT INTO passage_sets VALUES (?, ?, ?)"
 INSERT_PASSAGE_COLUMN = "INSERT INTO passage_columns VALUES (?, ?)"

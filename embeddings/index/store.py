@@ -97,9 +97,10 @@ def write_store(
     passages: Sequence[Passage],
     quotes: Sequence[QuoteRelation],
     outside: Sequence[OutsideQuote] = (),
+    known=None,
 ) -> None:
     """Write a complete, new index database (never an existing one); `outside`: quotes of messages that are not
-    in the archive."""
+    in the archive; `known`: an incremental build's `places.Known`."""
     db = sqlite3.connect(path)
     try:
         db.executescript(SCHEMA)
@@ -141,7 +142,7 @@ def write_store(
             )
             db.executemany(INSERT_PASSAGE, [(x.passage_id, x.post_id, x.start, x.end, x.text) for x in passages])
             db.execute(REBUILD_FTS)
-            write_layout(db, threads, passages)  # filters and keyword ranking read these (layout.py, lexicon.py)
+            write_layout(db, threads, passages, known)  # filters and ranking read these (layout.py, lexicon.py)
             write_postings(db, max((x.passage_id for x in passages), default=0) + 1)
             db.executemany(
                 INSERT_QUOTE,

@@ -219,7 +219,7 @@ def add_posts(
     new_ids = {p.post_id for p in addition.new}
     outside = [o for o in outside_quotes(addition.thread_posts, quotes) if o.post_id in new_ids]
     with _writing(tmp):
-        append_store(tmp / DB_FILE, addition.threads, passages, quotes, outside)
+        append_store(tmp / DB_FILE, addition.threads, passages, quotes, outside, addition.thread_posts)
         report("write", 1, 1)
         report("vectors", 0, 1)
         ids = np.array([p.passage_id for p in passages], dtype=np.int64)

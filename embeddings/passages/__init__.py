@@ -41,6 +41,32 @@ def own_spans(
     return own
 
 
+LEAD_IN_WORDS = 20  # a line ending in ":" right before a quote, of at most this many words, only introduces it
+
+
+def without_lead_ins(body: str, regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`regions` (a post's own words, between its quotes) less the line each one ends with when that line only
+    introduces the quote that follows it ("Mike Ely actually argued the opposite, like Bukharin:"): a short line
+    ending in ":" right before a quote says nothing on its own, and as a search result it would show a lead-in
+    whose quoted words are cut out. A region that is only such a line is dropped (the caller keeps a post's lead-in
+    when it is all the post says)."""
+    out = []
+    for start, end in regions:
+        if end >= len(body):  # nothing follows: not a lead-in
+            out.append((start, end))
+            continue
+        text = body[start:end].rstrip()
+        line_start = text.rfind("\n") + 1
+        last = text[line_start:]
+        if last.endswith(":") and len(last.split()) <= LEAD_IN_WORDS:
+            kept = body[start : start + line_start].rstrip()
+            if kept.strip():
+                out.append((start, start + len(kept)))
+            continue
+        out.append((start, end))
+    return out
+
+
 def indexed_spans(regions: Iterable[tuple[int, int]], excluded: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """`regions` (sorted, not overlapping) less the `excluded` spans (a post's footer, signature, ...)."""
     cuts = sorted(excluded)
@@ -80,6 +106,8 @@ def make_passages(
     for _, post in posts:
         explicit = quote_lines(post.body).spans() if drop_quoted else ()
         regions = own_spans(len(post.body), quoted.get(post.post_id, []), explicit)
+        if drop_quoted:  # unless the lead-in is all the poster wrote: then it is what they said
+            regions = without_lead_ins(post.body, regions) or regions
         if post.excluded:
             regions = indexed_spans(regions, post.excluded)
         for chunk in chunker.chunk(post.body, regions):

@@ -97,12 +97,60 @@ def embed_texts(embed: dict) -> list[tuple[str, str]]:
     return [(where, text) for where, text in parts if text]
 
 
-def message_problems(payload: dict, *, allowed=frozenset(), quotes_in=("description",)) -> list[str]:
+# The bot's own thread line, a card description's second line: "-# [title](target)" or "-# title". The target is
+# an http(s) address in which nothing could end the link, open a hover title or escape.
+THREAD_LINE = re.compile(r"-# (?:\[(?P<label>.*)\]\((?P<target>https?://[^\s()<>\[\]\\\"`]+)\)|(?P<plain>.*))\Z")
+
+
+def _bare_brackets(text: str) -> bool:
+    """Whether `text` holds a `[` or `]` that no backslash escapes: in a link's text it could close or nest one."""
+    pos = 0
+    while pos < len(text):
+        if text[pos] == "\\" and pos + 1 < len(text):
+            pos += 2
+            continue
+        if text[pos] in "[]":
+            return True
+        pos += 1
+    return False
+
+
+def thread_line_problems(line: str, *, allowed=frozenset()) -> list[str]:
+    """What is wrong with `line` as the bot's thread line: not of its form, or a title that is live itself (any
+    markup live_markup finds, a bare bracket in a link's text, an address a link's text would show)."""
+    m = THREAD_LINE.match(line)
+    if not m:
+        return [f"not a thread line: {line!r}"]
+    title = m.group("plain") if m.group("label") is None else m.group("label")
+    problems = live_markup(title, allowed=allowed)
+    if m.group("label") is not None and _bare_brackets(title):
+        problems.append(f"bracket in link text: {title!r}")
+    if m.group("label") is not None and AUTOLINK.search(title):
+        problems.append(f"address in link text: {title!r}")
+    return [f"thread line: {p}" for p in problems]
+
+
+def _own_thread_line(text: str, allowed) -> tuple[str, list[str]]:
+    """A description without its thread line (the line after a byline that starts "**" — archived text is escaped,
+    so an unescaped "**" at its start is the bot's), and the line's problems; unchanged when it has none."""
+    lines = text.split("\n")
+    if len(lines) < 2 or not lines[0].startswith("**") or not lines[1].startswith("-# "):
+        return text, []
+    return "\n".join([lines[0], "", *lines[2:]]), thread_line_problems(lines[1], allowed=allowed)
+
+
+def message_problems(
+    payload: dict, *, allowed=frozenset(), quotes_in=("description",), thread_line: bool = True
+) -> list[str]:
     """live_markup over a message's content and every embed's markdown parts; block quotes are allowed in the
-    parts named in `quotes_in` (where the bot quotes passages)."""
+    parts named in `quotes_in` (where the bot quotes passages). `thread_line`: a description's second line may be
+    the bot's thread line (:func:`thread_line_problems` checks it); nothing else may be a subtext line or link."""
     problems = [f"content: {p}" for p in live_markup(payload.get("content") or "", allowed=allowed)]
     for i, e in enumerate(payload.get("embeds") or []):
         for where, text in embed_texts(e):
+            if where == "description" and thread_line:
+                text, found = _own_thread_line(text, allowed)
+                problems += [f"embed {i} {where}: {p}" for p in found]
             quotes = any(where.startswith(q) for q in quotes_in)
             problems += [f"embed {i} {where}: {p}" for p in live_markup(text, allowed=allowed, quotes_allowed=quotes)]
     return problems

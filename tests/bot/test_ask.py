@@ -10,9 +10,10 @@ from datetime import datetime
 
 import pytest
 from bot_harness import User, components
+from card_lines import card_lines, shown_title, unescaped
 from discord_rules import check_all_sent
 
-from bot.text import archive_date, escape
+from bot.text import archive_date, escape, link_url
 from bot.views import NOT_YOURS, Navigator
 
 QUESTION = "Were the purges aimed at real counter-revolutionary networks?"
@@ -36,11 +37,13 @@ async def test_a_card_leads_with_who_wrote_it_when_and_where_and_shows_no_score(
     expected = sample_service.search(QUESTION, 3)
     assert reply.sent[0].callback_type == 5  # deferred before the search ran
     for e, r in zip(reply.embeds, expected, strict=True):
-        first, *passage = e["description"].split("\n")
+        first, _, rest = card_lines(e["description"])
+        passage = rest.split("\n")
         # the forum's clock as written, marked as such, and no Discord timestamp of it: the sample has no zone
         where = f"post {r.post_index + 1} of {r.post_count}"
         assert first == f"**{escape(r.author)}** · {archive_date(r.posted_at)} forum time · {where}"
-        assert e["author"]["name"] == r.thread_title  # the thread: the small line above
+        title, target = shown_title(e["description"])  # the thread: the small line under the byline
+        assert unescaped(title) == r.thread_title and target == link_url(r.url) and "author" not in e
         assert not TIMESTAMP.search(str(e)) and "archive:" not in str(e)
         assert "score" not in str(e) and "footer" not in e and f"{r.score:.2f}" not in str(e)
         assert "/post thread:" not in e["description"]  # nothing to retype: the menu opens the post

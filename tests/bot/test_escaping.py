@@ -10,6 +10,7 @@ from datetime import datetime
 
 import pytest
 from bot_harness import User
+from card_lines import shown_title, unescaped
 from conftest import LONG_THREAD_TITLE, SPECIAL_THREAD
 from discord.utils import escape_markdown, escape_mentions, format_dt
 from discord_rules import check_all_sent, check_message
@@ -313,8 +314,8 @@ async def test_an_ask_page_of_five_shows_the_long_title_in_every_embed(make_disc
     reply = await d.command("ask", user=asker, question="the orchard cooperative and the grain levy", limit=5)
     if "Show weaker matches" in reply.buttons():  # the relevance floor: every post, weaker ones too
         await d.press(reply.message, "Show weaker matches", asker)
-    titles = [e["author"]["name"] for e in reply.embeds]  # the thread's line, above the author's
+    titles = [unescaped(shown_title(e["description"])[0]) for e in reply.embeds]  # the line under the byline
     assert len(titles) == 5
     for title in titles:
-        assert title != ELLIPSIS and len(title) >= 40 and title.endswith(ELLIPSIS)
+        assert title != ELLIPSIS and 40 <= len(title) <= 150 and title.endswith(ELLIPSIS)
         assert LONG_THREAD_TITLE.startswith(title[:-1].rstrip())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from bot_harness import User
+from card_lines import card_lines
 from conftest import make_settings
 from discord_rules import check_all_sent
 
@@ -102,7 +103,7 @@ async def test_copies_of_one_text_are_one_card_naming_where_else_it_was_posted(m
     cards = [e["description"] for e in reply.embeds]
     assert reply.message["content"].startswith(f"Results 1–3 of {len(results)} for")  # 10 posts, 4 texts
     [card] = [c for c in cards if "company terminates you" in c.replace("\\", "")]
-    head = card.split("\n")[1]
+    head = card_lines(card)[2].split("\n")[0]  # under the byline and the thread
     assert head == "*also in: PERSONAL LOAN AND WORK TERMINATION (post 2) ×2*"
     assert sum("company terminates you" in c.replace("\\", "") for c in cards) == 1
     check_all_sent(d.transport.sent)

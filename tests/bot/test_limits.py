@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 from bot_harness import User
+from card_lines import card_lines
 from conftest import LONG_THREAD_ID, LONG_THREAD_POSTS, LONG_THREAD_TITLE
 from discord_rules import check_all_sent, check_message, embed_chars
 
@@ -51,15 +52,16 @@ def test_ten_results_with_400_char_thread_id_and_title_fit_one_message(quoted):
     check_message(_payload(embeds))  # every per-part limit, and the 6000 total with every part counted
     assert sum(embed_chars(e.to_dict()) for e in embeds) <= MESSAGE_EMBED_CHARS_MAX
     for i, e in enumerate(embeds):
-        head, passage = e.description.split("\n", 1)
+        head, thread, passage = card_lines(e.description)
         assert head.endswith(f" · post {i + 1} of 10")  # who, when and where survive every cut
+        assert thread.startswith("-# T T T") and thread.endswith("…")  # the title, cut and marked
         # and some of the passage: here only its highlight fits, so it is not bold (bold throughout says nothing)
         assert passage.startswith("> ") and "word word" in passage and "**" not in passage
 
 
 def _text(page) -> str:
-    """A post page's text: its description below the line that says who wrote the post and when."""
-    return page.description.split("\n", 1)[1]
+    """A post page's text: its description below the lines that say who wrote the post, when and where."""
+    return card_lines(page.description)[2]
 
 
 def _end_to_end_checked(d) -> int:
@@ -129,6 +131,8 @@ def test_post_pages_stay_under_6000_with_a_huge_thread_id_and_link():
     pages = post_pages(view)
     for p in pages:
         check_message(_payload([p]))
+        thread = card_lines(p.description)[1]
+        assert thread.startswith("-# [" + "T" * 100) and thread.endswith(f"…]({view.url})")  # cut title, whole link
     assert " ".join(" ".join(_text(p) for p in pages).split()) == " ".join(view.body.split())
 
 

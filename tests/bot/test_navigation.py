@@ -5,6 +5,7 @@ relevance floor's "only N good matches" and "Show weaker matches": test_floor.py
 from __future__ import annotations
 
 from bot_harness import User
+from card_lines import card_lines, shown_title, unescaped
 from discord_rules import check_all_sent
 from markup_rules import message_problems
 
@@ -45,17 +46,19 @@ async def test_a_post_opens_its_thread_and_the_thread_opens_any_post(discord_sam
     reply = await discord_sample.command("post", user=asker, thread=thread.thread_id, number=1)
     assert "Back to results" not in reply.buttons()  # nothing below it
     await discord_sample.press(reply.message, "Open thread", asker)
-    lines = reply.embeds[0]["description"].split("\n")
+    head, title, rest = card_lines(reply.embeds[0]["description"])
+    lines = rest.split("\n")
     posts = sample_service.thread_posts(thread.thread_id)
+    assert head == "**11 posts** · 2009" and unescaped(shown_title(reply.embeds[0]["description"])[0]) == thread.title
     assert len(lines) == 10 and lines[0].startswith(f"**1.** {escape(posts[0].author)} · ")
-    assert reply.embeds[0]["footer"]["text"] == "page 1 of 2 · 11 posts"
+    assert reply.embeds[0]["footer"]["text"] == "page 1 of 2"
     await discord_sample.press(reply.message, "Next", asker)
-    assert reply.embeds[0]["description"].startswith(f"**11.** {escape(posts[10].author)}")
+    assert card_lines(reply.embeds[0]["description"])[2].startswith(f"**11.** {escape(posts[10].author)}")
     await discord_sample.select(reply.message, "Open post…", "p10", asker)
     assert "post 11 of 11" in reply.embeds[0]["description"].split("\n")[0]
     assert "Back to thread" in reply.buttons() and "Open thread" not in reply.buttons()
     await discord_sample.press(reply.message, "Back to thread", asker)
-    assert reply.embeds[0]["description"].startswith("**11.**")  # the page of the list it was left at
+    assert card_lines(reply.embeds[0]["description"])[2].startswith("**11.**")  # the page it was left at
     await discord_sample.press(reply.message, "Back to post", asker)
     assert "post 1 of 11" in reply.embeds[0]["description"].split("\n")[0]
 
@@ -74,7 +77,8 @@ async def test_share_posts_one_result_to_the_channel_pinging_nobody(discord_samp
     assert not data.get("components")  # a card, not controls
     r = sample_service.search(QUESTION, 3)[1]
     [card] = data["embeds"]
-    assert card["description"].startswith(f"**{escape(r.author)}** · ") and card["author"]["name"] == r.thread_title
+    assert card["description"].startswith(f"**{escape(r.author)}** · ") and "author" not in card
+    assert unescaped(shown_title(card["description"])[0]) == r.thread_title  # the thread: the small second line
     assert message_problems(data, allowed={f"<@{asker.id}>"}) == []
     assert reply.message["embeds"] == before["embeds"]  # the asker's page stays as it was
     check_all_sent(discord_sample.transport.sent)

@@ -8,11 +8,12 @@ from datetime import datetime
 from pathlib import Path
 
 from bot_harness import MANAGE_GUILD, User
+from card_lines import card_lines, shown_title, unescaped
 from conftest import LONG_POST_CHARS, SPECIAL_THREAD
 from discord_rules import check_all_sent
 
 from bot.render import archive_date
-from bot.text import escape
+from bot.text import escape, link_url
 
 
 def _thread(service):
@@ -26,7 +27,8 @@ async def test_post_shows_whole_post_with_quotes_marked(discord_sample, sample_s
     e = reply.embeds[0]
     head = f"**{escape(quoting.author)}** · {archive_date(quoting.posted_at)} forum time"
     assert e["description"].startswith(f"{head} · post {quoting.post_index + 1} of {thread.post_count}\n")
-    assert e["author"]["name"] == thread.title
+    title, target = shown_title(e["description"])  # the thread: the small line under the byline
+    assert unescaped(title) == thread.title and target == link_url(quoting.url) and "author" not in e
     span = quoting.quoted_spans[0]
     label = f"*↳ quoting {escape(span.source_author)}, {archive_date(span.source_posted_at)} forum time (post "
     text = e["description"]
@@ -47,10 +49,10 @@ async def test_30000_character_post_is_split_into_pages(make_discord, special_se
     reply = await d.command("post", user=asker, thread=SPECIAL_THREAD, number=1)
     body = special_service.post(SPECIAL_THREAD, 1).body
     assert len(body) == LONG_POST_CHARS
-    head = reply.embeds[0]["description"].split("\n")[0]
+    head = "\n".join(card_lines(reply.embeds[0]["description"])[:2])
 
     def text(description: str) -> str:
-        assert description.startswith(head + "\n")  # who and when on every page
+        assert description.startswith(head + "\n")  # who, when and where on every page
         return description[len(head) + 1 :]
 
     pages = [text(reply.embeds[0]["description"])]
@@ -78,8 +80,9 @@ async def test_mentions_and_markdown_render_as_written(make_discord, special_ser
     assert r"\# not a heading" in desc and r"\`orchard\`" in desc
     # a ">" line of a post is a quote: shown as one, labelled, never as the archive's own markup
     assert "*↳ quoted from an earlier message*\n> this line looks like a quote" in desc
-    # the thread's title is the embed's author line: plain text in Discord (no markdown, no mentions), as written
-    assert reply.embeds[0]["author"]["name"] == "Grain levy **minutes** & @everyone notes"
+    # the thread's title is archived text like any other: escaped, so it shows as written and pings nobody
+    title, _ = shown_title(desc)
+    assert title == "Grain levy \\*\\*minutes\\*\\* & @\u200beveryone notes" and "author" not in reply.embeds[0]
     edit = [s for s in reply.sent if s.method == "PATCH"][0]
     assert edit.payload["allowed_mentions"]["parse"] == []  # the client's AllowedMentions.none()
 
@@ -109,7 +112,7 @@ async def test_threads_is_one_line_per_thread_with_its_posts_and_years(discord_s
     menu = reply.menus()["Open thread…"]  # the jump menu
     assert [o["label"] for o in menu["options"]] == [thread.title]
     await discord_sample.select(reply.message, "Open thread…", "t0", asker)
-    assert reply.embeds[0]["description"].startswith("**1.** ")
+    assert card_lines(reply.embeds[0]["description"])[2].startswith("**1.** ")
     assert "Back to threads" in reply.buttons()
 
 
@@ -230,11 +233,13 @@ async def test_quote_names_one_original_and_the_later_quoters_as_a_timeline(disc
     assert reply.ephemeral
     [e] = reply.embeds
     source = sample_service.post(relation.thread_id, relation.source_post_index + 1)
-    first = e["description"].split("\n")[0]
+    first, _, _ = card_lines(e["description"])
     assert first == (
         f"**{escape(relation.source_author)}** wrote this first · {archive_date(relation.source_posted_at)} forum time"
-        f" · post {relation.source_post_index + 1} in “{escape(source.thread_title)}”"
+        f" · post {relation.source_post_index + 1}"
     )
+    title, target = shown_title(e["description"])  # the original's thread, linking to the post when it can
+    assert unescaped(title) == source.thread_title and target == link_url(source.url)
     assert "First written in" not in reply.text and "footer" not in e  # one original, no match score
     later = next(f for f in e["fields"] if f["name"].startswith("Quoted later by"))
     lines = later["value"].split("\n")

@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 
 from bot_harness import CHANNEL_ID, MANAGE_GUILD, User
+from card_lines import card_lines
 from discord_rules import check_all_sent
 
 ADMIN = MANAGE_GUILD
@@ -132,7 +133,7 @@ async def test_one_rebuild_at_a_time_and_ask_answers_meanwhile(make_discord, reb
         assert second.ephemeral and "already running by first-admin" in second.message["content"]
 
         ask = await asyncio.wait_for(d.command("ask", question="Were the purges justified?"), 20)
-        assert len(ask.embeds) == 3 and ask.embeds[0]["author"]["name"]
+        assert len(ask.embeds) == 3 and card_lines(ask.embeds[0]["description"])[1]
 
         stats = await d.command("stats")
         assert "A rebuild is running, started by first-admin" in stats.embeds[0]["description"]

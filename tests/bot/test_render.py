@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from card_lines import card_lines
 from discord_rules import check_message
 
 from bot.render import cut_words, render_passage, result_embed, results_embeds
@@ -59,7 +60,7 @@ def test_a_results_card_shows_about_300_characters_around_the_best_sentence_cut_
 
 def test_a_passage_of_one_sentence_is_not_bold_throughout():
     one = "The whole passage is one sentence."
-    assert "**" not in result_embed(_result(one, [(0, len(one))])).description.split("\n", 1)[1]
+    assert "**" not in card_lines(result_embed(_result(one, [(0, len(one))])).description)[2]
     two = one + " And a second one."
     assert f"**{one}**" in result_embed(_result(two, [(0, len(one))])).description
 
@@ -68,7 +69,7 @@ def test_a_long_best_sentence_that_fills_the_excerpt_is_not_bold_throughout():
     best = "This one sentence of the passage goes on " + "and on " * 60 + "until it ends."
     passage = "A short lead. " + best + " A short end."
     s = passage.index(best)
-    quoted = result_embed(_result(passage, [(s, s + len(best))])).description.split("\n", 1)[1]
+    quoted = card_lines(result_embed(_result(passage, [(s, s + len(best))])).description)[2]
     assert quoted.startswith("> …This one sentence") and "**" not in quoted  # all that is shown is the sentence
 
 
@@ -76,16 +77,17 @@ def test_a_card_leads_with_author_date_and_place_and_shows_no_score():
     card = result_embed(
         _result("A passage. With two sentences.", [(0, 10)], score=-0.0213, url="https://f.example/t/7")
     )
-    first_line = card.description.split("\n")[0]
+    first_line, thread, _ = card_lines(card.description)
     assert first_line == "**Andrei Kuznetsov** · 17 Aug 2009, 14:32 forum time · post 7 of 11"
-    assert card.author.name == "Thread" and card.author.url == "https://f.example/t/7"
+    assert thread == "-# [Thread](https://f.example/t/7)"  # the thread: a small line under it, the post's link
+    assert card.author.name is None  # nothing above the byline
     shown = str(card.to_dict())
     assert "score" not in shown and "0.02" not in shown and "#1" not in shown and card.footer.text is None
 
 
 def test_an_address_discord_cannot_link_is_not_given_as_the_cards_link():
     for url in ("javascript:alert(1)", "steam://run/440", "https://a.example/" + "x" * 3000, "not a url"):
-        assert result_embed(_result("A passage.", [], url=url)).author.url is None
+        assert card_lines(result_embed(_result("A passage.", [], url=url)).description)[1] == "-# Thread"
 
 
 def test_ten_huge_results_fit_one_message():
@@ -120,7 +122,9 @@ def test_quote_names_one_original_and_lists_weaker_candidates_as_not_the_source(
     best = QuoteTrace(1.0, occurrence("p1", "Alice", 2009), "say the words here", 0, [occurrence("q", "Bob", 2010, 3)])
     older = QuoteTrace(0.85, occurrence("p0", "Carol", 2004, 1, "t0"), "say the word here", 0)
     card = quote_embed(best, similar=[older])
-    assert card.description.startswith("**Alice** wrote this first · 2 Jan 2009, 03:04 forum time · post 1 in “")
+    assert card.description.startswith(
+        "**Alice** wrote this first · 2 Jan 2009, 03:04 forum time · post 1\n-# First written in: a thread\n"
+    )
     fields = {f.name: f.value for f in card.fields}
     assert fields["Quoted later by (1)"] == "2 Jan 2010, 03:04 forum time — Bob (post 4)"
     assert fields["Similar, not the source"].startswith("Carol · 2 Jan 2004, 03:04 forum time · post 2 in “")
@@ -130,9 +134,9 @@ def test_quote_names_one_original_and_lists_weaker_candidates_as_not_the_source(
 def test_a_passage_that_goes_on_from_words_before_it_starts_with_an_ellipsis():
     r = _result("128-32, 261-6. This volume is the transcript of the Commission.", [(15, 63)])
     r.passage_start = 420  # later in its post, and not a sentence's start: "…(New York, 1937), pp. 128-32"
-    assert result_embed(r).description.split("\n")[1].startswith("> …128-32")
+    assert card_lines(result_embed(r).description)[2].startswith("> …128-32")
     r.passage_start = 0
-    assert result_embed(r).description.split("\n")[1].startswith("> 128-32")
+    assert card_lines(result_embed(r).description)[2].startswith("> 128-32")
     capital = _result("This volume is the transcript. It was published in 1937.", [(0, 30)])
     capital.passage_start = 420
-    assert result_embed(capital).description.split("\n")[1].startswith("> **This volume")
+    assert card_lines(result_embed(capital).description)[2].startswith("> **This volume")
