@@ -27,7 +27,6 @@ earlier post of the same thread repeated on its own lines at the start of a long
 
 from __future__ import annotations
 
-import gc
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -38,6 +37,7 @@ from typing import NamedTuple
 from ..models import Post, QuoteRelation
 from .alignment import MAX_GAP, OriginRun, WordMatch, origin_runs, seed_clusters, split_at_gaps, trim_weak_ends
 from .explicit import quote_lines
+from .order import PROGRESS_EVERY, detection_order, feed  # noqa: F401  (PROGRESS_EVERY: re-exported)
 from .text import Edges, extend_punctuation, find_markers, outside, text_edges, tokenize
 
 SHINGLE = 3  # words per shingle (seed length)
@@ -365,31 +365,11 @@ def _char_spans(new: IndexedPost, run: OriginRun, origin: IndexedPost) -> tuple[
     return Span(q_start, q_end), Span(s_start, s_end)
 
 
-PROGRESS_EVERY = 50  # posts between two progress calls: a post takes milliseconds, a call microseconds
-
-
 def detect_quotes(
     posts: Sequence[Post], *, min_words: int = 6, progress: Callable[[int, int], None] | None = None
 ) -> list[QuoteRelation]:
     """All quote relations among `posts` (any number of threads), in chronological order of the
     quoting posts. `progress(done, total)` is called before the first post, every `PROGRESS_EVERY` posts
-    and after the last."""
-    thread_rank: dict[str, int] = {}
-    for p in posts:
-        thread_rank.setdefault(p.thread_id, len(thread_rank))
-    ordered = sorted(posts, key=lambda p: (p.posted_at, thread_rank[p.thread_id], p.post_index))
+    and after the last (`order.feed`)."""
     detector = QuoteDetector(min_words=min_words)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # the index is millions of small tuples: repeated full GC passes would make this quadratic
-    total = len(ordered)
-    if progress:
-        progress(0, total)
-    try:
-        for n, p in enumerate(ordered, start=1):
-            detector.add(p)
-            if progress and (n % PROGRESS_EVERY == 0 or n == total):
-                progress(n, total)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return detector.relations
+    return feed(detector, detection_order(posts), progress)

@@ -27,18 +27,18 @@ for the posts a new post's quotes are found in (checked to give the saved words)
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
-from ..models import Post, QuoteRelation
-from .detector import PROGRESS_EVERY, SHINGLE, IndexedPost, QuoteDetector
+from ..models import Post
+from .detector import SHINGLE, IndexedPost, QuoteDetector
+from .order import detection_order, feed  # noqa: F401  (re-exported: the order resumed detection reads)
 
 STATE_DIR = "quotes"
 BITS = 21  # bits per word id in a packed shingle: a vocabulary of up to 2 million words
@@ -48,37 +48,6 @@ _ARRAYS = ("keys", "starts", "entries", "words", "word_starts", "runs", "run_sta
 
 class StateError(ValueError):
     """Saved detector state that cannot be used (missing, damaged, or not what the posts need)."""
-
-
-def detection_order(posts: Sequence[Post]) -> list[Post]:
-    """The order `detect_quotes` reads posts in: by date, then by thread (in the order threads first appear in
-    `posts`), then by position in the thread."""
-    thread_rank: dict[str, int] = {}
-    for p in posts:
-        thread_rank.setdefault(p.thread_id, len(thread_rank))
-    return sorted(posts, key=lambda p: (p.posted_at, thread_rank[p.thread_id], p.post_index))
-
-
-def feed(
-    detector: QuoteDetector, ordered: Sequence[Post], progress: Callable[[int, int], None] | None = None
-) -> list[QuoteRelation]:
-    """Feed `ordered` to `detector` as `detect_quotes` does (progress every PROGRESS_EVERY posts); the relations
-    found for them."""
-    first = len(detector.relations)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # the index is millions of small tuples: repeated full GC passes would make this quadratic
-    total = len(ordered)
-    if progress:
-        progress(0, total)
-    try:
-        for n, p in enumerate(ordered, start=1):
-            detector.add(p)
-            if progress and (n % PROGRESS_EVERY == 0 or n == total):
-                progress(n, total)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return detector.relations[first:]
 
 
 # --- writing ---------------------------------------------------------------------------------------------

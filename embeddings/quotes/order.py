@@ -1,0 +1,45 @@
+"""The order quote detection reads posts in, and the loop that feeds them to a detector: shared by a whole build
+(`detector.detect_quotes`) and by one that goes on from saved state (`resume`), so both find the same quotes."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from ..models import Post, QuoteRelation
+
+if TYPE_CHECKING:
+    from .detector import QuoteDetector
+
+PROGRESS_EVERY = 50  # posts between two progress calls: a post takes milliseconds, a call microseconds
+
+
+def detection_order(posts: Sequence[Post]) -> list[Post]:
+    """By date, then by thread (in the order threads first appear in `posts`), then by position in the thread."""
+    thread_rank: dict[str, int] = {}
+    for p in posts:
+        thread_rank.setdefault(p.thread_id, len(thread_rank))
+    return sorted(posts, key=lambda p: (p.posted_at, thread_rank[p.thread_id], p.post_index))
+
+
+def feed(
+    detector: QuoteDetector, ordered: Sequence[Post], progress: Callable[[int, int], None] | None = None
+) -> list[QuoteRelation]:
+    """Feed `ordered` to `detector` (`progress(done, total)` before the first post, every PROGRESS_EVERY posts and
+    after the last); the relations found for them."""
+    first = len(detector.relations)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the index is millions of small tuples: repeated full GC passes would make this quadratic
+    total = len(ordered)
+    if progress:
+        progress(0, total)
+    try:
+        for n, p in enumerate(ordered, start=1):
+            detector.add(p)
+            if progress and (n % PROGRESS_EVERY == 0 or n == total):
+                progress(n, total)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return detector.relations[first:]
