@@ -244,6 +244,7 @@ class QuoteTrace:
     context: str  # the original passage with some surrounding text
     context_start: int  # offset of `context` in the original post's body
     quoted_by: list[QuoteOccurrence] = field(default_factory=list)
+    context_cut: bool = False  # the post goes on after `context`
 
 
 def local_time(posted_at: datetime, utc_offset: int | None) -> datetime:

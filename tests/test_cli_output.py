@@ -213,3 +213,19 @@ def test_closed_standard_streams_are_not_errors(data_dir, capsys, monkeypatch):
     assert main(["--data-dir", str(data_dir), "threads"]) == 0
     monkeypatch.setattr(sys, "stderr", None)
     assert main(["--data-dir", str(data_dir), "thread", "no such thread"]) == 3
+
+
+def test_a_passage_that_goes_on_from_words_before_it_is_marked_in_the_cli_too():
+    from datetime import datetime
+
+    from embeddings.models import Result
+    from threadbot.render import format_result
+
+    def result(passage, start):
+        return Result(rank=1, score=0.5, thread_id="t", thread_title="T", post_id="p", post_index=0, post_count=2,
+                      author="A", posted_at=datetime(2009, 8, 17, 14, 32), passage=passage, passage_start=start,
+                      passage_end=start + len(passage))  # fmt: skip
+
+    assert "│ … so no complaint about that file" in format_result(result("so no complaint about that file.", 40), False)
+    assert "│ So no complaint" in format_result(result("So no complaint about that file.", 40), False)
+    assert "│ so no complaint" in format_result(result("so no complaint about that file.", 0), False)

@@ -152,3 +152,14 @@ def test_a_line_that_only_introduces_a_quote_is_not_a_passage():
     # a line ending in ":" that its own words follow is kept
     steps = Post("p", "t", 1, "a", when, "Do this:\nrun the check again.", "f", 1)
     assert make_passages([Thread("t", "T", "f", [steps])], Chunker(words, max_tokens=50), [], drop_quoted=True)
+
+
+def test_abbreviations_do_not_end_a_sentence():
+    text = "See The Case of Leon Trotsky (New York, 1937), pp. 128-32. Mr. Dewey chaired it. Vol. 3 has the rest."
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "See The Case of Leon Trotsky (New York, 1937), pp. 128-32.",
+        "Mr. Dewey chaired it.",
+        "Vol. 3 has the rest.",
+    ]
+    # a reference abbreviation before a word is a sentence's end like any other
+    assert len(sentence_spans("Read the notes on pp. The rest is below.")) == 2

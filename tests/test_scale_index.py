@@ -54,7 +54,7 @@ def test_below_the_threshold_the_index_is_exact_and_recorded(index):
 
 
 def test_above_the_threshold_the_index_is_approximate_and_recorded(fresh_service, sample_service):
-    service = fresh_service(ann_threshold=64)  # the sample's 113 passages are above it
+    service = fresh_service(ann_threshold=64)  # the sample's 114 passages are above it
     service.rebuild([str(SAMPLE_DIR)])
     index = service._current()
     recorded = index.manifest["vectors"]

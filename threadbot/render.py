@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
 from embeddings import OutsideQuote, local_time, outside_label, post_segments, segment_text, to_jsonable
+from embeddings.search.readable import continues_sentence
 
 if TYPE_CHECKING:
     from embeddings import BuildReport, EvalReport, PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
@@ -87,12 +88,12 @@ FORUM_TIME = "forum time"
 
 
 def _date(dt, utc_offset: int | None = None) -> str:
-    """A post's date, as the bot shows it: on the poster's clock with its offset when the zone is known ("03 Mar
+    """A post's date, as the bot shows it: on the poster's clock with its offset when the zone is known ("3 Mar
     2021, 09:12 -0500"); else the archive's clock as written, marked as the forum's ("15 Aug 2009, 14:32 forum
     time"), since no zone says which instant it was."""
     if utc_offset is None:
-        return dt.strftime(f"%d %b %Y, %H:%M {FORUM_TIME}")
-    return local_time(dt, utc_offset).strftime("%d %b %Y, %H:%M %z")
+        return dt.strftime(f"%d %b %Y, %H:%M {FORUM_TIME}").lstrip("0")
+    return local_time(dt, utc_offset).strftime("%d %b %Y, %H:%M %z").lstrip("0")
 
 
 def _emphasise(passage: str, spans, color: bool) -> str:
@@ -123,7 +124,7 @@ def format_result(r: Result, color: bool, explain: bool = False) -> str:
     lines = [
         head + f"(post {r.post_index + 1} of {r.post_count})",
         f"   {safe(r.thread_id)}{detail}",
-        _quote_block(_emphasise(r.passage, r.highlights, color)),
+        _quote_block(("… " if continues_sentence(r) else "") + _emphasise(r.passage, r.highlights, color)),
     ]
     if r.also_in:  # the same text in other posts, shown once (search/duplicates.py)
         lines.append("   also in: " + ", ".join(f"{safe(c.thread_title)} (post {c.post_index + 1})" for c in r.also_in))
@@ -268,7 +269,7 @@ def format_traces(traces: list[QuoteTrace], color: bool = False) -> str:
         lines = [
             f"First written by {safe(o.author)}, {_date(o.posted_at, o.utc_offset)} — {safe(o.thread_title)}"
             f" (post {o.post_index + 1})  [match {t.score:.2f}]",
-            _quote_block(("… " if t.context_start > 0 else "") + context.strip()),
+            _quote_block(("… " if t.context_start > 0 else "") + context.strip() + (" …" if t.context_cut else "")),
         ]
         if t.quoted_by:
             lines.append("Quoted by:")

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import discord
 
+from embeddings.search.readable import continues_sentence
+
 from ..text import (
     COLOUR,
     EMBEDS_MAX,
@@ -45,7 +47,11 @@ def result_embed(result, budget: int = 2000, around: int | None = EXCERPT_CHARS)
         embed.remove_field(0)
     room = budget - len(embed) - len(head) - 1
     body, _ = render_passage(
-        result.passage, result.highlights or [], max(1, min(4000, room)), around=around, joined=mid_sentence(result)
+        result.passage,
+        result.highlights or [],
+        max(1, min(4000, room)),
+        around=around,
+        joined=continues_sentence(result),
     )
     embed.description = head + "\n" + body
     return fit_embed(embed, budget)
@@ -59,13 +65,6 @@ def also_in_line(copies) -> str:
         label = f"{c.thread_title} (post {c.post_index + 1})"
         places[label] = places.get(label, 0) + 1
     return ", ".join(label if n == 1 else f"{label} ×{n}" for label, n in places.items())
-
-
-def mid_sentence(result) -> bool:
-    """Whether the passage goes on from words before it in its post: it starts later in the post, and not with
-    what starts a sentence (a capital, a quote mark, a bullet) but in lower case or with a number."""
-    first = result.passage.lstrip()[:1]
-    return getattr(result, "passage_start", 0) > 0 and (first.islower() or first.isdigit())
 
 
 def quoted_by_line(quoted_by, limit: int = FIELD_VALUE_MAX) -> str:

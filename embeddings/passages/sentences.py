@@ -14,6 +14,11 @@ import re
 # End of a sentence: terminal punctuation (plus closing quotes/brackets) followed by
 # whitespace and something that can start a sentence; or a line break.
 _BOUNDARY = re.compile(r"(?P<punct>(?<=[.!?…])[\"'”’»)\]]*\s+(?=[A-Z0-9\"“‘'(\[¿¡]))|(?P<breaks>\n+)")
+# A "." after these does not end a sentence: titles and Latin abbreviations always, reference abbreviations
+# before a number ("pp. 128-32", "vol. 3", "no. 7").
+ABBREVIATIONS = frozenset("mr mrs ms dr prof st vs cf e.g i.e approx ca".split())
+BEFORE_NUMBERS = frozenset("p pp no nos vol vols fig figs ch sec art ed eds".split())
+_LAST_WORD = re.compile(r"(?<![\w.])([A-Za-z](?:[A-Za-z]|\.(?=[A-Za-z]))*)\.$")
 WRAP_MIN = 60  # the shortest line taken for one that was wrapped
 WRAP_MAX = 100  # the longest: longer lines are paragraphs written on one line
 _QUOTE = re.compile(r"[ \t]*(?:[>|][ \t]*)*")
@@ -47,10 +52,22 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     for m in _BOUNDARY.finditer(text, start, end):
         if m["breaks"] == "\n" and is_wrap(text, m.start()):
             continue
+        if m["punct"] is not None and _abbreviation(text, m.start(), m.end()):
+            continue
         _append_trimmed(text, pos, m.start() + len(m.group()) - len(m.group().lstrip("\"'”’»)]")), spans)
         pos = m.end()
     _append_trimmed(text, pos, end, spans)
     return spans
+
+
+def _abbreviation(text: str, at: int, following: int) -> bool:
+    """Is the "." just before `at` the end of an abbreviation (ABBREVIATIONS; BEFORE_NUMBERS when a digit comes
+    next, at `following`) rather than of a sentence?"""
+    word = _LAST_WORD.search(text, max(0, at - 12), at)
+    if word is None:
+        return False
+    name = word.group(1).lower()
+    return name in ABBREVIATIONS or (name in BEFORE_NUMBERS and text[following : following + 1].isdigit())
 
 
 def _append_trimmed(text: str, s: int, e: int, out: list[tuple[int, int]]) -> None:

@@ -123,6 +123,7 @@ def trace_quote(service, index: LoadedIndex, text: str, limit: int = 5) -> list[
                 original=_occurrence(row, start, end),
                 context=context,
                 context_start=context_start,
+                context_cut=context_start + len(context) < len(row["body"].rstrip()),
                 quoted_by=_quoters(index, row["post_id"], start, end),
             )
         )

@@ -83,3 +83,11 @@ def with_next(result, store) -> None:
         return  # quoted or left-out text lies between them
     result.passage_end = end
     result.passage = body[result.passage_start : end]
+
+
+def continues_sentence(result) -> bool:
+    """Does the passage go on from words before it in its post? It starts later in the post, and not with what
+    starts a sentence (a capital, a quote mark, a bullet) but in lower case or with a number. Shown with a
+    leading "…" (CLI and Discord alike)."""
+    first = result.passage.lstrip()[:1]
+    return getattr(result, "passage_start", 0) > 0 and (first.islower() or first.isdigit())
