@@ -9,7 +9,7 @@ first two. Lexical mode ranks by bm25, whose scale changes with every question: 
 Calibrated by benchmarks/relevance_floor.py on the seed questions, name queries on the sample and the SemEval-2016
 dev set (figures in docs/retrieval.md): 0.30 keeps every seed answer, every name-query answer ("Ryutin platform"),
 every right answer to SemEval's original questions and 99.7 % to its related questions, and drops 86 % of the
-results of questions the archive does not answer (59 % of such questions get "no good matches"). From 0.325 the
+results of questions the archive does not answer (52 % of such questions get "no good matches"). From 0.325 the
 short name queries start to fall below it (their cosine is low; the lift for their rare words is what makes them
 good), and the plain cosine is a worse signal for the same reason. The floor follows the ranking's scale: rerun
 the benchmark when the fusion changes.
