@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..durable import fsync_path
 from ..errors import IndexDamagedError, IndexMismatchError, NoIndexError, RebuildInProgressError, StorageError, reason
 from ..vectors.ann import VectorIndex, load_vector_index
 from .layout import Layout
@@ -206,21 +207,21 @@ class DataDir:
         try:
             _write_json_atomic(tmp / MANIFEST, manifest)
             for name in (DB_FILE, VECTORS_FILE, MANIFEST):
-                _fsync_path(tmp / name)
+                fsync_path(tmp / name)
             os.replace(tmp, final)
-            _fsync_path(self.builds)
+            fsync_path(self.builds)
             pointer_tmp = self.root / "CURRENT.tmp"
             if (self.root / "CURRENT").is_dir():  # damage: a directory where the pointer should be
                 shutil.rmtree(self.root / "CURRENT")
             try:
                 pointer_tmp.write_text(build_id + "\n")
-                _fsync_path(pointer_tmp)
+                fsync_path(pointer_tmp)
                 os.replace(pointer_tmp, self.root / "CURRENT")
             except BaseException:
                 pointer_tmp.unlink(missing_ok=True)
                 shutil.rmtree(final, ignore_errors=True)  # never live: it must not pass for the previous build
                 raise
-            _fsync_path(self.root)
+            fsync_path(self.root)
         except OSError as exc:
             raise StorageError(exc.filename or self.root, exc.strerror or str(exc)) from None
         self.prune(keep={build_id, previous})
@@ -323,11 +324,3 @@ def _write_json_atomic(path: Path, data: dict) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -18,7 +18,6 @@ is (its sentences embedded at query time): an index built before sentence vector
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import threading
 import urllib.parse
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..durable import fsync_path
 from ..errors import IndexDamagedError
 from ..models import Passage
 from ..passages.sentences import sentence_spans
@@ -123,7 +123,7 @@ def write_sentence_vectors(
         rows, sentences = db.execute(TOTALS).fetchone()  # with the rows of a parent build it was copied from
     finally:
         db.close()
-    _fsync(path)
+    fsync_path(path)
     return {"file": SENTENCES_FILE, "passages": rows, "sentences": sentences, "encoding": "int8"}
 
 
@@ -138,14 +138,6 @@ def embed_by_length(embedder: Embedder, cache: EmbeddingCache | None, texts: lis
     out = np.empty_like(matrix)
     out[order] = matrix
     return out
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class SentenceVectors:

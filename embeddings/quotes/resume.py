@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..durable import fsync_path
 from ..models import Post
 from .detector import SHINGLE, IndexedPost, QuoteDetector
 from .order import detection_order, feed  # noqa: F401  (re-exported: the order resumed detection reads)
@@ -124,16 +125,8 @@ def _save(directory: Path, meta: dict, **arrays: np.ndarray) -> None:
         json.dump(meta, fh, ensure_ascii=False, separators=(",", ":"))
         fh.flush()
         os.fsync(fh.fileno())
-    _fsync_dir(directory)
-    _fsync_dir(directory.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(directory)
+    fsync_path(directory.parent)
 
 
 # --- reading ---------------------------------------------------------------------------------------------

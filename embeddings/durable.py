@@ -1,0 +1,15 @@
+"""Making finished work survive a crash: what a file or directory holds is on the disk before the next step."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def fsync_path(path: Path) -> None:
+    """Flush `path` (a file, or a directory: its entries) to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
