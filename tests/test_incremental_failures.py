@@ -108,6 +108,18 @@ def test_crossing_the_ann_threshold_is_a_full_build(tmp_path, embedder, mail, wa
     service.close()
 
 
+def test_a_changed_ann_threshold_alone_makes_the_index_the_kind_it_asks_for(tmp_path, embedder, mail, warm_cache):
+    service = _service(tmp_path / "data", embedder, warm_cache)
+    first = service.rebuild([str(mail / "a.txt")])
+    assert service.rebuild([str(mail / "a.txt")]).kind == "up to date"
+    object.__setattr__(service.settings, "ann_threshold", first.passages)  # the same sources, now approximate
+    report = service.rebuild([str(mail / "a.txt")])
+    assert report.kind == "full" and "becomes approximate" in report.note
+    assert service.data.read_manifest()["vectors"]["kind"] == "ivf"
+    assert service.rebuild([str(mail / "a.txt")]).kind == "up to date"
+    service.close()
+
+
 def test_a_build_stopped_halfway_leaves_the_live_index_serving(tmp_path, embedder, mail, warm_cache, monkeypatch):
     service = _service(tmp_path / "data", embedder, warm_cache)
     service.rebuild([str(mail / "a.txt")])

@@ -78,6 +78,7 @@ def build_index(
                     fmt=fmt,
                     zones=zones,
                     reuse=inc.parse_cache(tmp),
+                    seen=inc.seen,
                 )
             for w in result.warnings:
                 log.warning(w)

@@ -1,6 +1,6 @@
 """Incremental builds: what a new build may take from the live one, and when it must start from scratch.
 
-A build records in its manifest what it was made from: every file it read (path, size, modification time, SHA-256),
+A build records in its manifest what it was made from: every file it read (path, metadata, SHA-256: `ingest.seen`),
 the files it could not read, and the settings and code its output depends on (`build_settings`). The next build:
 
 - is **up to date**, and does nothing, when the sources name the same files with the same bytes, the same files
@@ -32,6 +32,7 @@ from pathlib import Path
 from ..errors import InputError, ThreadbotError
 from ..ingest import IngestResult, discover
 from ..ingest.reuse import code_digest
+from ..ingest.seen import Seen
 from ..ingest.textfile import read_bytes
 from ..models import Post, Thread
 from ..quotes.detector import QuoteDetector
@@ -95,34 +96,62 @@ def previous_build(data: DataDir) -> tuple[Previous | None, str]:
 
 
 def file_records(result: IngestResult) -> tuple[list[dict], list[str]]:
-    """(each file read: path, size, mtime_ns, sha256; the files that could not be read) for the manifest."""
-    files = []
-    for path, (size, sha256) in result.read.items():
-        try:
-            mtime = os.stat(path).st_mtime_ns
-        except OSError:
-            mtime = None
-        files.append({"path": path, "size": size, "mtime_ns": mtime, "sha256": sha256})
+    """(each file read: its path, metadata before the read and sha256; the files that could not be read) for the
+    manifest."""
+    files = [{"path": path, **record} for path, record in result.read.items()]
     unread = sorted({e.path for e in result.errors if e.line is None and e.path not in result.read})
     return files, unread
 
 
-def unchanged(previous: Previous, sources: Sequence[str], fmt: str, max_file_bytes: int, fixed: dict) -> bool:
-    """Would a build from `sources` read exactly what the live build read, with the same settings?"""
-    recorded = previous.manifest.get("files")
+READING = ("format_version", "code", "format", "max_file_mb")  # the settings what a file reads as depends on
+
+
+def seen_files(previous: Previous | None, fixed: dict) -> Seen | None:
+    """What `previous` recorded of the files it read, when it read them as this build will (see `ingest.seen`)."""
+    if previous is None:
+        return None
+    recorded = previous.manifest.get("build_settings")
+    if not isinstance(recorded, dict) or any(recorded.get(k) != fixed.get(k) for k in READING):
+        return None
+    return Seen.from_manifest(previous.manifest)
+
+
+def unchanged(
+    previous: Previous, sources: Sequence[str], fmt: str, max_file_bytes: int, fixed: dict, seen: Seen | None
+) -> bool:
+    """Would a build from `sources` read exactly what the live build read, with the same settings? Files whose
+    metadata `seen` vouches for are not read again, and the check stops at the first difference (a new file is
+    not read here: the build reads it)."""
+    recorded, was_unread = previous.manifest.get("files"), previous.manifest.get("unread")
     if previous.manifest.get("build_settings") != fixed or not isinstance(recorded, list):
         return False
-    files, errors = discover(sources, forced=fmt != "auto", walked_text=set())
-    fresh, unread = [], {e.path for e in errors}
+    kept = [(f.get("path"), f.get("size"), f.get("sha256")) for f in recorded if isinstance(f, dict)]
+    files, errors = discover(sources, forced=fmt != "auto", walked_text=set(), seen=seen)
+    unread, i = {e.path for e in errors}, 0
     for path in files:
-        try:
-            data = read_bytes(path, max_file_bytes)
-        except (InputError, OSError):
-            unread.add(str(path))
+        name = str(path)
+        if i >= len(kept) or kept[i][0] != name:  # not read last time: a new file, or one that could not be read
+            if name not in (was_unread or ()) or _readable(path, max_file_bytes):
+                return False
+            unread.add(name)
             continue
-        fresh.append([str(path), len(data), hashlib.sha256(data).hexdigest()])
-    kept = [[f.get("path"), f.get("size"), f.get("sha256")] for f in recorded if isinstance(f, dict)]
-    return fresh == kept and sorted(unread) == previous.manifest.get("unread")
+        try:
+            if not (seen and seen.digest(name, os.stat(path)) == kept[i][2]):
+                data = read_bytes(path, max_file_bytes)
+                if len(data) != kept[i][1] or hashlib.sha256(data).hexdigest() != kept[i][2]:
+                    return False
+        except (InputError, OSError):
+            return False
+        i += 1
+    return i == len(kept) and sorted(unread) == was_unread
+
+
+def _readable(path: Path, max_file_bytes: int) -> bool:
+    try:
+        read_bytes(path, max_file_bytes)
+    except (InputError, OSError):
+        return False
+    return True
 
 
 def post_digest(post: Post, thread: Thread) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import StorageError, ThreadbotError, reason
 from ..ingest import IngestResult
 from ..ingest.reuse import PARSED_DIR, ParseCache
+from ..ingest.seen import Seen
 from ..models import BuildReport, Passage, Post, QuoteRelation
 from ..passages import Chunker, make_passages
 from ..quotes.detector import QuoteDetector
@@ -41,6 +42,7 @@ from .incremental import (
     plan_addition,
     previous_build,
     save_state,
+    seen_files,
     unchanged,
 )
 
@@ -89,10 +91,12 @@ class Increments:
     note: str = ""  # why this build is a full one
     digests: dict[str, str] = field(default_factory=dict)
     parse: ParseCache | None = None
+    seen: Seen | None = None  # the live build's record of the files it read, when they read the same now
 
     def __post_init__(self) -> None:
         self.fixed = build_settings(self.settings, self.model_id, self.fmt, self.zones)
         self.previous, self.note = (None, "asked for a full build") if self.full else previous_build(self.data)
+        self.seen = seen_files(self.previous, self.fixed)
 
     @property
     def max_file_bytes(self) -> int:
@@ -101,7 +105,11 @@ class Increments:
     def unchanged(self, sources: Sequence[str]) -> bool:
         """Do `sources` read as the live build read them, and does the live build load? (A damaged one is
         rebuilt.)"""
-        if self.previous is None or not unchanged(self.previous, sources, self.fmt, self.max_file_bytes, self.fixed):
+        if self.previous is None or not unchanged(
+            self.previous, sources, self.fmt, self.max_file_bytes, self.fixed, self.seen
+        ):
+            return False
+        if _vector_kind_differs(self.previous, self.settings):  # `ann_threshold` changed: the build says so
             return False
         try:
             self.data.load(self.model_id).close()
@@ -173,6 +181,7 @@ class Increments:
             "build_settings": self.fixed,
             "files": files,
             "unread": unread,
+            "files_read_at_ns": result.read_at_ns,
             "quote_state": names,
             # how many vectors the vector index was made for (an approximate one is trained on them)
             "vector_base": base if isinstance(base, int) else None,
@@ -248,15 +257,23 @@ def _writing(tmp: Path) -> Iterator[None]:
         raise StorageError(tmp, f"cannot write the new index ({reason(exc)})") from None
 
 
+def _vector_kind_differs(previous: Previous, settings, total: int | None = None) -> str | None:
+    """Why a full build would make another kind of vector index (`ann_threshold`) for `total` vectors (default:
+    the previous build's); None when it would not."""
+    kind = (previous.manifest.get("vectors") or {}).get("kind", "exact")
+    threshold = getattr(settings, "ann_threshold", None)
+    total = previous.manifest.get("counts", {}).get("passages", 0) if total is None else total
+    if threshold is not None and (total >= threshold) != (kind != "exact"):
+        return f"at {total} passages the vector index becomes {'approximate' if kind == 'exact' else 'exact'}"
+    return None
+
+
 def _vector_kind_holds(previous: Previous, total: int, settings) -> None:
     """CannotAppend when a full build would make another kind of vector index for `total` vectors."""
+    if (why := _vector_kind_differs(previous, settings, total)) is not None:
+        raise CannotAppend(why)
     record = previous.manifest.get("vectors") or {}
     kind = record.get("kind", "exact")
-    threshold = getattr(settings, "ann_threshold", None)
-    if threshold is not None and (total >= threshold) != (kind != "exact"):
-        raise CannotAppend(
-            f"at {total} passages the vector index becomes {'approximate' if kind == 'exact' else 'exact'}"
-        )
     trained = previous.manifest.get("vector_base")
     if kind != "exact" and isinstance(trained, int) and total > IVF_GROWTH * trained:
         raise CannotAppend(f"the approximate vector index has grown to {total} passages from {trained}: trained again")

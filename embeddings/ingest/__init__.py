@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -53,6 +54,7 @@ from .mail_threads import mail_rows
 from .markdown import looks_like_clipped, parse_markdown
 from .mbox import RawMessage, looks_like_article, split_mbox
 from .records import Row, assemble, rows_of_thread
+from .seen import Seen, signature
 from .textfile import decode, read_bytes
 from .vbulletin import looks_like_vbulletin, parse_text
 from .zones import localised, zone_for
@@ -75,7 +77,8 @@ class IngestResult:
     errors: list[InputError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: int = 0
-    read: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> (size, sha256) of each file read
+    read: dict[str, dict] = field(default_factory=dict)  # path -> its metadata before the read, and "sha256"
+    read_at_ns: int = 0  # when reading began (wall clock): see `seen`
 
     @property
     def posts(self) -> int:
@@ -194,35 +197,51 @@ def ingest(
     fmt: str = "auto",
     zones: Mapping[str, str] | None = None,
     reuse: ParseCache | None = None,
+    seen: Seen | None = None,
 ) -> IngestResult:
     """Read `paths` (files and directories) into threads; None for a cap means no limit. `fmt` is one of
     `FORMATS`: "auto" picks a reader per file by content, any other reads every file as that format. `zones`:
     resolved source path → time zone name, for the dates files under that path give without a zone (see
-    `zones`). `reuse`: the parse of each file kept by the previous build (see `reuse`)."""
+    `zones`). `reuse`: the parse of each file kept by the previous build (see `reuse`); `seen`: what the previous
+    build recorded of the files it read: an unchanged file whose parse is kept is not read again."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
     walked_text: set[Path] = set()
-    files, errors = discover(paths, forced=fmt != "auto", walked_text=walked_text)
+    read_at = time.time_ns()
+    files, errors = discover(paths, forced=fmt != "auto", walked_text=walked_text, seen=seen)
     mail = MailRead()
-    result = IngestResult(errors=list(errors))
+    result = IngestResult(errors=list(errors), read_at_ns=read_at)
     rows: list[Row] = []
     first_with: dict[bytes, Path] = {}  # content digest → the first file read with that content
     if progress:
         progress(0, len(files))  # a big first file takes a while: say what is going on before it
     for n, path in enumerate(files, start=1):
         data, marks = None, (len(result.errors), len(result.warnings))
-        try:
+
+        def reread(path: Path = path) -> bytes:  # a file `seen` vouches for is read only if its parse is not kept
+            nonlocal data
             data = read_bytes(path, max_file_bytes)
-            digest = hashlib.sha256(data).digest()
-            result.read[str(path)] = (len(data), digest.hex())
+            return data
+
+        try:
+            st = os.stat(path)  # before the read: a write after it shows in the next build's check
+            known = seen.digest(str(path), st) if seen and reuse else None
+            if known is not None:
+                digest, size = bytes.fromhex(known), st.st_size
+            else:
+                digest, size = hashlib.sha256(reread()).digest(), len(data)
+            result.read[str(path)] = signature(st) | {"size": size, "sha256": digest.hex()}
+            blank = data is not None and not data.strip()
+            if blank:  # read again each time: a parse is all it could have, and it is told apart from copies
+                result.read[str(path)]["blank"] = True
             earlier = first_with.get(digest)
             if earlier is not None:
                 what = "named twice" if _same_file(earlier, path) else f"same content as {earlier}"
                 result.warnings.append(f"{path}: {what}; read once")  # nothing is lost: not an error
             else:
-                if data.strip():  # empty files are all alike, and none of them is a copy of another
+                if not blank:  # empty files are all alike, and none of them is a copy of another
                     first_with[digest] = path
-                parse = partial(reuse.parse_data, digest=digest) if reuse else parse_data
+                parse = partial(reuse.parse_data, digest=digest, reread=reread) if reuse else parse_data
                 read = parse(data, path, result.errors, result.warnings, fmt, mail, max_file_bytes)
                 zone = zone_for(path, zones) if zones and read else None
                 rows.extend(localised(read, zone[1], result.warnings) if zone else read)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .formats import GZIP_MAGIC, SNIFF_BYTES, gunzip_head, head_text, sniff
+from .seen import Seen
 from .textfile import is_regular, read_bytes
 
 JSONL_EXTENSIONS = {".jsonl", ".ndjson"}
@@ -55,6 +56,10 @@ def _is_archive(path: Path, forced: bool) -> bool:
     return forced or sniff(head_text(head)) is not None
 
 
+def _sniffed(path: Path, st: os.stat_result, forced: bool, seen: Seen | None) -> bool:
+    return (seen is not None and seen.taken(str(path), st)) or _is_archive(path, forced)
+
+
 def not_an_archive(data: bytes) -> str | None:
     """What a file's content is when its start is no archive of any format (see `sniff`); None when it is one."""
     head = data[:SNIFF_BYTES]
@@ -78,10 +83,12 @@ def _walk(
     walked: set[tuple[int, int]],
     forced: bool,
     walked_text: set[Path] | None,
+    seen: Seen | None,
 ) -> None:
     """Files of `top` and its subdirectories, depth first, names sorted, hidden entries skipped.
 
-    Links to directories are followed, each directory walked once (a link back to a parent ends there).
+    Links to directories are followed, each directory walked once (a link back to a parent ends there). A file
+    the previous build read, unchanged since (`seen`), is taken without sniffing its content again.
     """
     stack = [top]
     while stack:
@@ -117,7 +124,7 @@ def _walk(
             elif not is_regular(st):
                 if wanted:
                     errors.append(InputError(str(candidate), None, "not a regular file, skipped"))
-            elif taken or (suffix in SNIFFED_EXTENSIONS and _is_archive(candidate, forced)):
+            elif taken or (suffix in SNIFFED_EXTENSIONS and _sniffed(candidate, st, forced, seen)):
                 files.append(candidate)
                 if walked_text is not None and suffix in TEXT_EXTENSIONS and not messages:
                     walked_text.add(candidate)
@@ -125,11 +132,15 @@ def _walk(
 
 
 def discover(
-    paths: Iterable[str | os.PathLike], forced: bool = False, walked_text: set[Path] | None = None
+    paths: Iterable[str | os.PathLike],
+    forced: bool = False,
+    walked_text: set[Path] | None = None,
+    seen: Seen | None = None,
 ) -> tuple[list[Path], list[InputError]]:
     """The files `paths` name, directories expanded (see the module's docstring), in the order given.
 
-    The `.txt` and `.text` files found in directories are added to `walked_text` when it is given."""
+    The `.txt` and `.text` files found in directories are added to `walked_text` when it is given. `seen`: what
+    a previous build read with the same reading settings (see `seen`), whose unchanged files need no sniffing."""
     files: list[Path] = []
     errors: list[InputError] = []
     walked: set[tuple[int, int]] = set()
@@ -141,7 +152,7 @@ def discover(
             errors.append(InputError(str(path), None, stat_problem(path, exc)))
             continue
         if stat.S_ISDIR(st.st_mode):
-            _walk(path, files, errors, walked, forced, walked_text)
+            _walk(path, files, errors, walked, forced, walked_text, seen)
         elif is_regular(st):
             files.append(path)
         else:

@@ -20,7 +20,7 @@ import logging
 import os
 import pickle
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -101,13 +101,17 @@ class ParseCache:
         return hashlib.sha256(key).hexdigest()[:40] + ".pickle"
 
     def parse_data(
-        self, data: bytes, path: Path, errors: list[InputError], warnings: list[str], fmt: str, mail: MailRead,
-        max_bytes: int | None, *, digest: bytes,
+        self, data: bytes | None, path: Path, errors: list[InputError], warnings: list[str], fmt: str,
+        mail: MailRead, max_bytes: int | None, *, digest: bytes, reread: Callable[[], bytes],
     ) -> list:  # fmt: skip
-        """`ingest.parse_data`, from the file's entry when there is one (see the module's docstring)."""
+        """`ingest.parse_data`, from the file's entry when there is one (see the module's docstring). `data` is
+        None when the file was not read (its metadata says it is unchanged: `seen`): `reread` reads it when it has
+        no entry that can be read."""
         name = self._name(path, digest)
         entry = self._load(name)
         if entry is None:
+            if data is None:
+                data = reread()
             marks = (len(errors), len(warnings), len(mail.messages), mail.not_archived)
             rows = parse_data(data, path, errors, warnings, fmt, mail, max_bytes)
             entry = FileParse(

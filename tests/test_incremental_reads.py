@@ -1,0 +1,133 @@
+"""A rebuild reads only the files that changed: a file whose metadata is what the live build recorded is neither
+sniffed nor read nor hashed again (`ingest.seen`), and a change that keeps the size and puts the modification
+time back is still seen (real model, FAISS and SQLite on a Usenet spool and a mailing-list excerpt)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+import embeddings.index.incremental as incremental
+import embeddings.ingest as ingest
+import embeddings.ingest.discovery as discovery
+from embeddings.ingest.seen import RACY_NS, Seen, signature
+from embeddings.service import SearchService
+
+from .conftest import DATA, make_settings
+
+HOUR_NS = 3600 * 10**9
+
+
+@pytest.fixture
+def archive(tmp_path) -> Path:
+    """A spool folder of three news articles (no extension: taken by sniffing) and a mailing-list month, all
+    last modified an hour ago (older than any build's reading: see `seen.RACY_NS`)."""
+    root = tmp_path / "archive"
+    shutil.copytree(DATA / "20news-sci.space", root / "sci.space")
+    shutil.copy(DATA / "pipermail" / "2019q1-excerpt.txt", root / "2019q1.txt")
+    _age(root)
+    return root
+
+
+def _age(root: Path) -> None:
+    then = time.time_ns() - HOUR_NS
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(then, then))
+
+
+@pytest.fixture
+def reads(monkeypatch) -> dict[str, list[str]]:
+    """The files read whole ("read") and sniffed ("sniffed") from now on."""
+    seen: dict[str, list[str]] = {"read": [], "sniffed": []}
+
+    def counting(real, kind):
+        def read(path, *args, **kwargs):
+            seen["sniffed" if kwargs.get("head") else kind].append(Path(path).name)
+            return real(path, *args, **kwargs)
+
+        return read
+
+    monkeypatch.setattr(ingest, "read_bytes", counting(ingest.read_bytes, "read"))
+    monkeypatch.setattr(incremental, "read_bytes", counting(incremental.read_bytes, "read"))
+    monkeypatch.setattr(discovery, "read_bytes", counting(discovery.read_bytes, "read"))
+    return seen
+
+
+def _service(tmp_path: Path, embedder, shared_cache) -> SearchService:
+    return SearchService(make_settings(tmp_path / "data", shared_cache), embedder)
+
+
+def _found(service: SearchService, words: str) -> list[str]:
+    return [r.author for r in service.search(words, 5, mode="lexical")]
+
+
+def test_a_rebuild_reads_only_new_files(tmp_path, embedder, sample_service, shared_cache, archive, reads):
+    service = _service(tmp_path, embedder, shared_cache)
+    try:
+        first = service.rebuild([str(archive)])
+        assert first.kind == "full" and first.posts > 3
+        assert sorted(reads["read"]) == ["2019q1.txt", "61368", "61387", "61532"]
+        assert sorted(reads["sniffed"]) == ["61368", "61387", "61532"]
+
+        reads["read"].clear(), reads["sniffed"].clear()
+        assert service.rebuild([str(archive)]).kind == "up to date"
+        assert reads == {"read": [], "sniffed": []}
+
+        added = archive / "sci.space" / "61999"
+        text = (DATA / "20news-sci.space" / "61532").read_text(encoding="latin-1")
+        head, body = text.split("\n\n", 1)
+        head = head.replace("Message-ID: <", "Message-ID: <added.")
+        added.write_text(
+            f"{head}\n\nThe zeppelinpowered orbiter was proposed in a later post of its own.\n", encoding="latin-1"
+        )
+        later = time.time_ns() - HOUR_NS // 2
+        os.utime(added, ns=(later, later))
+        report = service.rebuild([str(archive)])
+        assert reads["read"] == ["61999"] and set(reads["sniffed"]) == {"61999"}
+        assert report.posts == first.posts + 1
+        assert _found(service, "zeppelinpowered")
+    finally:
+        service.close()
+
+
+def test_a_rewrite_that_keeps_size_and_time_is_still_read(tmp_path, embedder, sample_service, shared_cache, archive):
+    service = _service(tmp_path, embedder, shared_cache)
+    try:
+        service.rebuild([str(archive)])
+        article = archive / "sci.space" / "61387"
+        before = os.stat(article)
+        data = article.read_bytes()
+        changed = data.replace(b"no effect on its subject", b"no effect on its zqxjvwk")  # the poster's own words
+        assert len(changed) == len(data) and changed != data
+        with open(article, "r+b") as fh:  # in place: the same inode, size and (put back) modification time
+            fh.write(changed)
+        os.utime(article, ns=(before.st_atime_ns, before.st_mtime_ns))
+        after = os.stat(article)
+        assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+
+        report = service.rebuild([str(archive)])
+        assert report.kind != "up to date"
+        assert _found(service, "zqxjvwk")
+    finally:
+        service.close()
+
+
+def test_a_file_modified_just_before_a_build_is_not_vouched_for(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_text("x")
+    st = os.stat(path)
+    record = {"path": str(path), **signature(st), "sha256": "ab" * 32}
+    assert Seen({str(path): record}, st.st_mtime_ns + RACY_NS + 1).digest(str(path), st) == "ab" * 32
+    # modified less than RACY_NS before that build read it: a write in the same tick would not show
+    assert Seen({str(path): record}, st.st_mtime_ns + RACY_NS // 2).digest(str(path), st) is None
+    for key in ("size", "mtime_ns", "ctime_ns", "ino"):
+        other = record | {key: record[key] + 1}
+        assert Seen({str(path): other}, st.st_mtime_ns + HOUR_NS).digest(str(path), st) is None
+    assert Seen({str(path): record | {"blank": True}}, st.st_mtime_ns + HOUR_NS).digest(str(path), st) is None
+    # a manifest written before files were recorded with their metadata vouches for nothing
+    assert Seen.from_manifest({"files": [{"path": str(path), "size": 1, "sha256": "ab" * 32}]}) is None
