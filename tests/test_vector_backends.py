@@ -6,7 +6,10 @@ from __future__ import annotations
 import faiss
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import embeddings.vectors.allowed as allowed_module
 from embeddings.vectors.allowed import Allowed
 from embeddings.vectors.ann import IVFIndex, VectorIndex, load_vector_index
 from embeddings.vectors.tuning import RECALL_TARGET, build_vector_index, exact_neighbours, recall_at
@@ -154,3 +157,28 @@ def test_allowed_sets_combine():
     assert len(span & Allowed.span(15, 40)) == 5 and len(Allowed.span(30, 20)) == 0
     assert (ids & Allowed.of([15, 25, 99])).ids.tolist() == [15, 25]
     assert ids.contains(np.array([3, 4, 25])).tolist() == [True, False, True]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    allowed=st.lists(st.integers(0, 20_000), max_size=400),
+    asked=st.lists(st.integers(-5, 25_000), max_size=300),
+    start=st.integers(0, 50),
+    gaps=st.booleans(),
+    bitmap=st.booleans(),
+)
+def test_allowed_membership_and_positions_are_exact_whatever_their_size(allowed, asked, start, gaps, bitmap):
+    """Below MASK_FROM ids by binary search, from it by a bitmap (either way here, whatever the size); an
+    index's ids consecutive or not: the same answers as plain set membership."""
+    chosen, wanted = Allowed.of(allowed), set(allowed)
+    asked = np.array(asked, dtype=np.int64)
+    mask_from = allowed_module.MASK_FROM
+    allowed_module.MASK_FROM = 0 if bitmap else 10**9
+    try:
+        assert chosen.contains(asked).tolist() == [int(a) in wanted for a in asked]
+    finally:
+        allowed_module.MASK_FROM = mask_from
+    step = 2 if gaps else 1
+    index_ids = np.arange(start, start + 12_000 * step, step, dtype=np.int64)
+    positions = chosen.positions_in(index_ids)
+    assert index_ids[positions].tolist() == sorted(wanted & set(index_ids.tolist()))

@@ -137,7 +137,7 @@ class Term:
         if allowed.is_range:
             lo, hi = np.searchsorted(self.ids, [allowed.start, allowed.stop])
             return slice(int(lo), int(hi))
-        if len(allowed) < len(self.ids):
+        if len(allowed) * 32 < len(self.ids):  # few allowed ids: each one found among the term's
             at = np.searchsorted(self.ids, allowed.ids)
             inside = at < len(self.ids)
             at, wanted = at[inside], allowed.ids[inside]
