@@ -88,7 +88,11 @@ def distinct_posts(
 def _capped(index: LoadedIndex, per_post: dict, per_thread: int) -> dict:
     """`per_post` (in rank order) keeping at most `per_thread` posts of each thread, the first ones."""
     firsts = [passages[0][0] for passages in per_post.values()]
-    thread_of = passage_threads(index, firsts)
+    laid_out = index.layout.thread_places() if index.layout is not None else None
+    if laid_out is not None:  # a thread's key in the build's columns: no store read
+        thread_of = dict(zip(firsts, laid_out.thread[np.asarray(firsts, dtype=np.int64)].tolist()))
+    else:
+        thread_of = passage_threads(index, firsts)
     seen: dict[str, int] = {}
     kept = {}
     for (post, passages), first in zip(per_post.items(), firsts):
