@@ -336,12 +336,18 @@ def _covers(text: str, spans: Sequence[tuple[int, int]]) -> bool:
 
 
 def render_passage(
-    text: str, highlights: Sequence[tuple[int, int]], limit: int, around: int | None = None, *, joined: bool = False
+    text: str,
+    highlights: Sequence[tuple[int, int]],
+    limit: int,
+    around: int | None = None,
+    *,
+    joined: bool = False,
+    goes_on: bool = False,
 ) -> tuple[str, bool]:
     """Block-quoted, escaped, highlighted passage of at most `limit` characters; True if it was cut. `around`: show
     at most that many characters of it, around the first highlight. A cut is marked with an ellipsis, and so is
-    the start of a passage `joined` to words before it in its post; the highlight is bold only when what is shown
-    holds more than it (bold throughout says nothing)."""
+    the start of a passage `joined` to words before it in its post and the end of one whose sentence `goes_on` after
+    it; the highlight is bold only when what is shown holds more than it (bold throughout says nothing)."""
     lead = len(text) - len(text.lstrip())
     text = text.strip()
     highlights = [(s - lead, e - lead) for s, e in highlights]
@@ -357,7 +363,7 @@ def render_passage(
         body = markup(text[start:end], shown, cut_url_at=at)
         cut = start > 0 or end < len(text)
         tail = ""
-        if end < len(text):  # a URL right before the ellipsis would take it into its address
+        if end < len(text) or goes_on:  # a URL right before the ellipsis would take it into its address
             tail = (" " if at is None and ends_in_url(body) else "") + ELLIPSIS
         rendered = block_quote((ELLIPSIS if start > 0 or joined else "") + body + tail)
         if len(rendered) <= limit:

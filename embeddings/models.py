@@ -142,6 +142,8 @@ class Result:
     url: str | None = None  # the post's address in the archive, when it has one
     good: bool = True  # a good match: its score is at or above the relevance floor (search/floor.py)
     also_in: list[Copy] = field(default_factory=list)  # later results with the same text, collapsed into this one
+    # the poster's sentence goes on past the passage (into a quote, or past the display budget): shown with "…"
+    ends_mid_sentence: bool = False
 
 
 @dataclass

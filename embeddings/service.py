@@ -30,7 +30,7 @@ from .search.duplicates import with_copies
 from .search.floor import is_good
 from .search.highlight import highlight_results
 from .search.ranking import allowed_passage_ids
-from .search.readable import with_next, without_closing
+from .search.readable import with_next, with_sentence_end, without_closing
 from .search.request import MAX_LIMIT, MAX_QUERY_CHARS, checked_request  # noqa: F401  (re-exported)
 from .search.rerank import Reranker, rerank_groups
 from .vectors.ann import search_in_one_thread
@@ -146,6 +146,7 @@ class SearchService:
         for r in results:  # the floor marks the good matches; copies of a result's text are listed on it
             r.good = is_good(r.score, mode, floor)
             with_next(r, index.store)  # a stub with what follows it,
+            with_sentence_end(r, index.store)  # to the end of its last sentence,
             without_closing(r)  # and the poster's say without their sign-off
         return with_copies(index, results, copies)
 

@@ -13,6 +13,7 @@ from .conftest import run_cli as run
 
 RESULT_FIELDS = {
     "good",
+    "ends_mid_sentence",
     "also_in",
     "rank",
     "score",

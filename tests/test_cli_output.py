@@ -229,3 +229,18 @@ def test_a_passage_that_goes_on_from_words_before_it_is_marked_in_the_cli_too():
     assert "│ … so no complaint about that file" in format_result(result("so no complaint about that file.", 40), False)
     assert "│ So no complaint" in format_result(result("So no complaint about that file.", 40), False)
     assert "│ so no complaint" in format_result(result("so no complaint about that file.", 0), False)
+
+
+def test_a_passage_whose_sentence_goes_on_after_it_ends_with_an_ellipsis_in_the_cli():
+    from datetime import datetime
+
+    from embeddings.models import Result
+    from threadbot.render import format_result
+
+    def result(passage, goes_on):
+        return Result(rank=1, score=0.5, thread_id="t", thread_title="T", post_id="p", post_index=0, post_count=2,
+                      author="A", posted_at=datetime(2009, 8, 17, 14, 32), passage=passage, passage_start=0,
+                      passage_end=len(passage), ends_mid_sentence=goes_on)  # fmt: skip
+
+    assert format_result(result("First, I build R-devel with", True), False).endswith("│ First, I build R-devel with …")
+    assert format_result(result("First, I build R-devel.", False), False).endswith("│ First, I build R-devel.")

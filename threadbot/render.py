@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
 from embeddings import OutsideQuote, local_time, outside_label, post_segments, segment_text, to_jsonable
-from embeddings.search.readable import continues_sentence
+from embeddings.search.readable import continues_sentence, stops_mid_sentence
 
 if TYPE_CHECKING:
     from embeddings import BuildReport, EvalReport, PostView, QuoteRelation, QuoteTrace, Result, Stats, ThreadSummary
@@ -124,7 +124,11 @@ def format_result(r: Result, color: bool, explain: bool = False) -> str:
     lines = [
         head + f"(post {r.post_index + 1} of {r.post_count})",
         f"   {safe(r.thread_id)}{detail}",
-        _quote_block(("… " if continues_sentence(r) else "") + _emphasise(r.passage, r.highlights, color)),
+        _quote_block(
+            ("… " if continues_sentence(r) else "")
+            + _emphasise(r.passage, r.highlights, color)
+            + (" …" if stops_mid_sentence(r) else "")
+        ),
     ]
     if r.also_in:  # the same text in other posts, shown once (search/duplicates.py)
         lines.append("   also in: " + ", ".join(f"{safe(c.thread_title)} (post {c.post_index + 1})" for c in r.also_in))

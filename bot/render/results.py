@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import discord
 
-from embeddings.search.readable import continues_sentence
+from embeddings.search.readable import continues_sentence, stops_mid_sentence
 
 from ..text import (
     COLOUR,
@@ -52,6 +52,7 @@ def result_embed(result, budget: int = 2000, around: int | None = EXCERPT_CHARS)
         max(1, min(4000, room)),
         around=around,
         joined=continues_sentence(result),
+        goes_on=stops_mid_sentence(result),
     )
     embed.description = head + "\n" + body
     return fit_embed(embed, budget)

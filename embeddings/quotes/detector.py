@@ -14,7 +14,8 @@ Pure library (no I/O, no discord).  Algorithm, in one pass over the posts in chr
    are aligned again, with the words already matched masked, until none is left.
 4. Regions are chosen greedily (longest first; then marker-named author, same thread, earliest post) so
    that no word of the new post is credited twice.  A span's ends must be runs of MIN_RUN matching words
-   unless only one word differs before them (no stray word of the quoter's text), then whole lines.
+   unless only one word differs before them (no stray word of the quoter's text), then whole lines; both
+   cuts are repeated until neither changes the quote.
 5. Every word of every processed post carries its *origin* (the post and word where it first appeared
    as somebody's own words).  A region copied from post B is split by origin, so text B itself quoted
    from A is credited to A (chains), and B's own words to B.  Character spans take in the text without
@@ -51,6 +52,11 @@ SHORT_MIN_WORDS = 3  # threshold for an unmarked short reply-quote (see _short_q
 # a quote of another thread's post needs more words: short stretches shared across threads are a log line or a
 # template both copied from elsewhere ("* checking package dependencies ... OK"), not one quoting the other
 CROSS_THREAD_MIN_WORDS = 12
+# ... and, without a quote marker, more still, unless it is (nearly) all of the other post: part of a post that two
+# threads share unmarked is a notice or a log line both pasted (a CRAN message, a configure flag), not one poster
+# quoting the other; a whole post copied into another thread is a quote
+CROSS_THREAD_UNMARKED_MIN_WORDS = 30
+CROSS_THREAD_WHOLE_SHARE = 0.8  # share of the source post's words (all the post reproduces of it, in any order)
 OUTSIDE = -1  # origin of words quoted with ">" from a message not in the archive: nobody's own words here
 
 
@@ -201,16 +207,23 @@ class QuoteDetector:
                 src.thread_id != post.thread_id,
                 c.source,
             )
+        shared: dict[int, set[int]] = defaultdict(set)  # earlier post -> its words this post reproduces
+        for c in candidates:
+            shared[c.source].update(m.source for m in c.matches)
         chosen: list[Candidate] = []
         covered = [False] * n  # no word of the new post is credited twice
         for c in sorted(candidates, key=lambda c: c.rank):
             for quote in split_at_gaps([m for m in c.matches if not covered[m.quoting]]):
-                quote = self._trim_to_lines(new, trim_weak_ends(quote))
+                quote = self._trimmed(new, quote)
                 if not quote:
                     continue
-                needed = MARKED_MIN_WORDS if quote[0].quoting in marked else self.min_words
-                if self.posts[c.source].post.thread_id != post.thread_id:
-                    needed = max(needed, CROSS_THREAD_MIN_WORDS)
+                is_marked = quote[0].quoting in marked
+                needed = MARKED_MIN_WORDS if is_marked else self.min_words
+                source = self.posts[c.source]
+                if source.post.thread_id != post.thread_id:
+                    whole = len(shared[c.source]) >= CROSS_THREAD_WHOLE_SHARE * len(source.words)
+                    unmarked = CROSS_THREAD_MIN_WORDS if whole else CROSS_THREAD_UNMARKED_MIN_WORDS
+                    needed = max(needed, CROSS_THREAD_MIN_WORDS if is_marked else unmarked)
                 if len(quote) < needed and not c.whole_short_post:
                     continue
                 if c.whole_short_post and len(quote) != len(c.matches):
@@ -274,6 +287,16 @@ class QuoteDetector:
                 source, first = hit
                 return [Candidate(source, [WordMatch(i, first + i) for i in range(end)], whole_short_post=True)]
         return []
+
+    def _trimmed(self, new: IndexedPost, quote: list[WordMatch]) -> list[WordMatch]:
+        """A quote without weak ends, on line boundaries, until neither cut changes it: cutting to lines can leave
+        a short stretch at an end ("…the R\nCMD build call).\n\nDuncan" matching "R CMD build" of the post
+        quoted below it), which is then no end of the quote either."""
+        while True:
+            cut = self._trim_to_lines(new, trim_weak_ends(quote))
+            if len(cut) == len(quote):
+                return cut
+            quote = cut
 
     @staticmethod
     def _trim_to_lines(new: IndexedPost, quote: list[WordMatch]) -> list[WordMatch]:

@@ -8,6 +8,13 @@ poster's name ("…current CRAN version.\n\nGabor"). The cut is a shorter span o
 post (`passage_end` moves with it), so `body[start:end] == passage` still holds; a passage that would be left
 without a word keeps its closing. A stub (a few words, or a lead-in ending in ":") is shown with the post's
 next passage when that follows it directly (`with_next`).
+
+A passage ends where a sentence of the post does (`with_sentence_end`): when it stops without sentence-final
+punctuation while the poster's own text goes on (the chunker's token budget cut a long sentence, or a detected
+quote cut into the poster's line), it is extended to the end of that sentence, through the post's own passages
+only (never into quoted or left-out text) and within SHOWN_MAX_CHARS; when that cannot be done it is marked
+(`ends_mid_sentence`) and shown with a trailing "…", as a passage that starts mid-sentence is shown with a leading
+one (`continues_sentence`; CLI and Discord alike).
 """
 
 from __future__ import annotations
@@ -25,6 +32,10 @@ STUB_WORDS = 20  # a best passage shorter than this, or ending in ":", is shown 
 SHOWN_MAX_CHARS = 1500  # ... while both together stay within this
 MAX_NAME_LINES = 3  # lines after the closing word: a name, a title, "[...]"
 MAX_NAME_CHARS = 60
+# where a sentence ends: ".", "!" or "?" (closing quote marks and brackets after it) before a space or the end
+SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s|$)")
+SENTENCE_FINAL = re.compile(r"[.!?][\"'”’)\]]*$")  # a text that ends so ends a sentence
+PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
 def closing_start(text: str) -> int | None:
@@ -61,6 +72,7 @@ def without_closing(result) -> None:
         return
     result.passage_end = result.passage_start + len(kept)
     result.passage = kept
+    result.ends_mid_sentence = False  # what followed it was the sign-off, not more of the sentence
     if result.highlights:
         result.highlights = [(s, min(e, len(kept))) for s, e in result.highlights if s < len(kept)]
 
@@ -91,3 +103,64 @@ def continues_sentence(result) -> bool:
     leading "…" (CLI and Discord alike)."""
     first = result.passage.lstrip()[:1]
     return getattr(result, "passage_start", 0) > 0 and (first.islower() or first.isdigit())
+
+
+def ends_sentence(text: str, after: str) -> bool:
+    """Does `text`, followed in its post by `after`, end where a sentence does: with sentence-final punctuation,
+    with ":" at the end of a line (a lead-in), at a paragraph break, or with nothing of the post after it?"""
+    said = text.rstrip()
+    if not said or not after.strip():
+        return True
+    gap = text[len(said) :] + after[: len(after) - len(after.lstrip())]  # the space between it and what follows
+    return bool(SENTENCE_FINAL.search(said)) or said.endswith(":") and "\n" in gap or gap.count("\n") >= 2
+
+
+def sentence_end(body: str, end: int, own_until: int) -> int | None:
+    """Where the sentence going on at `end` of `body` ends, looking no further than `own_until` (the end of the
+    poster's own text that follows on from it): after its sentence-final punctuation, before a paragraph break,
+    or at `own_until` when nothing of the post comes after it; None when it goes on past `own_until`."""
+    stops = [m.end() for m in [SENTENCE_END.search(body, end)] if m is not None and m.end() <= own_until]
+    stops += [m.start() for m in [PARAGRAPH_BREAK.search(body, end, own_until)] if m is not None]
+    if stops:
+        return end + len(body[end : min(stops)].rstrip())
+    return own_until if not body[own_until:].strip() else None
+
+
+def own_text_until(result, store, body: str) -> int:
+    """The end of the poster's own text running on from the passage: the post's following passages, each
+    starting inside or right after (only space between) the one before, as far as SHOWN_MAX_CHARS from the
+    passage's start allows."""
+    until, at = result.passage_end, result.passage_start
+    limit = result.passage_start + SHOWN_MAX_CHARS
+    while (following := store.next_passage(result.post_id, at)) is not None:
+        start, end = following
+        if start > until and body[until:start].strip():
+            break  # quoted or left-out text lies between them
+        at, until = start, max(until, min(end, limit))
+        if end >= limit:
+            break
+    return until
+
+
+def with_sentence_end(result, store) -> None:
+    """A passage that stops mid-sentence while the poster's text goes on is extended to the end of that sentence
+    (from the post's body, through its own passages, within SHOWN_MAX_CHARS), or, when the sentence goes on past
+    them (into a quote, or past the budget), marked `ends_mid_sentence` (shown with a trailing "…")."""
+    post = store.posts_by_ids([result.post_id]).get(result.post_id)
+    if post is None:
+        return
+    body = post["body"]
+    if ends_sentence(result.passage, body[result.passage_end :]):
+        return
+    stop = sentence_end(body, result.passage_end, own_text_until(result, store, body))
+    if stop is None:
+        result.ends_mid_sentence = True
+        return
+    result.passage_end = stop
+    result.passage = body[result.passage_start : stop]
+
+
+def stops_mid_sentence(result) -> bool:
+    """Does the poster's sentence go on after the passage (`with_sentence_end` could not show its end)? Shown
+    with a trailing "…" (CLI and Discord alike)."""
+    return bool(getattr(result, "ends_mid_sentence", False))

@@ -140,3 +140,11 @@ def test_a_passage_that_goes_on_from_words_before_it_starts_with_an_ellipsis():
     capital = _result("This volume is the transcript. It was published in 1937.", [(0, 30)])
     capital.passage_start = 420
     assert card_lines(result_embed(capital).description)[2].startswith("> **This volume")
+
+
+def test_a_card_marks_a_passage_whose_sentence_goes_on_after_it():
+    text = "A CRAN team member will typically respond to you within the next 10 working days. For"
+    card = result_embed(_result(text, [(0, 10)], ends_mid_sentence=True)).description
+    assert card.rstrip().endswith("For…")
+    whole = result_embed(_result(text + " sure.", [(0, 10)])).description
+    assert whole.rstrip().endswith("For sure.")
