@@ -89,8 +89,21 @@ class Stages:
         return out
 
 
+def peak_rss_mb(reset: bool = False) -> int | None:
+    """The process's peak RSS (VmHWM, MiB) since the last reset; Linux only (None elsewhere)."""
+    try:
+        if reset:
+            Path("/proc/self/clear_refs").write_text("5")
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    found = [int(line.split()[1]) // 1024 for line in status.splitlines() if line.startswith("VmHWM:")]
+    return found[0] if found else None
+
+
 def timed(label: str, build):
     cpu = time.process_time()
+    peak_rss_mb(reset=True)
     stages = Stages()
     report = build(stages)
     end = time.perf_counter()
@@ -101,7 +114,8 @@ def timed(label: str, build):
     beyond = total - parts.get("embed", 0.0)
     print(
         f"{label:<44} {total:7.2f} s  (beyond embedding {beyond:6.2f} s; CPU {cpu:6.2f} s; {report.kind}, "
-        f"+{report.new_posts} posts, {report.passages:,} passages, {report.embedded} embedded)\n{'':<46}{shown}"
+        f"+{report.new_posts} posts, {report.passages:,} passages, {report.embedded} embedded; peak RSS "
+        f"{peak_rss_mb()} MiB)\n{'':<46}{shown}"
     )
     return report
 
