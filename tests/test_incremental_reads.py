@@ -4,16 +4,19 @@ time back is still seen (real model, FAISS and SQLite on a Usenet spool and a ma
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 import embeddings.index.incremental as incremental
 import embeddings.ingest as ingest
 import embeddings.ingest.discovery as discovery
+import embeddings.ingest.seen as seen
 from embeddings.ingest.seen import RACY_NS, Seen, signature
 from embeddings.service import SearchService
 
@@ -23,9 +26,11 @@ HOUR_NS = 3600 * 10**9
 
 
 @pytest.fixture
-def archive(tmp_path) -> Path:
-    """A spool folder of three news articles (no extension: taken by sniffing) and a mailing-list month, all
-    last modified an hour ago (older than any build's reading: see `seen.RACY_NS`)."""
+def archive(tmp_path, monkeypatch) -> Path:
+    """A spool folder of three news articles (no extension: taken by sniffing) and a mailing-list month, last
+    modified an hour ago; files written or changed less than 0.1 s before a build read them are not vouched for
+    (`seen.RACY_NS`, 2 s outside the tests), so the fixture waits that long."""
+    monkeypatch.setattr(seen, "RACY_NS", RACY_TEST_NS)
     root = tmp_path / "archive"
     shutil.copytree(DATA / "20news-sci.space", root / "sci.space")
     shutil.copy(DATA / "pipermail" / "2019q1-excerpt.txt", root / "2019q1.txt")
@@ -33,11 +38,16 @@ def archive(tmp_path) -> Path:
     return root
 
 
+RACY_TEST_NS = 100_000_000
+
+
 def _age(root: Path) -> None:
+    """Every file of `root` last modified an hour ago, and its change (now) more than RACY_TEST_NS ago."""
     then = time.time_ns() - HOUR_NS
     for path in root.rglob("*"):
         if path.is_file():
             os.utime(path, ns=(then, then))
+    time.sleep(2 * RACY_TEST_NS / 1e9)
 
 
 @pytest.fixture
@@ -87,6 +97,7 @@ def test_a_rebuild_reads_only_new_files(tmp_path, embedder, sample_service, shar
         )
         later = time.time_ns() - HOUR_NS // 2
         os.utime(added, ns=(later, later))
+        time.sleep(2 * RACY_TEST_NS / 1e9)
         report = service.rebuild([str(archive)])
         assert reads["read"] == ["61999"] and set(reads["sniffed"]) == {"61999"}
         assert report.posts == first.posts + 1
@@ -131,3 +142,65 @@ def test_a_file_modified_just_before_a_build_is_not_vouched_for(tmp_path):
     assert Seen({str(path): record | {"blank": True}}, st.st_mtime_ns + HOUR_NS).digest(str(path), st) is None
     # a manifest written before files were recorded with their metadata vouches for nothing
     assert Seen.from_manifest({"files": [{"path": str(path), "size": 1, "sha256": "ab" * 32}]}) is None
+
+
+def test_a_changed_post_under_a_relative_data_dir_is_a_full_build_that_says_why(
+    tmp_path, embedder, sample_service, shared_cache, archive, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    service = SearchService(make_settings(Path("relative-data"), shared_cache), embedder)
+    try:
+        service.rebuild([str(archive)])
+        article = archive / "sci.space" / "61387"
+        article.write_bytes(article.read_bytes().replace(b"no effect on its subject", b"no effect on its zqxjvwk"))
+        report = service.rebuild([str(archive)])
+        assert report.kind == "full" and "changed" in report.note and _found(service, "zqxjvwk")
+    finally:
+        service.close()
+
+
+def test_a_file_named_once_that_is_no_archive_is_passed_over_by_a_later_walk(
+    tmp_path, embedder, sample_service, shared_cache, archive
+):
+    notes = archive / "sci.space" / "notes"  # no extension: a walk sniffs it, and it is no archive
+    notes.write_text("Just some notes about the spool.\n")
+    _age(archive)
+    service = _service(tmp_path, embedder, shared_cache)
+    try:
+        named = service.rebuild([str(notes), str(archive / "2019q1.txt")])
+        assert any("notes" in e for e in named.errors)  # named explicitly: read, and reported
+        walked = service.rebuild([str(archive)])
+        again = service.rebuild([str(archive)])
+        full = service.rebuild([str(archive)], full=True)
+        assert walked.errors == again.errors == full.errors and not any("notes" in e for e in full.errors)
+    finally:
+        service.close()
+
+
+def test_a_file_whose_change_time_is_recent_is_not_vouched_for(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_text("x")
+    st = os.stat(path)
+    record = {"path": str(path), **signature(st), "sha256": "ab" * 32}
+    # its modification time put back an hour (touch -r): the change time still says it was just written
+    old = SimpleNamespace(st_size=st.st_size, st_mtime_ns=st.st_mtime_ns - HOUR_NS, st_ctime_ns=st.st_ctime_ns)
+    old.st_ino = st.st_ino
+    record = record | {"mtime_ns": old.st_mtime_ns}
+    assert Seen({str(path): record}, st.st_ctime_ns + RACY_NS // 2).digest(str(path), old) is None
+    assert Seen({str(path): record}, st.st_ctime_ns + RACY_NS + 1).digest(str(path), old) == "ab" * 32
+
+
+def test_a_parse_is_not_kept_under_the_digest_of_bytes_it_was_not_made_from(tmp_path):
+    from embeddings.ingest import MailRead
+    from embeddings.ingest.reuse import ParseCache
+
+    path = tmp_path / "thread.jsonl"
+    old = b'{"thread_id": "t", "thread_title": "T", "author": "A", "posted_at": "2020-01-01", "body": "old words"}\n'
+    new = old.replace(b"old words", b"new words")
+    path.write_bytes(new)
+    cache = ParseCache(tmp_path / "previous", tmp_path / "target")
+    rows = cache.parse_data(
+        None, path, [], [], "auto", MailRead(), None, digest=hashlib.sha256(old).digest(), reread=path.read_bytes
+    )
+    assert [r.body for r in rows] == ["new words"]  # what the file holds now is read ...
+    assert not list((tmp_path / "target").glob("*.pickle"))  # ... and not kept as the parse of the old bytes

@@ -209,10 +209,17 @@ def test_a_sentence_that_goes_on_past_the_display_budget_is_marked():
         ("In windows the error is the following:", '\n"Error: package or namespace load failed'),
         ("A heading of the post", "\n\nThe paragraph under it."),
         ("The last words of the post", "\n  "),
+        ("only not so cheap to run :-( )", "\n-- \nDavid, somewhere in Oxfordshire"),
+        ("Execution halted", "\n\t[[alternative HTML version deleted]]\n"),
     ],
 )
 def test_sentence_ends_paragraph_breaks_and_the_posts_end_are_boundaries(passage, after):
     assert ends_sentence(passage, after)
+
+
+def test_a_dash_or_a_note_inside_the_poster_s_sentence_is_no_end():
+    assert not ends_sentence("the flag --with-blas is what", " --enable-R-shlib does not need")
+    assert not ends_sentence("see the", " [[alternative]] link below for it")
 
 
 def test_a_closing_cut_from_an_extended_passage_is_no_sentence_going_on():

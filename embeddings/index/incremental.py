@@ -257,7 +257,7 @@ def what_changed(previous: Previous, state: SavedState, known: dict[str, str], t
 def _changed_fields(db_path: Path, post: Post, title: str | None) -> list[str]:
     """What of `post` differs from the row the previous build's store holds for it ([] when it cannot tell)."""
     try:
-        db = sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True)
+        db = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)  # the data dir may be relative
         try:
             row = db.execute(POST_AS_STORED, (post.post_id,)).fetchone()
         finally:

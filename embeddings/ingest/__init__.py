@@ -246,6 +246,8 @@ def ingest(
                 zone = zone_for(path, zones) if zones and read else None
                 rows.extend(localised(read, zone[1], result.warnings) if zone else read)
         except InputError as exc:
+            if str(path) in result.read:  # no parse to keep: the next build reads and sniffs it again
+                result.read[str(path)]["failed"] = True
             what = not_an_archive(data) if data is not None and path in walked_text else None
             if what:  # a README or notes beside the archive: said, not reported as bad input
                 del result.errors[marks[0] :], result.warnings[marks[1] :]

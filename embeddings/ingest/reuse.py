@@ -109,9 +109,11 @@ class ParseCache:
         no entry that can be read."""
         name = self._name(path, digest)
         entry = self._load(name)
+        keep = True
         if entry is None:
             if data is None:
                 data = reread()
+                keep = hashlib.sha256(data).digest() == digest  # changed since its metadata was taken: not kept
             marks = (len(errors), len(warnings), len(mail.messages), mail.not_archived)
             rows = parse_data(data, path, errors, warnings, fmt, mail, max_bytes)
             entry = FileParse(
@@ -123,7 +125,8 @@ class ParseCache:
             )
             # plain tuples: they unpickle without a call per paragraph (`paragraphs` makes them Paragraphs again)
             entry.paragraphs = [list(map(tuple, paragraphs(r.body))) for r in [*entry.rows, *entry.messages]]
-            self._store(name, entry)
+            if keep:
+                self._store(name, entry)
             self.parsed += 1
         else:
             errors.extend(InputError(*e) for e in entry.errors)

@@ -8,8 +8,11 @@ Two things make the check safe:
 
 - the change time (`st_ctime_ns`) is set by the kernel on every write and cannot be set back by a program, so a
   file rewritten with the same size and its modification time put back (`touch -r`, `rsync -t`) still differs;
-- a file modified less than `RACY_NS` before the previous build began reading is never trusted ("racily clean"
-  in git's words): a write in the same timestamp tick as the read would leave the metadata as it was recorded.
+- a file modified or changed less than `RACY_NS` before the previous build began reading is never trusted
+  ("racily clean" in git's words): a write in the same timestamp tick as the read would leave the metadata as it
+  was recorded;
+- a file the previous build could not parse, or that was empty, is always read again (its error is reported
+  again, exactly as a full build reports it).
 
 `threadbot index --full` reads and hashes every file whatever its metadata.
 """
@@ -48,14 +51,20 @@ class Seen:
     def digest(self, path: str, st: os.stat_result) -> str | None:
         """The SHA-256 the previous build read for `path`, when `st` says the file has not changed since; else None."""
         record = self.records.get(path)
-        if record is None or st.st_mtime_ns >= self.read_at_ns - RACY_NS:
+        if record is None or max(st.st_mtime_ns, st.st_ctime_ns) >= self.read_at_ns - RACY_NS:
             return None
         sha = record.get("sha256")
-        if not isinstance(sha, str) or record.get("blank") or any(record.get(k) != v for k, v in signature(st).items()):
+        if (
+            not isinstance(sha, str)
+            or record.get("blank")
+            or record.get("failed")
+            or any(record.get(k) != v for k, v in signature(st).items())
+        ):
             return None
         return sha
 
     def taken(self, path: str, st: os.stat_result) -> bool:
-        """Was `path` read by the previous build, unchanged since? (Directory walks then take it without
-        sniffing its content again.)"""
+        """Was `path` read and parsed by the previous build, unchanged since? (Directory walks then take it
+        without sniffing its content again. A file that could not be parsed, perhaps named on the command line
+        rather than found by a walk, is sniffed again.)"""
         return self.digest(path, st) is not None

@@ -36,6 +36,8 @@ MAX_NAME_CHARS = 60
 SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s|$)")
 SENTENCE_FINAL = re.compile(r"[.!?][\"'”’)\]]*$")  # a text that ends so ends a sentence
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+# what ends the poster's say though the body goes on: a signature's "-- " line, a list's note of a dropped part
+TEXT_ENDS = re.compile(r"(?:--[ \t]*(?:\n|$)|\[\[alternative HTML version deleted\]\])")
 
 
 def closing_start(text: str) -> int | None:
@@ -107,9 +109,10 @@ def continues_sentence(result) -> bool:
 
 def ends_sentence(text: str, after: str) -> bool:
     """Does `text`, followed in its post by `after`, end where a sentence does: with sentence-final punctuation,
-    with ":" at the end of a line (a lead-in), at a paragraph break, or with nothing of the post after it?"""
+    with ":" at the end of a line (a lead-in), at a paragraph break, or with nothing of the poster's after it
+    (the end of the post, a signature's "-- " line, a "[[alternative HTML version deleted]]" note)?"""
     said = text.rstrip()
-    if not said or not after.strip():
+    if not said or not after.strip() or TEXT_ENDS.match(after.lstrip()):
         return True
     gap = text[len(said) :] + after[: len(after) - len(after.lstrip())]  # the space between it and what follows
     return bool(SENTENCE_FINAL.search(said)) or said.endswith(":") and "\n" in gap or gap.count("\n") >= 2
