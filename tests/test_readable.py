@@ -15,6 +15,7 @@ from embeddings.search.readable import (
     SHOWN_MAX_CHARS,
     closing_start,
     ends_sentence,
+    sentence_end,
     stops_mid_sentence,
     with_sentence_end,
     without_closing,
@@ -215,6 +216,14 @@ def test_a_sentence_that_goes_on_past_the_display_budget_is_marked():
 )
 def test_sentence_ends_paragraph_breaks_and_the_posts_end_are_boundaries(passage, after):
     assert ends_sentence(passage, after)
+
+
+def test_an_abbreviation_is_no_sentence_end():
+    assert not ends_sentence("Use a package manager, e.g.", " apt or brew, to install it.")
+    assert not ends_sentence("I asked Mr.", " Ripley about it.")
+    assert ends_sentence("The build passed.", " Then it failed.")
+    body = "It needs a system library, e.g. libxml2 from the distribution. Then it builds."
+    assert body[: sentence_end(body, 10, len(body))].endswith("distribution.")
 
 
 def test_a_dash_or_a_note_inside_the_poster_s_sentence_is_no_end():

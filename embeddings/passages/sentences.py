@@ -52,7 +52,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     for m in _BOUNDARY.finditer(text, start, end):
         if m["breaks"] == "\n" and is_wrap(text, m.start()):
             continue
-        if m["punct"] is not None and _abbreviation(text, m.start(), m.end()):
+        if m["punct"] is not None and ends_abbreviation(text, m.start(), m.end()):
             continue
         _append_trimmed(text, pos, m.start() + len(m.group()) - len(m.group().lstrip("\"'”’»)]")), spans)
         pos = m.end()
@@ -60,7 +60,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return spans
 
 
-def _abbreviation(text: str, at: int, following: int) -> bool:
+def ends_abbreviation(text: str, at: int, following: int) -> bool:
     """Is the "." just before `at` the end of an abbreviation (ABBREVIATIONS; BEFORE_NUMBERS when a digit comes
     next, at `following`) rather than of a sentence?"""
     word = _LAST_WORD.search(text, max(0, at - 12), at)

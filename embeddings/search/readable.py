@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 from ..names import fold_name
+from ..passages.sentences import ends_abbreviation
 
 CLOSING = re.compile(
     r"(?im)^[ \t]*(?:cheers|thanks(?: again| a lot| in advance)?|thank you(?: (?:very much|all|again))?|many thanks"
@@ -36,6 +37,7 @@ MAX_NAME_CHARS = 60
 SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s|$)")
 SENTENCE_FINAL = re.compile(r"[.!?][\"'”’)\]]*$")  # a text that ends so ends a sentence
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+NOT_SPACE = re.compile(r"\S")
 # what ends the poster's say though the body goes on: a signature's "-- " line, a list's note of a dropped part
 TEXT_ENDS = re.compile(r"(?:--[ \t]*(?:\n|$)|\[\[alternative HTML version deleted\]\])")
 
@@ -115,14 +117,26 @@ def ends_sentence(text: str, after: str) -> bool:
     if not said or not after.strip() or TEXT_ENDS.match(after.lstrip()):
         return True
     gap = text[len(said) :] + after[: len(after) - len(after.lstrip())]  # the space between it and what follows
-    return bool(SENTENCE_FINAL.search(said)) or said.endswith(":") and "\n" in gap or gap.count("\n") >= 2
+    final = SENTENCE_FINAL.search(said)
+    if final and not _abbreviated(said + after, final.start()):
+        return True
+    return said.endswith(":") and "\n" in gap or gap.count("\n") >= 2
+
+
+def _abbreviated(text: str, at: int) -> bool:
+    """Is the punctuation at `at` the "." of an abbreviation ("e.g.", "Mr.", "pp. 12"), as passages read it?"""
+    if text[at] != ".":
+        return False
+    after = NOT_SPACE.search(text, at + 1)  # what comes after it ("pp." is one before a number)
+    return ends_abbreviation(text, at + 1, after.start() if after else len(text))
 
 
 def sentence_end(body: str, end: int, own_until: int) -> int | None:
     """Where the sentence going on at `end` of `body` ends, looking no further than `own_until` (the end of the
     poster's own text that follows on from it): after its sentence-final punctuation, before a paragraph break,
     or at `own_until` when nothing of the post comes after it; None when it goes on past `own_until`."""
-    stops = [m.end() for m in [SENTENCE_END.search(body, end)] if m is not None and m.end() <= own_until]
+    ends = (m for m in SENTENCE_END.finditer(body, end) if not _abbreviated(body, m.start()))
+    stops = [m.end() for m in [next(ends, None)] if m is not None and m.end() <= own_until]
     stops += [m.start() for m in [PARAGRAPH_BREAK.search(body, end, own_until)] if m is not None]
     if stops:
         return end + len(body[end : min(stops)].rstrip())
