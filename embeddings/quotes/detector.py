@@ -28,6 +28,7 @@ earlier post of the same thread repeated on its own lines at the start of a long
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -74,12 +75,13 @@ class IndexedPost:
     post: Post
     order: int  # position in the detector's chronological list of posts
     words: list[int]  # word ids (the detector's vocabulary)
-    word_starts: list[int]  # character offset of each word in the body
-    word_ends: list[int]
-    word_lines: list[int]  # line number of each word
+    # per word, as 32-bit arrays (a detector holds every post it read: int objects would cost 8-10 times more)
+    word_starts: Sequence[int]  # character offset of each word in the body
+    word_ends: Sequence[int]
+    word_lines: Sequence[int]  # line number of each word
     # for each word: the post (order) and word position where it first appeared as somebody's own words
-    origin_post: list[int] = field(default_factory=list)
-    origin_word: list[int] = field(default_factory=list)
+    origin_post: Sequence[int] = field(default_factory=list)
+    origin_word: Sequence[int] = field(default_factory=list)
 
 
 @dataclass
@@ -113,13 +115,13 @@ class QuoteDetector:
         if skipped:
             tokens = outside(tokens, skipped)
         words = [self.vocab.setdefault(w, len(self.vocab)) for w, _, _ in tokens]
-        starts = [s for _, s, _ in tokens]
-        lines, line, pos = [], 0, 0
+        starts = array("i", (s for _, s, _ in tokens))  # 4 bytes a word, not an int object: every post is kept
+        lines, line, pos = array("i"), 0, 0
         for start in starts:
             line += post.body.count("\n", pos, start)
             pos = start
             lines.append(line)
-        return IndexedPost(post, len(self.posts), words, starts, [e for _, _, e in tokens], lines)
+        return IndexedPost(post, len(self.posts), words, starts, array("i", (e for _, _, e in tokens)), lines)
 
     def _remember(self, new: IndexedPost) -> None:
         words = new.words
@@ -194,8 +196,8 @@ class QuoteDetector:
         """Detect the quotes of `post` (later than every post added before) and remember its words."""
         new = self._indexed(post)
         n = len(new.words)
-        new.origin_post = [new.order] * n
-        new.origin_word = list(range(n))
+        new.origin_post = array("i", [new.order]) * n
+        new.origin_word = array("i", range(n))
         marked = self._marked_words(new)
         candidates = self._candidates(new) + self._short_quote(new)
         for c in candidates:
