@@ -128,11 +128,16 @@ def test_a_rewrite_that_keeps_size_and_time_is_still_read(tmp_path, embedder, sa
         service.close()
 
 
-def test_a_file_modified_just_before_a_build_is_not_vouched_for(tmp_path):
+def _recorded(tmp_path: Path) -> tuple[Path, os.stat_result, dict]:
+    """A file just written, its metadata, and the manifest record a build that read it keeps."""
     path = tmp_path / "f.txt"
     path.write_text("x")
     st = os.stat(path)
-    record = {"path": str(path), **signature(st), "sha256": "ab" * 32}
+    return path, st, {"path": str(path), **signature(st), "sha256": "ab" * 32}
+
+
+def test_a_file_modified_just_before_a_build_is_not_vouched_for(tmp_path):
+    path, st, record = _recorded(tmp_path)
     assert Seen({str(path): record}, st.st_mtime_ns + RACY_NS + 1).digest(str(path), st) == "ab" * 32
     # modified less than RACY_NS before that build read it: a write in the same tick would not show
     assert Seen({str(path): record}, st.st_mtime_ns + RACY_NS // 2).digest(str(path), st) is None
@@ -178,10 +183,7 @@ def test_a_file_named_once_that_is_no_archive_is_passed_over_by_a_later_walk(
 
 
 def test_a_file_whose_change_time_is_recent_is_not_vouched_for(tmp_path):
-    path = tmp_path / "f.txt"
-    path.write_text("x")
-    st = os.stat(path)
-    record = {"path": str(path), **signature(st), "sha256": "ab" * 32}
+    path, st, record = _recorded(tmp_path)
     # its modification time put back an hour (touch -r): the change time still says it was just written
     old = SimpleNamespace(st_size=st.st_size, st_mtime_ns=st.st_mtime_ns - HOUR_NS, st_ctime_ns=st.st_ctime_ns)
     old.st_ino = st.st_ino
