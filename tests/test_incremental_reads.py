@@ -20,7 +20,7 @@ import embeddings.ingest.seen as seen
 from embeddings.ingest.seen import RACY_NS, Seen, signature
 from embeddings.service import SearchService
 
-from .conftest import DATA, make_settings
+from .conftest import DATA, make_settings, run_cli
 
 HOUR_NS = 3600 * 10**9
 
@@ -206,3 +206,12 @@ def test_a_parse_is_not_kept_under_the_digest_of_bytes_it_was_not_made_from(tmp_
     )
     assert [r.body for r in rows] == ["new words"]  # what the file holds now is read ...
     assert not list((tmp_path / "target").glob("*.pickle"))  # ... and not kept as the parse of the old bytes
+
+
+def test_a_copied_file_is_no_new_post_and_the_cli_says_so(tmp_path, sample_service, shared_cache, archive, capsys):
+    data = tmp_path / "data"
+    make_settings(data, shared_cache)
+    assert run_cli(capsys, "--data-dir", str(data), "index", "-q", str(archive))[0] == 0
+    shutil.copy(archive / "2019q1.txt", archive / "zz-copy.txt")  # the same bytes, read after them: once
+    code, out, _ = run_cli(capsys, "--data-dir", str(data), "index", "-q", str(archive))
+    assert code == 0 and out.startswith("no new posts: the sources' files changed")

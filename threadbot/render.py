@@ -207,6 +207,8 @@ def format_build(r: BuildReport) -> str:
         f"{r.threads} threads, {r.posts} posts, {r.passages} passages ({r.embedded} embedded, {r.cached} from cache), "
         f"{r.quotes} quotes in {r.seconds:.1f}s"
     )
+    if r.kind == "incremental" and not r.new_posts:  # files changed (a copy, a file without posts), posts did not
+        return f"no new posts: the sources' files changed, the posts they hold are all indexed; now {counts}"
     if r.kind == "incremental":
         return f"added {r.new_posts} post{'' if r.new_posts == 1 else 's'} to the index: now {counts}"
     return f"indexed {counts}" + (f"\nfull build: {safe(r.note)}" if r.note else "")

@@ -41,6 +41,9 @@ def report_embed(report, configured_sources: Sequence[str] = (), data_dir: str |
     if report.kind == "up to date":  # no build: the sources are as the live index read them
         e.title = "Index up to date"
         e.description = f"No source changed since the last build.\n{e.description.split(chr(10))[0]}"
+    elif report.kind == "incremental" and not report.new_posts:
+        e.title = "Index up to date"
+        e.description = f"No new posts: the sources' files changed, their posts are all indexed.\n{e.description}"
     elif report.kind == "incremental":
         e.title = "Index extended"
         e.description = f"{report.new_posts:,} new posts added.\n{e.description}"

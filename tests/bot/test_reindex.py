@@ -252,3 +252,13 @@ async def test_reindex_refuses_when_a_source_is_gone_and_names_no_host_path(make
     text = (await d.command("reindex", user=admin)).message["content"]
     assert text.startswith("Rebuild failed: a source of the index is gone") and "prune" in text
     assert str(tmp_path) not in text.replace("\\", "") and rebuild_service.data.current_build() == live
+
+
+def test_an_extension_that_found_no_new_post_says_so():
+    from bot.render import report_embed
+    from embeddings.models import BuildReport
+
+    grown = report_embed(BuildReport("b2", 1, 3, 9, 9, 0, 2, 0.5, kind="incremental", new_posts=2)).to_dict()
+    assert grown["title"] == "Index extended" and grown["description"].startswith("2 new posts added.")
+    copied = report_embed(BuildReport("b3", 1, 3, 9, 0, 0, 2, 0.5, kind="incremental", new_posts=0)).to_dict()
+    assert copied["title"] == "Index up to date" and copied["description"].startswith("No new posts:")
