@@ -216,15 +216,7 @@ def scale_part(args) -> None:
     print(f"{'':<46}{first.posts:,} posts, {first.passages:,} passages; vectors: {_vector_kind(service)}")
     timed("unchanged rebuild: up to date", lambda p: service.rebuild(files, progress=p))
     service.close()
-    # the thread is added to a copy of the data directory, so the archive's build stays for the next run
-    copy = _clone(folder / "data", folder / "copy")
-    service = SearchService(load_settings(overrides={"data_dir": str(copy)}, environ={}), synthetic)
-    timed("add the 20-post thread: incremental", lambda p: service.rebuild([*files, str(moved)], progress=p))
-    print(f"{'':<46}vectors: {_vector_kind(service)}")
-    if args.full_at_scale:
-        timed("the same sources, full build", lambda p: service.rebuild([*files, str(moved)], progress=p, full=True))
-    service.close()
-    shutil.rmtree(copy)
+    _add_thread_to_a_copy(folder, synthetic, files, moved, args.full_at_scale, lambda s: f"vectors: {_vector_kind(s)}")
 
 
 def usenet_part(args) -> None:
@@ -246,13 +238,20 @@ def usenet_part(args) -> None:
     print(f"{'':<46}{_counts(service)}; vectors: {_vector_kind(service)}; load {_load()}")
     timed("unchanged rebuild: up to date", lambda p: service.rebuild(files, progress=p))
     service.close()
+    described = lambda s: f"{_counts(s)}; vectors: {_vector_kind(s)}; load {_load()}"  # noqa: E731
+    _add_thread_to_a_copy(folder, synthetic, files, moved, args.full_at_scale, described)
+
+
+def _add_thread_to_a_copy(folder: Path, embedder, files: list[str], moved: Path, full_too: bool, described) -> None:
+    """Time adding the thread `moved` to a copy of `folder`'s data directory (so the archive's build stays for the
+    next run), and with `full_too` a full build of the same sources; `described(service)` follows each line."""
     copy = _clone(folder / "data", folder / "copy")
-    service = SearchService(load_settings(overrides={"data_dir": str(copy)}, environ={}), synthetic)
+    service = SearchService(load_settings(overrides={"data_dir": str(copy)}, environ={}), embedder)
     timed("add the 20-post thread: incremental", lambda p: service.rebuild([*files, str(moved)], progress=p))
-    print(f"{'':<46}{_counts(service)}; vectors: {_vector_kind(service)}; load {_load()}")
-    if args.full_at_scale:
+    print(f"{'':<46}{described(service)}")
+    if full_too:
         timed("the same sources, full build", lambda p: service.rebuild([*files, str(moved)], progress=p, full=True))
-        print(f"{'':<46}{_counts(service)}; load {_load()}")
+        print(f"{'':<46}{described(service)}")
     service.close()
     shutil.rmtree(copy)
 
