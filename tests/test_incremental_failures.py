@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 import embeddings.index.append as append_module
-import embeddings.index.incremental as incremental_module
 import embeddings.index.update as update_module
 from embeddings.errors import StorageError
 from embeddings.index.datadir import DB_FILE
+from embeddings.quotes import batched, state_merge
 from embeddings.quotes.resume import STATE_DIR
 from embeddings.service import SearchService
 
@@ -159,8 +159,26 @@ def test_a_full_disk_in_an_incremental_build_is_reported_and_the_index_kept(
     service.close()
 
 
+def test_a_full_disk_while_a_full_build_saves_its_quote_state_is_reported_and_the_index_kept(
+    tmp_path, embedder, mail, warm_cache, capsys, monkeypatch
+):
+    service = _service(tmp_path / "data", embedder, warm_cache)
+    service.rebuild([str(mail / "a.txt")])
+    live = service.data.current_build()
+
+    def full_disk(*args, **kwargs):  # a full build saves the state of each batch of posts as it detects quotes
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(batched, "write_segment", full_disk)
+    code, _, err = run_cli(capsys, "--data-dir", service.settings.data_dir, "index", "-q", "--full", mail / "a.txt")
+    assert code == 74 and "cannot save the quote state (No space left on device)" in err and "Traceback" not in err
+    assert service.data.current_build() == live and len(_builds(service)) == 1 and service.stats().posts > 0
+    service.close()
+
+
 def test_saved_state_segments_are_merged_as_they_grow(tmp_path, embedder, mail, warm_cache, monkeypatch):
-    monkeypatch.setattr(incremental_module, "MAX_SEGMENTS", 2)
+    monkeypatch.setattr(state_merge, "MAX_SEGMENTS", 2)  # the count rule alone: sizes never merge
+    monkeypatch.setattr(state_merge, "MERGE_RATIO", 0)
     service = _service(tmp_path / "data", embedder, warm_cache)
     kinds = [service.rebuild([str(mail / "a.txt")]).kind]
     kinds += [service.rebuild([str(mail / name)], add=True).kind for name in ("b.txt", "c.txt")]

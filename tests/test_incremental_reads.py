@@ -205,7 +205,8 @@ def test_a_parse_is_not_kept_under_the_digest_of_bytes_it_was_not_made_from(tmp_
         None, path, [], [], "auto", MailRead(), None, digest=hashlib.sha256(old).digest(), reread=path.read_bytes
     )
     assert [r.body for r in rows] == ["new words"]  # what the file holds now is read ...
-    assert not list((tmp_path / "target").glob("*.pickle"))  # ... and not kept as the parse of the old bytes
+    cache.finish()
+    assert not cache.kept() and not (tmp_path / "target").exists()  # ... and not kept as the parse of the old bytes
 
 
 def test_a_copied_file_is_no_new_post_and_the_cli_says_so(tmp_path, sample_service, shared_cache, archive, capsys):

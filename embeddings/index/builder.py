@@ -32,7 +32,7 @@ from .append import CannotAppend
 from .datadir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, BuildLock, DataDir
 from .sentences import SENTENCES_FILE, write_sentence_vectors
 from .store import write_store
-from .update import Increments, add_posts, paused_gc
+from .update import Increments, add_posts
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +69,19 @@ def build_index(
             return inc.up_to_date(started)
         build_id, tmp = data.new_build_dir()
         try:
-            with paused_gc():  # millions of small objects, none of them garbage: a collection pass finds nothing
-                result = ingest(
-                    sources,
-                    progress=lambda done, total: report("parse", done, total),
-                    max_file_bytes=settings.max_file_mb * 2**20,
-                    max_post_chars=settings.max_post_chars,
-                    fmt=fmt,
-                    zones=zones,
-                    reuse=inc.parse_cache(tmp),
-                    seen=inc.seen,
-                )
+            # with the cyclic collector on: parsing mail leaves cycles behind (the email package's objects), which
+            # would otherwise pile up (+380 MB over 20,000 Usenet articles and a mailing list)
+            result = ingest(
+                sources,
+                progress=lambda done, total: report("parse", done, total),
+                max_file_bytes=settings.max_file_mb * 2**20,
+                max_post_chars=settings.max_post_chars,
+                fmt=fmt,
+                zones=zones,
+                reuse=inc.parse_cache(tmp),
+                seen=inc.seen,
+                found=inc.found,
+            )
             for w in result.warnings:
                 log.warning(w)
             if not result.threads:
@@ -113,7 +115,7 @@ def build_index(
                 report("state", 1, 1)
             else:
                 posts = [p for t in result.threads for p in t.posts]
-                quote_list = inc.detect(posts, lambda done, total: report("quotes", done, total))
+                quote_list = inc.detect(posts, tmp, lambda done, total: report("quotes", done, total))
                 report("chunk", 0, len(posts))  # loading the tokenizer and chunking: seconds, one step to show
                 chunker, max_tokens = _chunker(settings, embedder)
                 passages = make_passages(result.threads, chunker, quote_list, settings.quote_mode == "drop")

@@ -30,13 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, ThreadbotError
-from ..ingest import IngestResult, discover
+from ..ingest import Discovered, IngestResult
 from ..ingest.reuse import code_digest
 from ..ingest.seen import Seen
 from ..ingest.textfile import read_bytes
 from ..models import Post, Thread
 from ..quotes.detector import QuoteDetector
-from ..quotes.resume import MAX_SEGMENTS, STATE_DIR, SavedState, StateError, detection_order, merge, write_segment
+from ..quotes.resume import STATE_DIR, SavedState, StateError, detection_order, write_segment
+from ..quotes.state_merge import compact
 from .datadir import DB_FILE, FORMAT_VERSION, DataDir
 from .sql import POST_AS_STORED
 
@@ -116,19 +117,16 @@ def seen_files(previous: Previous | None, fixed: dict) -> Seen | None:
     return Seen.from_manifest(previous.manifest)
 
 
-def unchanged(
-    previous: Previous, sources: Sequence[str], fmt: str, max_file_bytes: int, fixed: dict, seen: Seen | None
-) -> bool:
-    """Would a build from `sources` read exactly what the live build read, with the same settings? Files whose
-    metadata `seen` vouches for are not read again, and the check stops at the first difference (a new file is
-    not read here: the build reads it)."""
+def unchanged(previous: Previous, found: Discovered, max_file_bytes: int, fixed: dict, seen: Seen | None) -> bool:
+    """Would a build of the files `found` read exactly what the live build read, with the same settings? Files
+    whose metadata `seen` vouches for are not read again, and the check stops at the first difference (a new file
+    is not read here: the build reads it)."""
     recorded, was_unread = previous.manifest.get("files"), previous.manifest.get("unread")
     if previous.manifest.get("build_settings") != fixed or not isinstance(recorded, list):
         return False
     kept = [(f.get("path"), f.get("size"), f.get("sha256")) for f in recorded if isinstance(f, dict)]
-    files, errors = discover(sources, forced=fmt != "auto", walked_text=set(), seen=seen)
-    unread, i = {e.path for e in errors}, 0
-    for path in files:
+    unread, i = {e.path for e in found.errors}, 0
+    for path in found.files:
         name = str(path)
         if i >= len(kept) or kept[i][0] != name:  # not read last time: a new file, or one that could not be read
             if name not in (was_unread or ()) or _readable(path, max_file_bytes):
@@ -281,28 +279,20 @@ def _changed_fields(db_path: Path, post: Post, title: str | None) -> list[str]:
     return fields
 
 
-def save_state(
-    tmp: Path, detector: QuoteDetector, posts: Sequence[Post], known: dict[str, str], addition: Addition | None
-) -> list[str] | None:
-    """Save the quote detector's state in the new build `tmp`: the previous build's segments (linked) and one for
-    `posts` (what the detector read this time). Their names, or None when the state cannot be saved."""
+def save_state(tmp: Path, detector: QuoteDetector, known: dict[str, str], addition: Addition) -> list[str] | None:
+    """Save an incremental build's quote state in the new build `tmp`: the previous build's segments (linked) and
+    one for the posts it added. Their names, or None when the state cannot be saved. (A full build saves its
+    state as it detects: `quotes.batched`.)"""
     root = tmp / STATE_DIR
-    names = list(addition.state.names) if addition else []
-    first = len(addition.state) if addition else 0
-    vocab_start = len(addition.state.vocab) if addition else 0
+    names = list(addition.state.names)
     try:
         root.mkdir()
         for name in names:
             _link_tree(addition.previous.path / STATE_DIR / name, root / name)
-        name = f"{int(names[-1]) + 1:04d}" if names else "0000"
-        write_segment(root / name, detector, first, vocab_start, [known[p.post_id] for p in posts])
-        names.append(name)
-        if len(names) > MAX_SEGMENTS:  # the first (a full build's) stays; the small ones after it become one
-            merged = f"{int(name) + 1:04d}"
-            merge(SavedState(root, names), names[1:], root / merged)
-            for old in names[1:]:
-                shutil.rmtree(root / old)
-            names = [names[0], merged]
+        name = f"{int(names[-1]) + 1:04d}"
+        digests = [known[p.post_id] for p in addition.new]
+        write_segment(root / name, detector, len(addition.state), addition.state.vocab_size, digests)
+        names = compact(root, [*names, name])  # a linked segment it merges is unlinked here, kept in the parent
     except (OSError, StateError, ValueError) as exc:
         log.warning("the quote detector's state is not kept (%s): the next build will be a full one", exc)
         shutil.rmtree(root, ignore_errors=True)

@@ -9,7 +9,6 @@ builder then makes a full build from the same parse, saying why.
 
 from __future__ import annotations
 
-import gc
 import logging
 import shutil
 import sqlite3
@@ -22,14 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StorageError, ThreadbotError, reason
-from ..ingest import IngestResult
+from ..ingest import Discovered, IngestResult, discovered
 from ..ingest.reuse import PARSED_DIR, ParseCache
 from ..ingest.seen import Seen
 from ..models import BuildReport, Passage, Post, QuoteRelation
 from ..passages import Chunker, make_passages
+from ..quotes.batched import detect_in_batches
 from ..quotes.detector import QuoteDetector
 from ..quotes.explicit import outside_quotes
-from ..quotes.resume import detection_order, feed, resumed
+from ..quotes.resume import STATE_DIR, detection_order, feed, resumed
 from ..vectors.ann import load_vector_index
 from .append import CannotAppend, append_store, append_vectors, copy_store, numbered
 from .datadir import DB_FILE, VECTORS_FILE, DataDir
@@ -50,19 +50,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 IVF_GROWTH = 2.0  # an approximate index is trained again (a full build) once it holds this many times its start
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection inside: for work that makes many objects and drops few (a collection pass
-    walks every live object, and passes come more often the more objects are made)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass
@@ -92,6 +79,7 @@ class Increments:
     digests: dict[str, str] = field(default_factory=dict)
     parse: ParseCache | None = None
     seen: Seen | None = None  # the live build's record of the files it read, when they read the same now
+    found: Discovered | None = None  # the files of the sources, as `unchanged` found them
 
     def __post_init__(self) -> None:
         self.fixed = build_settings(self.settings, self.model_id, self.fmt, self.zones)
@@ -104,9 +92,10 @@ class Increments:
 
     def unchanged(self, sources: Sequence[str]) -> bool:
         """Do `sources` read as the live build read them, and does the live build load? (A damaged one is
-        rebuilt.)"""
+        rebuilt.) The files found are kept for the build to read (`found`)."""
+        self.found = discovered(sources, self.fmt, self.seen)
         if self.previous is None or not unchanged(
-            self.previous, sources, self.fmt, self.max_file_bytes, self.fixed, self.seen
+            self.previous, self.found, self.max_file_bytes, self.fixed, self.seen
         ):
             return False
         if _vector_kind_differs(self.previous, self.settings):  # `ann_threshold` changed: the build says so
@@ -161,18 +150,20 @@ class Increments:
                 if item.name != PARSED_DIR:
                     shutil.rmtree(item) if item.is_dir() else item.unlink()
 
-    def detect(self, posts: Sequence[Post], progress: Callable[[int, int], None]) -> list[QuoteRelation]:
-        """Quote detection over every post (a full build), keeping the detector for `recorded`."""
-        self._ordered = detection_order(posts)
-        self._detector = QuoteDetector(min_words=self.settings.quote_min_words)
-        return feed(self._detector, self._ordered, progress)
+    def detect(self, posts: Sequence[Post], tmp: Path, progress: Callable[[int, int], None]) -> list[QuoteRelation]:
+        """Quote detection over every post (a full build), in batches whose state is saved in `tmp` as they go (see
+        `quotes.batched`), for the next build to go on from."""
+        min_words = self.settings.quote_min_words
+        ordered = detection_order(posts)
+        quotes, self._state_names = detect_in_batches(ordered, self.digests, tmp / STATE_DIR, min_words, progress)
+        return quotes
 
     def recorded(self, result: IngestResult, tmp: Path, added: Added | None = None, addition=None) -> dict:
         """The manifest's record of what this build read and kept, for the next build to compare against."""
         if added is None:
-            names = save_state(tmp, self._detector, self._ordered, self.digests, None)
+            names = self._state_names
         else:
-            names = save_state(tmp, added.detector, addition.new, self.digests, addition)
+            names = save_state(tmp, added.detector, self.digests, addition)
         if self.parse is not None:
             self.parse.finish()
         files, unread = file_records(result)

@@ -62,7 +62,16 @@ from .zones import localised, zone_for
 if TYPE_CHECKING:
     from .reuse import ParseCache
 
-__all__ = ["FORMATS", "IngestResult", "discover", "ingest", "looks_like_jsonl", "parse_data"]
+__all__ = [
+    "FORMATS",
+    "Discovered",
+    "IngestResult",
+    "discover",
+    "discovered",
+    "ingest",
+    "looks_like_jsonl",
+    "parse_data",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +92,25 @@ class IngestResult:
     @property
     def posts(self) -> int:
         return sum(len(t.posts) for t in self.threads)
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """The files a build reads (`discovery.discover`), found once: the check for unchanged sources and the reading
+    share them. `read_at_ns`: when the walk began (wall clock), before any file's metadata was taken (see `seen`)."""
+
+    files: list[Path]
+    errors: list[InputError]
+    walked_text: set[Path]  # the .txt files found by walking directories (see `discover`)
+    read_at_ns: int
+
+
+def discovered(paths: Iterable[str | os.PathLike], fmt: str = "auto", seen: Seen | None = None) -> Discovered:
+    """The files `paths` name, read as `fmt` (see `ingest`), with what a previous build recorded (`seen`)."""
+    walked_text: set[Path] = set()
+    read_at = time.time_ns()
+    files, errors = discover(paths, forced=fmt != "auto", walked_text=walked_text, seen=seen)
+    return Discovered(files, errors, walked_text, read_at)
 
 
 @dataclass
@@ -198,19 +226,20 @@ def ingest(
     zones: Mapping[str, str] | None = None,
     reuse: ParseCache | None = None,
     seen: Seen | None = None,
+    found: Discovered | None = None,
 ) -> IngestResult:
     """Read `paths` (files and directories) into threads; None for a cap means no limit. `fmt` is one of
     `FORMATS`: "auto" picks a reader per file by content, any other reads every file as that format. `zones`:
     resolved source path → time zone name, for the dates files under that path give without a zone (see
     `zones`). `reuse`: the parse of each file kept by the previous build (see `reuse`); `seen`: what the previous
-    build recorded of the files it read: an unchanged file whose parse is kept is not read again."""
+    build recorded of the files it read: an unchanged file whose parse is kept is not read again. `found`: the
+    files of `paths`, when the caller has looked for them already (`discovered`, with the same `fmt` and `seen`)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
-    walked_text: set[Path] = set()
-    read_at = time.time_ns()
-    files, errors = discover(paths, forced=fmt != "auto", walked_text=walked_text, seen=seen)
+    found = found or discovered(paths, fmt, seen)
+    files, walked_text = found.files, found.walked_text
     mail = MailRead()
-    result = IngestResult(errors=list(errors), read_at_ns=read_at)
+    result = IngestResult(errors=list(found.errors), read_at_ns=found.read_at_ns)
     rows: list[Row] = []
     first_with: dict[bytes, Path] = {}  # content digest → the first file read with that content
     if progress:
@@ -267,4 +296,6 @@ def ingest(
     result.threads = assemble(rows, result.errors, max_post_chars)  # JSON Lines and mail threads may span files
     split = reuse.paragraphs if reuse else paragraphs
     result.warnings.extend(leave_out_boilerplate(result.threads, split).warnings())  # repeated paragraphs: not indexed
+    if reuse:
+        reuse.forget_paragraphs()
     return result

@@ -5,7 +5,7 @@ footers). A build keeps, in its directory, what each file it read gave: its reco
 and warnings of that file, and the paragraphs of each body (the boilerplate pass splits every body of the archive
 into paragraphs on each build). The next build takes a file's entry back when the file's bytes, its path, the
 format it is read as, the size cap and the reading code are the same (all of them are in the entry's name), and
-links the entry into its own directory; any other file is parsed and gets a new entry. What follows the reading
+keeps it too (entries are kept in packs: see `ParseCache`); any other file is parsed and gets a new entry. What follows the reading
 of each file (threading mail across files, ids, duplicates, boilerplate) runs on everything each time, so a build
 from entries gives what a build from scratch gives.
 
@@ -16,6 +16,8 @@ Entries are pickles read with an unpickler that builds only the few types an ent
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import logging
 import os
 import pickle
@@ -24,7 +26,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import BinaryIO
 
+from ..durable import fsync_path
 from ..errors import InputError
 from . import MailRead, parse_data
 from .boilerplate import Paragraph, paragraphs
@@ -34,6 +38,8 @@ from .records import Row
 log = logging.getLogger(__name__)
 
 PARSED_DIR = "parsed"
+PACK_SUFFIX, INDEX_SUFFIX = ".pack", ".index.json"
+SMALL_PACK = 8 * 2**20  # bytes: a pack smaller than this is copied into the next build's, not linked
 _CODE = Path(__file__).resolve().parent
 # what an entry's content depends on besides the file: this package's code, and the types it is made of
 _CODE_FILES = (*sorted(_CODE.glob("*.py")), _CODE.parent / "models.py", _CODE.parent / "errors.py")
@@ -85,9 +91,45 @@ class _Unpickler(pickle.Unpickler):
         return _TYPES[name]
 
 
+class _Pack:
+    """A pack of entries kept by an earlier build: `NNNN.pack` (the entries' pickles one after the other) and
+    `NNNN.index.json` (each entry's name -> [offset, length] in the pack)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        index = json.loads(path.with_suffix(INDEX_SUFFIX).read_text(encoding="utf-8"))
+        self.index: dict[str, tuple[int, int]] = {name: (int(at), int(n)) for name, (at, n) in index.items()}
+        self.used: set[str] = set()
+        self._fh = None
+
+    @property
+    def number(self) -> int:
+        return int(self.path.stem)
+
+    def read(self, name: str) -> bytes:
+        at, n = self.index[name]
+        if self._fh is None:
+            self._fh = open(self.path, "rb")
+        self._fh.seek(at)
+        data = self._fh.read(n)
+        if len(data) != n:
+            raise EOFError(f"{self.path} ends before entry {name}")
+        return data
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
 class ParseCache:
     """The entries of the build being made (`target`), taken from the previous build's (`previous`) where they
-    match. `salt` holds what else the parse depends on (the format forced, the size cap)."""
+    match. `salt` holds what else the parse depends on (the format forced, the size cap).
+
+    Entries are kept in packs, not a file each (an archive of single messages has tens of thousands of files):
+    a build writes the entries it parses into one new pack, synced once, and keeps the previous build's packs it
+    took entries from, linked when most of a pack is still used and it is not small, else by copying the entries
+    used into its own pack (so packs neither pile up nor keep many entries no file gives any more)."""
 
     def __init__(self, previous: Path | None, target: Path, salt: str = ""):
         self.previous = previous
@@ -95,10 +137,26 @@ class ParseCache:
         self.salt = f"{salt}\0{READER_CODE}"
         self._paragraphs: dict[str, list[tuple]] = {}
         self.reused = self.parsed = 0
+        self._packs = self._read_packs(previous) if previous is not None else []
+        self._where = {name: pack for pack in self._packs for name in pack.index}
+        self._number = max((pack.number for pack in self._packs), default=-1) + 1
+        self._out: BinaryIO | None = None
+        self._out_index: dict[str, list[int]] = {}
+        self._keeping = True  # False once a write failed: the build goes on, the next one parses those files again
+
+    @staticmethod
+    def _read_packs(folder: Path) -> list[_Pack]:
+        packs = []
+        for path in sorted(folder.glob(f"*{PACK_SUFFIX}")) if folder.is_dir() else ():
+            try:
+                packs.append(_Pack(path))
+            except (OSError, ValueError, TypeError, AttributeError) as exc:
+                log.info("parsing again: the parses kept in %s cannot be read (%s)", path, exc)
+        return packs
 
     def _name(self, path: Path, digest: bytes) -> str:
         key = f"{os.fsencode(path)!r}\0{digest.hex()}\0{self.salt}".encode()
-        return hashlib.sha256(key).hexdigest()[:40] + ".pickle"
+        return hashlib.sha256(key).hexdigest()[:40]
 
     def parse_data(
         self, data: bytes | None, path: Path, errors: list[InputError], warnings: list[str], fmt: str,
@@ -126,7 +184,7 @@ class ParseCache:
             # plain tuples: they unpickle without a call per paragraph (`paragraphs` makes them Paragraphs again)
             entry.paragraphs = [list(map(tuple, paragraphs(r.body))) for r in [*entry.rows, *entry.messages]]
             if keep:
-                self._store(name, entry)
+                self._write(name, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
             self.parsed += 1
         else:
             errors.extend(InputError(*e) for e in entry.errors)
@@ -143,47 +201,94 @@ class ParseCache:
         found = self._paragraphs.get(body)
         return list(map(Paragraph._make, found)) if found is not None else paragraphs(body)
 
+    def forget_paragraphs(self) -> None:
+        """Drop the paragraphs of every body read (the boilerplate pass has used them): a large archive's take
+        hundreds of megabytes, and the build goes on for a long while."""
+        self._paragraphs = {}
+
+    def kept(self) -> list[str]:
+        """The names of the entries this build keeps so far (its own pack's; `finish` adds those it takes over)."""
+        return list(self._out_index)
+
     def _load(self, name: str) -> FileParse | None:
-        if self.previous is None:
+        pack = self._where.get(name)
+        if pack is None:
             return None
-        source = self.previous / name
         try:
-            with open(source, "rb") as fh:
-                entry = _Unpickler(fh).load()
-        except FileNotFoundError:
-            return None
+            entry = _Unpickler(io.BytesIO(pack.read(name))).load()
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError, KeyError) as exc:
-            log.info("parsing again: the parse kept in %s cannot be read (%s)", source, exc)
+            log.info("parsing again: the parse kept in %s cannot be read (%s)", pack.path, exc)
             return None
         if not isinstance(entry, FileParse) or len(entry.paragraphs) != len(entry.rows) + len(entry.messages):
             return None
-        try:
-            self.target.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(source, self.target / name)
-            except OSError:  # a file system without hard links
-                shutil.copyfile(source, self.target / name)
-        except OSError as exc:  # the build goes on; only the next one parses this file again
-            log.info("could not keep the parse of %s: %s", name, exc)
+        pack.used.add(name)
         return entry
 
-    def _store(self, name: str, entry: FileParse) -> None:
+    def _write(self, name: str, blob: bytes) -> None:
+        if not self._keeping or name in self._out_index:
+            return
         try:
-            self.target.mkdir(parents=True, exist_ok=True)
-            part = self.target / f"{name}.part"
-            with open(part, "wb") as fh:
-                pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(part, self.target / name)
-        except OSError as exc:  # the build goes on; only the next one parses this file again
-            log.info("could not keep the parse of %s: %s", name, exc)
+            if self._out is None:
+                self.target.mkdir(parents=True, exist_ok=True)
+                self._out = open(self._pack_path(self._number), "wb")
+            at = self._out.tell()
+            self._out.write(blob)
+            self._out_index[name] = [at, len(blob)]
+        except OSError as exc:
+            self._stop_keeping(exc)
+
+    def _stop_keeping(self, exc: OSError) -> None:
+        log.info("could not keep the parses of this build (%s): the next one parses those files again", exc)
+        self._keeping = False
+        self._out_index.clear()
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+        shutil.rmtree(self.target, ignore_errors=True)
+
+    def _pack_path(self, number: int) -> Path:
+        return self.target / f"{number:04d}{PACK_SUFFIX}"
 
     def finish(self) -> None:
-        """Make the entries' directory durable with the build."""
-        if self.target.is_dir():
-            fd = os.open(self.target, os.O_RDONLY)
+        """Keep the previous build's entries this build used (linked or copied, see the class), write this build's
+        pack's index, and make them durable with the build."""
+        linked = []
+        for pack in self._packs:
+            if not pack.used:
+                continue
+            if len(pack.used) * 2 >= len(pack.index) and pack.path.stat().st_size >= SMALL_PACK:
+                linked.append(pack)
+                continue
             try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+                for name in sorted(pack.used):
+                    self._write(name, pack.read(name))
+            except (OSError, EOFError, KeyError) as exc:  # read before, so this is a disk gone bad: not kept
+                log.info("could not copy the parses kept in %s (%s)", pack.path, exc)
+        for pack in self._packs:
+            pack.close()
+        if not self._keeping:
+            return
+        try:
+            if self._out is not None:
+                self._out.flush()
+                os.fsync(self._out.fileno())
+                self._out.close()
+                self._out = None
+                index = self._pack_path(self._number).with_suffix(INDEX_SUFFIX)
+                index.write_text(json.dumps(self._out_index, separators=(",", ":")), encoding="utf-8")
+                fsync_path(index)
+            for pack in linked:
+                self.target.mkdir(parents=True, exist_ok=True)
+                for source in (pack.path, pack.path.with_suffix(INDEX_SUFFIX)):
+                    _link(source, self.target / source.name)
+            if self.target.is_dir():
+                fsync_path(self.target)
+        except OSError as exc:
+            self._stop_keeping(exc)
+
+
+def _link(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(source, target)

@@ -7,8 +7,9 @@ read: a later post only adds. A build saves it, and the next build, when every p
 posts already read (in the same order), gives a detector that state and feeds it only the new posts; the quotes it
 finds are those a detector fed every post would find.
 
-Saved, in the build's `quotes/` directory, as segments (one per build that added posts; `merge` joins the small
-ones), each a folder of:
+Saved, in the build's `quotes/` directory, as segments (a full build writes one per batch of posts it reads,
+`batched`; an incremental build one for its new posts; `state_merge` joins them as they accumulate), each a folder
+of:
 
     meta.json       the posts (ids, in detection order, with the caller's digest of each), the words the
                     segment added to the vocabulary, its short posts (thread, post, word ids)
@@ -28,7 +29,9 @@ for the posts a new post's quotes are found in (checked to give the saved words)
 from __future__ import annotations
 
 import json
+import mmap
 import os
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from itertools import chain
@@ -43,7 +46,6 @@ from .order import detection_order, feed  # noqa: F401  (re-exported: the order 
 
 STATE_DIR = "quotes"
 BITS = 21  # bits per word id in a packed shingle: a vocabulary of up to 2 million words
-MAX_SEGMENTS = 8  # more, and the segments after the first are merged into one
 _ARRAYS = ("keys", "starts", "entries", "words", "word_starts", "runs", "run_starts")
 
 
@@ -121,6 +123,11 @@ def _save(directory: Path, meta: dict, **arrays: np.ndarray) -> None:
             np.save(fh, array, allow_pickle=False)
             fh.flush()
             os.fsync(fh.fileno())
+    write_meta(directory, meta)
+
+
+def write_meta(directory: Path, meta: dict) -> None:
+    """A segment's meta.json, written last: a segment without one is not read."""
     with open(directory / "meta.json", "w", encoding="utf-8") as fh:
         json.dump(meta, fh, ensure_ascii=False, separators=(",", ":"))
         fh.flush()
@@ -138,7 +145,7 @@ class SavedState:
         self.names = list(names)
         self.post_ids: list[str] = []
         self.digests: list[str] = []
-        self.vocab: list[str] = []
+        self.vocab_size = 0  # the words are read from the segments when asked for (`vocab`)
         self.short: list[tuple[str, int, tuple[int, ...]]] = []
         self.segments: list[dict[str, np.ndarray]] = []
         self.firsts: list[int] = []
@@ -150,9 +157,27 @@ class SavedState:
         if not self.names:
             raise StateError(f"no saved quote state in {directory}")
 
+    @property
+    def vocab(self) -> list[str]:
+        """Every word of the saved vocabulary, in id order (read from the segments: a build holds it once, in its
+        detector)."""
+        words: list[str] = []
+        for name in self.names:
+            words.extend(json.loads((self.directory / name / "meta.json").read_text(encoding="utf-8"))["vocab"])
+        return words
+
+    def release(self) -> None:
+        """Drop the pages of the mapped arrays this process has read (the file system keeps them cached): reading
+        the segments of a whole archive does not grow the process by their size."""
+        for arrays in self.segments:
+            for array in arrays.values():
+                mapped = getattr(array, "_mmap", None)
+                if mapped is not None and hasattr(mmap, "MADV_DONTNEED"):
+                    mapped.madvise(mmap.MADV_DONTNEED)
+
     def _read(self, path: Path) -> None:
         meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-        if meta["first"] != len(self.post_ids) or meta["vocab_start"] != len(self.vocab):
+        if meta["first"] != len(self.post_ids) or meta["vocab_start"] != self.vocab_size:
             raise ValueError(f"segment {path.name} does not follow the one before it")
         posts, digests = meta["posts"], meta["digests"]
         arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _ARRAYS}
@@ -172,7 +197,7 @@ class SavedState:
         self.firsts.append(len(self.post_ids))
         self.post_ids.extend(posts)
         self.digests.extend(digests)
-        self.vocab.extend(meta["vocab"])
+        self.vocab_size += len(meta["vocab"])
         self.short.extend((thread, int(order), tuple(words)) for thread, order, words in meta["short"])
         self.segments.append(arrays)
 
@@ -225,7 +250,7 @@ class _Restored(IndexedPost):
     def __init__(self, detector: QuoteDetector, post: Post, order: int, words: list[int], origins) -> None:
         self.post, self.order, self.words = post, order, words
         self.origin_post, self.origin_word = origins
-        self._detector, self._places = detector, None
+        self._detector, self._places = detector, None  # a weak proxy (see _Posts)
 
     def _where(self) -> tuple[list[int], list[int], list[int]]:
         if self._places is None:
@@ -245,7 +270,9 @@ class _Posts:
     """The detector's posts: the earlier ones restored from saved state when first asked for, then the new."""
 
     def __init__(self, detector: QuoteDetector, state: SavedState, posts_by_id: dict[str, Post]):
-        self.detector, self.state, self.posts_by_id = detector, state, posts_by_id
+        # a weak reference, here and in each _Restored: no cycle through the detector's posts, so a detector is freed
+        # as soon as it is dropped (a build detects in batches; the cyclic collector seldom looks at its objects)
+        self.detector, self.state, self.posts_by_id = weakref.proxy(detector), state, posts_by_id
         self.restored: dict[int, IndexedPost] = {}
         self.new: list[IndexedPost] = []
 
@@ -286,13 +313,25 @@ class _Resumed(QuoteDetector):
         return ready
 
 
-def resumed(state: SavedState, posts_by_id: dict[str, Post], new: Sequence[Post], min_words: int) -> QuoteDetector:
+def resumed(
+    state: SavedState,
+    posts_by_id: dict[str, Post],
+    new: Sequence[Post],
+    min_words: int,
+    vocab: dict[str, int] | None = None,
+) -> QuoteDetector:
     """A detector in the state `state` saved, ready for the posts `new` (in detection order): the shingles they
-    will look up are read from the segments now, the earlier posts when an alignment needs them."""
+    will look up are read from the segments now, the earlier posts when an alignment needs them. `vocab`: the
+    saved vocabulary when the caller holds it already (the detector that saved the state's last segment), taken
+    over as it is."""
     detector = _Resumed(min_words)
-    detector.vocab = {word: i for i, word in enumerate(state.vocab)}
-    if len(detector.vocab) != len(state.vocab):
-        raise StateError("the saved vocabulary names a word twice")
+    if vocab is not None and len(vocab) != state.vocab_size:
+        raise ValueError(f"a vocabulary of {len(vocab)} words for saved state of {state.vocab_size}")
+    if vocab is None:
+        vocab = {word: i for i, word in enumerate(state.vocab)}
+        if len(vocab) != state.vocab_size:
+            raise StateError("the saved vocabulary names a word twice")
+    detector.vocab = vocab
     for thread, order, words in state.short:
         detector.short_posts[thread].setdefault(words, (order, 0))
     wanted: set[tuple[int, ...]] = set()
@@ -312,44 +351,3 @@ def resumed(state: SavedState, posts_by_id: dict[str, Post], new: Sequence[Post]
     detector.shingles = table
     detector.posts = _Posts(detector, state, posts_by_id)  # type: ignore[assignment]
     return detector
-
-
-# --- merging ---------------------------------------------------------------------------------------------
-def merge(state: SavedState, names: Sequence[str], directory: Path) -> None:
-    """Write the segments `names` of `state` (consecutive) as one segment in `directory`."""
-    chosen = [state.names.index(name) for name in names]
-    if chosen != list(range(chosen[0], chosen[0] + len(chosen))):
-        raise ValueError("only consecutive segments are merged")
-    metas = [json.loads((state.directory / n / "meta.json").read_text(encoding="utf-8")) for n in names]
-    segments = [state.segments[i] for i in chosen]
-    meta = {
-        "first": metas[0]["first"],
-        "posts": [p for m in metas for p in m["posts"]],
-        "digests": [d for m in metas for d in m["digests"]],
-        "vocab_start": metas[0]["vocab_start"],
-        "vocab": [w for m in metas for w in m["vocab"]],
-        "short": [s for m in metas for s in m["short"]],
-    }
-    entry_keys = np.concatenate([np.repeat(s["keys"], np.diff(s["starts"])) for s in segments])
-    entries = np.concatenate([np.asarray(s["entries"]) for s in segments]).reshape(-1, 2)
-    order = np.argsort(entry_keys, kind="stable")  # a key's occurrences stay in the order they were added
-    unique, starts = np.unique(entry_keys[order], return_index=True)
-    joined = {
-        "keys": unique,
-        "starts": np.append(starts, len(order)).astype(np.int64),
-        "entries": entries[order],
-        "words": np.concatenate([np.asarray(s["words"]) for s in segments]).astype(np.uint32),
-        "word_starts": _offsets([s["word_starts"] for s in segments]),
-        "runs": np.concatenate([np.asarray(s["runs"]) for s in segments]).reshape(-1, 3),
-        "run_starts": _offsets([s["run_starts"] for s in segments]),
-    }
-    _save(directory, meta, **joined)
-
-
-def _offsets(parts: Sequence[np.ndarray]) -> np.ndarray:
-    """Offset arrays (each starting at 0, one more than its items) of consecutive segments, as one."""
-    out, base = [np.zeros(1, np.int64)], 0
-    for part in parts:
-        out.append(np.asarray(part[1:], dtype=np.int64) + base)
-        base += int(part[-1])
-    return np.concatenate(out)
