@@ -31,6 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..collector import collector_paused
 from ..errors import InputError
 from ..models import Thread
 from .boilerplate import leave_out_boilerplate, paragraphs
@@ -290,12 +291,13 @@ def ingest(
         result.files = n
         if progress:
             progress(n, len(files))
-    rows.extend(mail_rows(mail.messages, result.errors, result.warnings))
-    if mail.not_archived:
-        result.warnings.append(f"{mail.not_archived} message(s) marked X-No-Archive were not indexed")
-    result.threads = assemble(rows, result.errors, max_post_chars)  # JSON Lines and mail threads may span files
-    split = reuse.paragraphs if reuse else paragraphs
-    result.warnings.extend(leave_out_boilerplate(result.threads, split).warnings())  # repeated paragraphs: not indexed
+    with collector_paused():  # what follows makes no cycles, and the collector would walk every message read
+        rows.extend(mail_rows(mail.messages, result.errors, result.warnings))
+        if mail.not_archived:
+            result.warnings.append(f"{mail.not_archived} message(s) marked X-No-Archive were not indexed")
+        result.threads = assemble(rows, result.errors, max_post_chars)  # JSON Lines and mail threads span files
+        split = reuse.paragraphs if reuse else paragraphs
+        result.warnings.extend(leave_out_boilerplate(result.threads, split).warnings())  # repeated paragraphs
     if reuse:
         reuse.forget_paragraphs()
     return result

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
+from ..collector import collector_paused
 from ..errors import StorageError, reason
 from ..models import Post, QuoteRelation
 from .detector import QuoteDetector
@@ -41,12 +42,18 @@ def detect_in_batches(
     for it): the detection is then made in memory, as one detector. A segment that cannot be written (a full disk)
     is a StorageError: the build cannot go on in bounded memory."""
     posts_by_id = {p.post_id: p for p in ordered}
+    root.mkdir(parents=True, exist_ok=True)
+    with collector_paused():  # a detector's structures hold no cycles (see `resume._Posts`)
+        return _detect(ordered, posts_by_id, digests, root, min_words, progress, batch_chars)
+
+
+def _detect(ordered, posts_by_id, digests, root: Path, min_words: int, progress, batch_chars: int):
+    """`detect_in_batches`, its loop."""
     relations: list[QuoteRelation] = []
     names: list[str] = []
     state: SavedState | None = None
     vocab: dict[str, int] | None = None
     done, total = 0, len(ordered)
-    root.mkdir(parents=True, exist_ok=True)
     for batch in _batches(ordered, batch_chars):
         try:
             detector = resumed(state, posts_by_id, batch, min_words, vocab) if state else QuoteDetector(min_words)

@@ -215,10 +215,20 @@ class SavedState:
             at = np.searchsorted(known, keys)
             hit = at < len(known)
             hit[hit] = known[at[hit]] == keys[hit]
-            starts, entries = seg["starts"], seg["entries"]
-            for key, i in zip(keys[hit].tolist(), at[hit].tolist()):
-                block = entries[starts[i] : starts[i + 1]]
-                found.setdefault(key, []).extend(zip(block[:, 0].tolist(), block[:, 1].tolist()))
+            at = at[hit]
+            if not len(at):
+                continue
+            # every hit key's occurrences gathered at once (a batch of a whole build looks up ~10^5 keys)
+            lo, hi = np.asarray(seg["starts"][at]), np.asarray(seg["starts"][at + 1])
+            counts = hi - lo
+            ends = np.cumsum(counts)
+            rows = np.arange(int(ends[-1])) + np.repeat(lo - (ends - counts), counts)
+            block = np.asarray(seg["entries"][rows])
+            pairs = list(zip(block[:, 0].tolist(), block[:, 1].tolist()))
+            start = 0
+            for key, end in zip(keys[hit].tolist(), ends.tolist()):
+                found.setdefault(key, []).extend(pairs[start:end])
+                start = end
         return found
 
     def _segment(self, order: int) -> tuple[dict[str, np.ndarray], int]:
