@@ -19,7 +19,7 @@ LABELS = {
     "sentences": "embedding sentences for highlights",
     "write": "writing index",  # passages, FTS5, the filters' layout and the keyword postings
     "vectors": "building vector index",
-    "state": "saving quote state",
+    "state": "recording the build",
 }
 
 

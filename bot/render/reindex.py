@@ -18,7 +18,7 @@ STAGES = {
     "sentences": "Embedding sentences for highlights",
     "write": "Writing the index",
     "vectors": "Building the vector index",
-    "state": "Saving the quote state",
+    "state": "Recording the build",
 }
 
 

@@ -141,7 +141,7 @@ def build_index(
                     "quote_mode": settings.quote_mode,
                     "vectors": vector_index,  # exact or approximate (IVF), and its parameters (vectors/tuning.py)
                 }
-                report("state", 0, 1)  # the quote detector's state, for the next incremental build
+                report("state", 0, 1)  # what the next build compares against (the quote state is saved by now)
                 manifest |= inc.recorded(result, tmp) | {"vector_base": total}
                 report("state", 1, 1)
             manifest |= {"model": embedder.model_id, "dimension": embedder.dimension}

@@ -26,7 +26,8 @@ from .state_merge import compact
 
 log = logging.getLogger(__name__)
 
-BATCH_CHARS = 1_000_000  # characters of post text a batch reads (about 170,000 words)
+BATCH_CHARS = 4_000_000  # characters of post text a batch reads (about 700,000 words; smaller batches restore
+# more earlier posts again, each batch those its quotes come from)
 
 
 def detect_in_batches(
