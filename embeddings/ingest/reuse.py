@@ -256,10 +256,10 @@ class ParseCache:
         for pack in self._packs:
             if not pack.used:
                 continue
-            if len(pack.used) * 2 >= len(pack.index) and pack.path.stat().st_size >= SMALL_PACK:
-                linked.append(pack)
-                continue
             try:
+                if len(pack.used) * 2 >= len(pack.index) and pack.path.stat().st_size >= SMALL_PACK:
+                    linked.append(pack)
+                    continue
                 for name in sorted(pack.used):
                     self._write(name, pack.read(name))
             except (OSError, EOFError, KeyError) as exc:  # read before, so this is a disk gone bad: not kept
