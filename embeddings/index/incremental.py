@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..durable import link_or_copy
 from ..errors import InputError, ThreadbotError
 from ..ingest import Discovered, IngestResult
 from ..ingest.reuse import code_digest
@@ -303,7 +304,4 @@ def save_state(tmp: Path, detector: QuoteDetector, known: dict[str, str], additi
 def _link_tree(source: Path, target: Path) -> None:
     target.mkdir()
     for item in source.iterdir():
-        try:
-            os.link(item, target / item.name)
-        except OSError:  # a file system without hard links
-            shutil.copyfile(item, target / item.name)
+        link_or_copy(item, target / item.name)

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from ..durable import fsync_path
+from ..durable import fsync_path, link_or_copy
 from ..errors import InputError
 from . import MailRead, parse_data
 from .boilerplate import Paragraph, paragraphs
@@ -280,15 +280,8 @@ class ParseCache:
             for pack in linked:
                 self.target.mkdir(parents=True, exist_ok=True)
                 for source in (pack.path, pack.path.with_suffix(INDEX_SUFFIX)):
-                    _link(source, self.target / source.name)
+                    link_or_copy(source, self.target / source.name)
             if self.target.is_dir():
                 fsync_path(self.target)
         except OSError as exc:
             self._stop_keeping(exc)
-
-
-def _link(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # a file system without hard links
-        shutil.copyfile(source, target)
