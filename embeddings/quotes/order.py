@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from ..collector import collector_paused
 from ..models import Post, QuoteRelation
 
 if TYPE_CHECKING:
@@ -29,17 +29,12 @@ def feed(
     """Feed `ordered` to `detector` (`progress(done, total)` before the first post, every PROGRESS_EVERY posts and
     after the last); the relations found for them."""
     first = len(detector.relations)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # the index is millions of small tuples: repeated full GC passes would make this quadratic
     total = len(ordered)
     if progress:
         progress(0, total)
-    try:
+    with collector_paused():  # the index is millions of small tuples: repeated full passes would be quadratic
         for n, p in enumerate(ordered, start=1):
             detector.add(p)
             if progress and (n % PROGRESS_EVERY == 0 or n == total):
                 progress(n, total)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     return detector.relations[first:]
