@@ -1,5 +1,5 @@
 """Progress of a build: every stage is reported, from 0 to its total, labelled for the CLI and the bot; quote
-detection reports every so often, not per post; the CLI draws bars only on a terminal."""
+detection reports every so often, not per post; the CLI draws bars on a terminal and writes lines elsewhere."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bot.render import STAGES, progress_text
 from embeddings.models import Post
 from embeddings.quotes.detector import PROGRESS_EVERY, detect_quotes
 from threadbot.cli import main
-from threadbot.progress import LABELS, ProgressPrinter
+from threadbot.progress import LABELS, LINE_EVERY, ProgressPrinter
 
 from .conftest import SAMPLE_DIR, SAMPLE_FILE, run_cli
 
@@ -87,11 +87,18 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_progress_bars_are_drawn_on_a_terminal_and_nowhere_else(data_dir, capsys, monkeypatch):
-    # captured stderr is no terminal: a rebuild without --quiet draws nothing
-    code, _, err = run_cli(capsys, "--data-dir", data_dir, "index")
-    assert code == 0 and "%|" not in err and not any(label in err for label in LABELS.values())
-    assert not ProgressPrinter().enabled
+def test_progress_is_bars_on_a_terminal_and_lines_elsewhere(data_dir, capsys, monkeypatch):
+    # captured stderr is no terminal (a log file, a pipe): plain lines, a stage's start and end, no redraws
+    code, _, err = run_cli(capsys, "--data-dir", data_dir, "index", "--full")
+    assert code == 0 and "%|" not in err and "\r" not in err
+    lines = err.splitlines()
+    for stage in BUILD_STAGES:
+        mine = [line for line in lines if f" {LABELS[stage]}" in line]
+        assert len(mine) >= 2 and "done in " in mine[-1], (stage, mine)
+    assert any(f"{LABELS['embed']}: 0/" in line for line in lines)
+    assert ProgressPrinter().enabled and not ProgressPrinter().terminal
+    code, _, err = run_cli(capsys, "--data-dir", data_dir, "index", "--full", "--quiet")
+    assert code == 0 and not any(label in err for label in LABELS.values())
 
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
@@ -104,3 +111,22 @@ def test_progress_bars_are_drawn_on_a_terminal_and_nowhere_else(data_dir, capsys
     monkeypatch.setattr(sys, "stderr", terminal)
     assert main(["--data-dir", str(data_dir), "index", "--quiet", "--full"]) == 0
     assert terminal.getvalue() == ""
+
+
+def test_progress_lines_off_a_terminal_come_at_a_stage_start_its_end_and_every_so_often(capsys):
+    now = [0.0]
+    printer = ProgressPrinter(clock=lambda: now[0])
+    for second, done in [(0, 0), (10, 100), (LINE_EVERY + 1, 1_200), (LINE_EVERY + 2, 1_300), (3_725, 3_860)]:
+        now[0] = second
+        printer("parse", done, 3_860)
+    printer("write", 0, 1)
+    now[0] += 3
+    printer("write", 1, 1)
+    lines = [line.split(" ", 2)[2] for line in capsys.readouterr().err.splitlines()]  # without the time stamp
+    assert lines == [
+        "parsing files: 0/3,860 (0%)",
+        "parsing files: 1,200/3,860 (31%)",
+        "parsing files: 3,860/3,860 (100%), done in 1h 02m",
+        "writing index",
+        "writing index: done in 3s",
+    ]

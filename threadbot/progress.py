@@ -6,10 +6,13 @@ import contextlib
 import logging
 import os
 import sys
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tqdm import tqdm
+
+LINE_EVERY = 30  # seconds between two progress lines of one stage, off a terminal
 
 LABELS = {
     "parse": "parsing files",
@@ -24,24 +27,45 @@ LABELS = {
 
 
 class ProgressPrinter:
-    """A `progress(stage, done, total)` callable drawing one bar per stage (labels: `LABELS`).
+    """A `progress(stage, done, total)` callable: one bar per stage on a terminal (labels: `LABELS`), plain lines
+    elsewhere (a log file, a pipe, a service's journal would get every redraw of a bar): one when a stage starts,
+    one at most every LINE_EVERY seconds while it runs, and one when it ends, with how long it took.
 
-    Bars are a courtesy: they are drawn only on a terminal (a log file or a pipe would get every redraw), and a
-    closed or failing stderr turns them off rather than failing the build.
+    A closed or failing stderr turns them off rather than failing the build.
     """
 
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled and _is_terminal(sys.stderr)
+    def __init__(self, enabled: bool = True, clock=time.monotonic):
+        self.enabled = enabled and sys.stderr is not None
+        self.terminal = self.enabled and _is_terminal(sys.stderr)
+        self._clock = clock
         self._bar: tqdm | None = None
         self._stage: str | None = None
+        self._started = self._said = 0.0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.enabled:
             return
         try:
-            self._draw(stage, done, total)
-        except OSError:  # stderr is full, or its reader went away
+            if self.terminal:
+                self._draw(stage, done, total)
+            else:
+                self._line(stage, done, total)
+        except (OSError, ValueError):  # stderr is full, its reader went away, or it was closed
             self.enabled, self._bar, self._stage = False, None, None
+
+    def _line(self, stage: str, done: int, total: int) -> None:
+        now, label = self._clock(), LABELS.get(stage, stage)
+        finished = bool(total) and done >= total
+        if stage != self._stage:
+            self._stage, self._started, self._said = stage, now, now
+            _say(label + _count(done, total))
+        elif not finished and now - self._said >= LINE_EVERY:
+            self._said = now
+            _say(label + _count(done, total))
+        if finished:
+            self._stage = None
+            counted = _count(done, total)
+            _say(f"{label}{counted}, done in" if counted else f"{label}: done in", _duration(now - self._started))
 
     def _draw(self, stage: str, done: int, total: int) -> None:
         if stage != self._stage:
@@ -65,6 +89,25 @@ class ProgressPrinter:
         if bar is not None:
             with contextlib.suppress(OSError):
                 bar.close()
+
+
+def _say(*words: str) -> None:
+    print(time.strftime("%Y-%m-%d %H:%M:%S"), *words, file=sys.stderr, flush=True)
+
+
+def _count(done: int, total: int) -> str:
+    """ ": 1,200/3,860 (31%)"; nothing for a stage of one step (writing the index)."""
+    if total == 1:
+        return ""
+    return f": {done:,}/{total:,} ({100 * done // total}%)" if total else f": {done:,}"
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}m {seconds:02d}s" if minutes < 60 else f"{minutes // 60}h {minutes % 60:02d}m"
 
 
 def _is_terminal(stream) -> bool:

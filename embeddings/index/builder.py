@@ -27,6 +27,7 @@ from ..quotes.explicit import outside_quotes
 from ..quotes.resume import StateError
 from ..vectors.cache import EmbeddingCache, embed_with_cache
 from ..vectors.embedder import Embedder
+from ..vectors.rows import RowFile
 from ..vectors.tuning import build_vector_index
 from .append import CannotAppend
 from .datadir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, BuildLock, DataDir
@@ -35,6 +36,8 @@ from .store import write_store
 from .update import Increments, add_posts
 
 log = logging.getLogger(__name__)
+
+ROWS_FILE = "passage-vectors.f32"  # a full build's vectors as embedded, until the vector index holds them
 
 Progress = Callable[[str, int, int], None]
 
@@ -121,7 +124,8 @@ def build_index(
                 passages = make_passages(result.threads, chunker, quote_list, settings.quote_mode == "drop")
                 report("chunk", len(posts), len(posts))
                 total = len(passages)
-                matrix, embedded = _embed(data, embedder, [p.text for p in passages], report)
+                rows = _row_file(tmp / ROWS_FILE, total, embedder.dimension)
+                matrix, embedded = _embed(data, embedder, [p.text for p in passages], report, rows)
                 sentences = _sentences(data, embedder, tmp, passages, report)
 
                 outside = outside_quotes((p for t in result.threads for p in t.posts), quote_list)
@@ -134,6 +138,7 @@ def build_index(
                     (embedder.dimension, settings.ann_threshold),
                     report,
                 )
+                rows.close()  # a scratch file: the vector index holds the vectors now
                 quotes = len(quote_list)
                 chunking = {"max_tokens": max_tokens, "overlap_sentences": settings.chunk_overlap_sentences}
                 manifest = _manifest(build_id, started_by, sources, fmt, zones, result, total, quotes, chunking)
@@ -196,8 +201,19 @@ def _chunker(settings: Settings, embedder: Embedder) -> tuple[Chunker, int]:
     return Chunker(embedder.count_tokens, max_tokens, settings.chunk_overlap_sentences), max_tokens
 
 
-def _embed(data: DataDir, embedder: Embedder, texts: list[str], report) -> tuple[np.ndarray, int]:
-    """Vectors of `texts`, embedding only those the cache lacks; the number embedded."""
+def _row_file(path: Path, count: int, dimension: int) -> RowFile:
+    """The scratch file a full build's passage vectors go to as they are embedded (vectors/rows.py)."""
+    try:
+        return RowFile(path, count, dimension)
+    except OSError as exc:
+        raise StorageError(path, f"cannot write the passage vectors ({reason(exc)})") from None
+
+
+def _embed(
+    data: DataDir, embedder: Embedder, texts: list[str], report, into: RowFile | None = None
+) -> tuple[np.ndarray | RowFile, int]:
+    """Vectors of `texts` (in a matrix, or in the rows of `into`), embedding only those the cache lacks; the
+    number embedded."""
     done = [0]
 
     def on_embed(n: int) -> None:
@@ -207,7 +223,11 @@ def _embed(data: DataDir, embedder: Embedder, texts: list[str], report) -> tuple
     report("embed", 0, len(texts))
     cache = EmbeddingCache(data.cache_path)
     try:
-        matrix, embedded = embed_with_cache(embedder, cache, texts, on_embed)
+        matrix, embedded = embed_with_cache(embedder, cache, texts, on_embed, into=into)
+    except OSError as exc:  # the scratch file of vectors on a full disk
+        raise StorageError(
+            into.path if into else data.root, f"cannot write the passage vectors ({reason(exc)})"
+        ) from None
     finally:
         cache.close()
     embedder.export_query_encoder(data.root)  # while the model is loaded: queries then run without torch
@@ -240,7 +260,7 @@ def _recorded_zones(data: DataDir) -> object:
 
 
 def _write_files(
-    tmp: Path, threads, passages, quotes: tuple, matrix: np.ndarray, vectors: tuple[int, int], report
+    tmp: Path, threads, passages, quotes: tuple, matrix: np.ndarray | RowFile, vectors: tuple[int, int], report
 ) -> dict:
     """The build's SQLite store and vector index (`vectors`: dimension, ann_threshold), in its .tmp directory,
     each a stage of progress ("write": rows, FTS5, layout and postings; "vectors": the index, trained and tuned

@@ -24,6 +24,9 @@ import faiss
 import numpy as np
 
 from .allowed import Allowed
+from .rows import ArrayRows, RowFile, as_rows
+
+Rows = ArrayRows | RowFile
 
 
 class VectorIndex:
@@ -134,18 +137,21 @@ class IVFIndex(VectorIndex):
         self._direct_map = False
 
     @classmethod
-    def trained(cls, vectors: np.ndarray, nlist: int | None = None, seed: int = 1234) -> IVFIndex:
-        """An empty index whose lists and codes are trained on `vectors` (a sample of at most 64 a list)."""
-        n, dimension = vectors.shape
+    def trained(cls, vectors: np.ndarray | Rows, nlist: int | None = None, seed: int = 1234) -> IVFIndex:
+        """An empty index whose lists and codes are trained on `vectors` (a matrix or a file of rows; a sample of
+        at most 64 a list)."""
+        rows = as_rows(vectors)
+        n, dimension = len(rows), rows.dimension
         nlist = nlist or lists_for(n)
         quantizer = faiss.IndexFlatIP(dimension)
         ivf = faiss.IndexIVFScalarQuantizer(
             quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
         )
         ivf.cp.seed = seed
-        sample = vectors
+        chosen = np.arange(n)
         if n > 64 * nlist:
-            sample = vectors[np.sort(np.random.default_rng(seed).choice(n, 64 * nlist, replace=False))]
+            chosen = np.sort(np.random.default_rng(seed).choice(n, 64 * nlist, replace=False))
+        sample = rows.take(chosen)
         ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
         ivf.nprobe = max(1, nlist // 16)
         index = cls(faiss.IndexIDMap(ivf))
@@ -224,7 +230,7 @@ def _selector(where, n: int):
     return faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits)), bits
 
 
-def new_vector_index(dimension: int, vectors: np.ndarray, threshold: int) -> VectorIndex:
+def new_vector_index(dimension: int, vectors: np.ndarray | Rows, threshold: int) -> VectorIndex:
     """An empty index for `vectors`: exact below `threshold` vectors, else an IVF index trained on them."""
     if len(vectors) < threshold:
         return VectorIndex.empty(dimension)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import StorageError
 from .embedder import Embedder
+from .rows import RowFile
 
 log = logging.getLogger(__name__)
 
@@ -155,13 +156,15 @@ def embed_with_cache(
     progress: Callable[[int], None] | None = None,
     *,
     light: bool = False,
-) -> tuple[np.ndarray, int]:
+    into: RowFile | None = None,
+) -> tuple[np.ndarray | RowFile, int]:
     """Vectors for texts, embedding only those not cached (each distinct text once), committing new vectors to
     the cache as soon as COMMIT_EVERY are waiting. `light`: texts a search embeds, encoded as queries are
     (`Embedder.encode_queries`: on ONNX Runtime where the model has an export).
 
-    Each vector goes straight into the returned matrix, whether found or embedded: nothing else holds the vectors
-    of all the texts at once. Returns (matrix, number of texts actually embedded).
+    Each vector goes straight into the returned matrix, whether found or embedded, or into the rows of `into` (a
+    full build's file, vectors/rows.py): nothing else holds the vectors of all the texts at once. Returns (the
+    matrix or `into`, number of texts actually embedded).
     """
     first: dict[str, int] = {}  # hash -> the position of the text's first occurrence
     repeats: list[tuple[int, int]] = []  # (position, position of the first occurrence) of each repeated text
@@ -171,7 +174,7 @@ def embed_with_cache(
             repeats.append((i, first[h]))
         else:
             first[h] = i
-    rows = _Matrix(len(texts))
+    rows = _Matrix(len(texts)) if into is None else into
     cached: set[str] = set()
     if cache:
         unique = list(first)
@@ -200,12 +203,17 @@ def embed_with_cache(
             progress(len(part))
     if cache and pending:
         cache.put_many(embedder.model_id, pending)
-    matrix = rows.matrix if rows.matrix is not None else np.zeros((len(texts), embedder.dimension), np.float32)
-    for position, original in repeats:
-        matrix[position] = matrix[original]
+    if into is not None:
+        for position, original in repeats:
+            into.put(position, into.read(original, original + 1)[0])
+        result = into
+    else:
+        result = rows.matrix if rows.matrix is not None else np.zeros((len(texts), embedder.dimension), np.float32)
+        for position, original in repeats:
+            result[position] = result[original]
     if progress and later:
         progress(later)
-    return matrix, len(todo)
+    return result, len(todo)
 
 
 class _Matrix:

@@ -18,6 +18,9 @@ import faiss
 import numpy as np
 
 from .ann import IVFIndex, VectorIndex, new_vector_index
+from .rows import ArrayRows, RowFile, as_rows
+
+Rows = ArrayRows | RowFile
 
 RECALL_TARGET = 0.97  # on the tuning queries; questions then reach 0.95 (docs/scaling.md)
 QUERY_COSINE = 0.4  # of a tuning query with the vector it is made from
@@ -25,15 +28,24 @@ SAMPLE = 256
 K = 10
 
 
-def exact_neighbours(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the exact k best (inner product) of each query among `vectors`."""
-    _, positions = faiss.knn(
-        np.ascontiguousarray(queries, dtype=np.float32),
-        np.ascontiguousarray(vectors, dtype=np.float32),
-        k,
-        metric=faiss.METRIC_INNER_PRODUCT,
-    )
-    return positions
+def exact_neighbours(vectors: np.ndarray | Rows, queries: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the exact k best (inner product) of each query among `vectors` (a matrix, or rows read a chunk
+    at a time: each chunk's best merged with the best so far)."""
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    best_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    best = np.full((len(queries), k), -1, dtype=np.int64)
+    for start, chunk in as_rows(vectors).chunks():
+        scores, positions = faiss.knn(
+            queries, np.ascontiguousarray(chunk), min(k, len(chunk)), metric=faiss.METRIC_INNER_PRODUCT
+        )
+        positions = np.where(positions >= 0, positions + start, -1)
+        scores = np.where(positions >= 0, scores, -np.inf)
+        both_scores = np.concatenate([best_scores, scores], axis=1)
+        both = np.concatenate([best, positions], axis=1)
+        keep = np.argsort(-both_scores, axis=1, kind="stable")[:, :k]
+        best_scores = np.take_along_axis(both_scores, keep, axis=1)
+        best = np.take_along_axis(both, keep, axis=1)
+    return best
 
 
 def recall_at(found: np.ndarray, truth: np.ndarray, k: int = K, leave_out: np.ndarray | None = None) -> float:
@@ -48,16 +60,17 @@ def recall_at(found: np.ndarray, truth: np.ndarray, k: int = K, leave_out: np.nd
     return total / max(1, len(truth))
 
 
-def tune_nprobe(index: IVFIndex, vectors: np.ndarray, target: float = RECALL_TARGET, seed: int = 0) -> dict:
+def tune_nprobe(index: IVFIndex, vectors: np.ndarray | Rows, target: float = RECALL_TARGET, seed: int = 0) -> dict:
     """Set `index.nprobe` to the fewest lists reaching `target` recall@10 on a sample of `vectors` (all of them
     indexed, in position order); return what was measured."""
     rng = np.random.default_rng(seed)
-    n, dimension = vectors.shape
-    queries = vectors[rng.choice(n, min(SAMPLE, n), replace=False)]
+    rows = as_rows(vectors)
+    n, dimension = len(rows), rows.dimension
+    queries = rows.take(rng.choice(n, min(SAMPLE, n), replace=False))
     spread = np.sqrt((1 / QUERY_COSINE**2 - 1) / dimension)  # a random vector of that length: cosine QUERY_COSINE
     queries = queries + rng.standard_normal(queries.shape).astype(np.float32) * spread
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    truth = exact_neighbours(vectors, queries, K)
+    truth = exact_neighbours(rows, queries, K)
 
     def measured(nprobe: int) -> float:
         return recall_at(index.probe(queries, K, nprobe), truth, K)
@@ -77,14 +90,18 @@ def tune_nprobe(index: IVFIndex, vectors: np.ndarray, target: float = RECALL_TAR
 
 
 def build_vector_index(
-    ids: np.ndarray, vectors: np.ndarray, dimension: int, threshold: int
+    ids: np.ndarray, vectors: np.ndarray | Rows, dimension: int, threshold: int
 ) -> tuple[VectorIndex, dict]:
-    """The index of a build (exact below `threshold` vectors, else IVF, tuned) and what the manifest records."""
-    index = new_vector_index(dimension, vectors, threshold)
-    if len(ids):
-        index.add(ids, vectors)
+    """The index of a build (exact below `threshold` vectors, else IVF, tuned) and what the manifest records;
+    `vectors` a matrix, or a file of rows (vectors/rows.py) added a chunk at a time."""
+    rows = as_rows(vectors)
+    if len(ids) != len(rows):
+        raise ValueError(f"{len(ids)} ids for {len(rows)} vectors")
+    index = new_vector_index(dimension, rows, threshold)
+    for start, chunk in rows.chunks():
+        index.add(ids[start : start + len(chunk)], chunk)
     params = index.params()
     if isinstance(index, IVFIndex):
-        params |= tune_nprobe(index, vectors)
+        params |= tune_nprobe(index, rows)
         params["nprobe"] = index.nprobe
     return index, params | {"threshold": threshold}
