@@ -35,7 +35,7 @@ class Thread:
     posts: list[Post] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a build holds one per passage: no per-instance dict
 class Passage:
     """A slice of one post: ``post.body[start:end] == text``."""
 
@@ -46,7 +46,7 @@ class Passage:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuoteRelation:
     """Post `quoting` reproduces, at [quoting_start, quoting_end) of its body,
     text first written by post `source` at [source_start, source_end)."""
