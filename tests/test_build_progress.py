@@ -122,6 +122,15 @@ def test_progress_lines_off_a_terminal_come_at_a_stage_start_its_end_and_every_s
     printer("write", 0, 1)
     now[0] += 3
     printer("write", 1, 1)
+    printer("embed", 0, 0)  # nothing to embed: it ends when the next stage starts
+    now[0] += 1
+    printer("sentences", 0, 8)
+    now[0] += 2
+    printer("sentences", 5, 8)
+    printer.close()  # a build failing halfway: its stage is not said to be done
+    printer("chunk", 0, 0)
+    now[0] += 4
+    printer.close()  # the last stage had nothing to count: done when the build ends
     lines = [line.split(" ", 2)[2] for line in capsys.readouterr().err.splitlines()]  # without the time stamp
     assert lines == [
         "parsing files: 0/3,860 (0%)",
@@ -129,4 +138,9 @@ def test_progress_lines_off_a_terminal_come_at_a_stage_start_its_end_and_every_s
         "parsing files: 3,860/3,860 (100%), done in 1h 02m",
         "writing index",
         "writing index: done in 3s",
+        "embedding passages: 0",
+        "embedding passages: done in 1s",
+        "embedding sentences for highlights: 0/8 (0%)",
+        "cutting passages: 0",
+        "cutting passages: done in 4s",
     ]

@@ -89,7 +89,7 @@ def test_index_of_a_folder_with_a_readme_exits_0_and_says_what_it_passed_over(
     shutil.copy(shared_cache, data / "cache.sqlite")
     code, out, err = run_cli(capsys, "--data-dir", data, "index", "-q", folder)
     assert code == 0 and out.startswith("indexed 1 threads, 3 posts")
-    assert "skipped" not in err and "could not be indexed" not in err
+    assert "skipped" not in err and "not indexed" not in err
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warned == [f"passed over {folder / 'SOURCE.txt'}: not an archive (plain text with no post)"]
     # named on the command line, the same file is bad input: exit 1, with what it looked like
@@ -97,6 +97,7 @@ def test_index_of_a_folder_with_a_readme_exits_0_and_says_what_it_passed_over(
         capsys, "--data-dir", data, "index", "-q", "--replace", folder / PIPERMAIL.name, folder / "SOURCE.txt"
     )
     assert code == 1 and f"skipped: {folder / 'SOURCE.txt'}: starts with header lines" in err
+    assert "1 record(s) or file(s) skipped, not indexed (see above)" in err
 
 
 NOTES = st.one_of(

@@ -4,6 +4,10 @@ every backend; a full disk while they are written is reported and leaves the liv
 
 from __future__ import annotations
 
+import errno
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -65,6 +69,7 @@ def test_a_row_of_the_wrong_size_or_place_is_refused(tmp_path):
 def test_an_index_built_from_rows_read_in_chunks_is_the_one_built_from_the_matrix(tmp_path, monkeypatch, backend):
     monkeypatch.setattr(rows_module, "CHUNK_ROWS", 97)  # many chunks, the last one short
     rows = _filled(tmp_path / "v.f32", VECTORS)
+    assert [len(part) for _, part in rows.chunks()][-2:] == [97, len(VECTORS) % 97]
     from_rows, params_rows = build_vector_index(IDS, rows, DIM, BACKENDS[backend])
     from_matrix, params_matrix = build_vector_index(IDS, VECTORS, DIM, BACKENDS[backend])
     rows.close()
@@ -78,6 +83,7 @@ def test_exact_neighbours_merged_over_chunks_are_those_of_the_whole(tmp_path, mo
     monkeypatch.setattr(rows_module, "CHUNK_ROWS", 64)
     queries = VECTORS[3:40] + 0.1
     with _filled(tmp_path / "v.f32", VECTORS) as rows:
+        assert len(list(rows.chunks())) == -(-len(VECTORS) // 64)
         chunked = exact_neighbours(rows, queries, 10)
     whole = exact_neighbours(VECTORS, queries, 10)
     scores = lambda found: np.take_along_axis(queries @ VECTORS.T, found, axis=1)  # noqa: E731
@@ -125,4 +131,17 @@ def test_a_full_disk_while_vectors_are_written_is_reported_and_the_index_kept(
     assert code == 74 and "cannot write the passage vectors (No space left on device)" in err
     assert "Traceback" not in err and service.data.current_build() == live and service.stats().posts > 0
     assert not list((tmp_path / "data" / "builds").glob("*.tmp"))
+    fds = Path("/proc/self/fd")  # Linux
+    held = [os.readlink(fd) for fd in fds.iterdir() if fd.is_symlink()] if fds.is_dir() else []
+    assert not [target for target in held if ROWS_FILE in target]  # closed, not only unlinked
     service.close()
+
+
+def test_a_disk_too_small_for_the_vectors_fails_before_any_is_written(tmp_path, monkeypatch):
+    def no_room(fd, offset, size):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(rows_module.os, "posix_fallocate", no_room)
+    with pytest.raises(OSError, match="No space"):
+        RowFile(tmp_path / "v.f32", 1000, 384)
+    assert not (tmp_path / "v.f32").exists()

@@ -88,7 +88,7 @@ def _built(args, report, missing=()) -> int:
         _warn(f"skipped: {error}")
     _print_json(report) if args.json else print(render.format_build(report))
     if report.errors:
-        _warn(f"{len(report.errors)} file(s) could not be indexed (see above)")
+        _warn(f"{len(report.errors)} record(s) or file(s) skipped, not indexed (see above)")
     return 1 if report.errors or missing else 0
 
 

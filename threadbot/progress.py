@@ -29,7 +29,7 @@ LABELS = {
 class ProgressPrinter:
     """A `progress(stage, done, total)` callable: one bar per stage on a terminal (labels: `LABELS`), plain lines
     elsewhere (a log file, a pipe, a service's journal would get every redraw of a bar): one when a stage starts,
-    one at most every LINE_EVERY seconds while it runs, and one when it ends, with how long it took.
+    one at most every LINE_EVERY seconds as it advances, and one when it ends, with how long it took.
 
     A closed or failing stderr turns them off rather than failing the build.
     """
@@ -41,6 +41,7 @@ class ProgressPrinter:
         self._bar: tqdm | None = None
         self._stage: str | None = None
         self._started = self._said = 0.0
+        self._total = 0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.enabled:
@@ -57,15 +58,20 @@ class ProgressPrinter:
         now, label = self._clock(), LABELS.get(stage, stage)
         finished = bool(total) and done >= total
         if stage != self._stage:
-            self._stage, self._started, self._said = stage, now, now
+            self._end_line(now)  # a stage with nothing to count (0 of 0) ends when the next one starts
+            self._stage, self._started, self._said, self._total = stage, now, now, total
             _say(label + _count(done, total))
         elif not finished and now - self._said >= LINE_EVERY:
             self._said = now
             _say(label + _count(done, total))
         if finished:
-            self._stage = None
-            counted = _count(done, total)
-            _say(f"{label}{counted}, done in" if counted else f"{label}: done in", _duration(now - self._started))
+            self._end_line(now, _count(done, total))
+
+    def _end_line(self, now: float, counted: str = "") -> None:
+        if self._stage is None:
+            return
+        label, self._stage = LABELS.get(self._stage, self._stage), None
+        _say(f"{label}{counted}, done in" if counted else f"{label}: done in", _duration(now - self._started))
 
     def _draw(self, stage: str, done: int, total: int) -> None:
         if stage != self._stage:
@@ -85,6 +91,9 @@ class ProgressPrinter:
                 self.close()
 
     def close(self) -> None:
+        if self.enabled and not self.terminal and not self._total:  # a stage left halfway is not "done"
+            with contextlib.suppress(OSError, ValueError):
+                self._end_line(self._clock())
         bar, self._bar, self._stage = self._bar, None, None
         if bar is not None:
             with contextlib.suppress(OSError):
@@ -92,7 +101,7 @@ class ProgressPrinter:
 
 
 def _say(*words: str) -> None:
-    print(time.strftime("%Y-%m-%d %H:%M:%S"), *words, file=sys.stderr, flush=True)
+    print(time.strftime("%Y-%m-%d %H:%M:%S%z"), *words, file=sys.stderr, flush=True)
 
 
 def _count(done: int, total: int) -> str:

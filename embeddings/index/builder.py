@@ -124,21 +124,20 @@ def build_index(
                 passages = make_passages(result.threads, chunker, quote_list, settings.quote_mode == "drop")
                 report("chunk", len(posts), len(posts))
                 total = len(passages)
-                rows = _row_file(tmp / ROWS_FILE, total, embedder.dimension)
-                matrix, embedded = _embed(data, embedder, [p.text for p in passages], report, rows)
-                sentences = _sentences(data, embedder, tmp, passages, report)
-
-                outside = outside_quotes((p for t in result.threads for p in t.posts), quote_list)
-                vector_index = _write_files(
-                    tmp,
-                    result.threads,
-                    passages,
-                    (quote_list, outside),
-                    matrix,
-                    (embedder.dimension, settings.ann_threshold),
-                    report,
-                )
-                rows.close()  # a scratch file: the vector index holds the vectors now
+                # a scratch file, closed and removed once the vector index holds its vectors or the build fails
+                with _row_file(tmp / ROWS_FILE, total, embedder.dimension) as rows:
+                    matrix, embedded = _embed(data, embedder, [p.text for p in passages], report, rows)
+                    sentences = _sentences(data, embedder, tmp, passages, report)
+                    outside = outside_quotes((p for t in result.threads for p in t.posts), quote_list)
+                    vector_index = _write_files(
+                        tmp,
+                        result.threads,
+                        passages,
+                        (quote_list, outside),
+                        matrix,
+                        (embedder.dimension, settings.ann_threshold),
+                        report,
+                    )
                 quotes = len(quote_list)
                 chunking = {"max_tokens": max_tokens, "overlap_sentences": settings.chunk_overlap_sentences}
                 manifest = _manifest(build_id, started_by, sources, fmt, zones, result, total, quotes, chunking)
@@ -224,10 +223,10 @@ def _embed(
     cache = EmbeddingCache(data.cache_path)
     try:
         matrix, embedded = embed_with_cache(embedder, cache, texts, on_embed, into=into)
-    except OSError as exc:  # the scratch file of vectors on a full disk
-        raise StorageError(
-            into.path if into else data.root, f"cannot write the passage vectors ({reason(exc)})"
-        ) from None
+    except OSError as exc:
+        if into is None:
+            raise
+        raise StorageError(into.path, f"cannot write the passage vectors ({reason(exc)})") from None  # a full disk
     finally:
         cache.close()
     embedder.export_query_encoder(data.root)  # while the model is loaded: queries then run without torch

@@ -12,6 +12,7 @@ Only one window's token ids are held at a time, so memory does not grow with the
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -58,15 +59,17 @@ def cpu_plan(cores: int | None = None) -> tuple[int, int]:
 
     A transformer's matrix products over one batch split poorly across threads (each product is a few
     milliseconds; the threads wait on each other at every one of the hundreds per call), so a core per call beats
-    every core on one call: two calls at once on one thread each took 1.28x less wall time than one at a time on
-    two threads, 1.37x less CPU time, on the 2-core machine of docs/scaling.md. Torch lets the interpreter lock go
-    inside each operation, so the calls run side by side in threads of one process, on one loaded model. Past
-    MAX_CALLS_AT_ONCE calls, each gets the cores left over as threads."""
+    every core on one call: on the 2-core machine of docs/scaling.md two calls at once on one thread each gave
+    1.28x plain encode's speed where one call at a time on both threads gave 1.12x (same rounds). Torch lets the
+    interpreter lock go inside each operation, so the calls run side by side in threads of one process, on one
+    loaded model. Past MAX_CALLS_AT_ONCE cores, each call gets as many threads as shares the cores out evenly
+    (12 cores: 6 calls of 2 threads)."""
     cores = physical_cores() if cores is None else max(1, cores)
-    calls = min(cores, MAX_CALLS_AT_ONCE)
-    return calls, max(1, cores // calls)
+    threads = -(-cores // MAX_CALLS_AT_ONCE)
+    return cores // threads, threads
 
 
+@functools.cache
 def physical_cores() -> int:
     """Physical cores this process may run on: hyperthread siblings count once, a cgroup CPU quota (a container
     limited to fewer CPUs than the machine has) caps the figure."""

@@ -12,6 +12,7 @@ ones) the same interface.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,7 +40,8 @@ class ArrayRows:
     def take(self, positions: np.ndarray) -> np.ndarray:
         return self.matrix[np.asarray(positions, dtype=np.int64)]
 
-    def chunks(self, size: int = CHUNK_ROWS) -> Iterator[tuple[int, np.ndarray]]:
+    def chunks(self, size: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        size = size or CHUNK_ROWS
         for start in range(0, len(self.matrix), size):
             yield start, self.matrix[start : start + size]
 
@@ -52,9 +54,9 @@ class RowFile:
         self._row = dimension * 4
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.ftruncate(self._fd, count * self._row)
+            _allocate(self._fd, count * self._row)
         except OSError:
-            os.close(self._fd)
+            self.close()
             raise
 
     def __len__(self) -> int:
@@ -82,8 +84,9 @@ class RowFile:
             out[i] = self.read(position, position + 1)[0]
         return out
 
-    def chunks(self, size: int = CHUNK_ROWS) -> Iterator[tuple[int, np.ndarray]]:
-        """(first position, rows) of CHUNK_ROWS rows at a time, in position order."""
+    def chunks(self, size: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """(first position, rows) of `size` (CHUNK_ROWS) rows at a time, in position order."""
+        size = size or CHUNK_ROWS
         for start in range(0, self.count, size):
             yield start, self.read(start, start + size)
 
@@ -99,6 +102,18 @@ class RowFile:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _allocate(fd: int, size: int) -> None:
+    """The file's whole size, its blocks reserved where the file system can (a disk too full for the vectors
+    fails the build before hours of embedding, not after); elsewhere a sparse file of that size."""
+    os.ftruncate(fd, size)
+    if size and hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
 
 
 def _write_all(fd: int, data: bytes, offset: int) -> None:
