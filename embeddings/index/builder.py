@@ -229,7 +229,6 @@ def _embed(
         raise StorageError(into.path, f"cannot write the passage vectors ({reason(exc)})") from None  # a full disk
     finally:
         cache.close()
-    embedder.export_query_encoder(data.root)  # while the model is loaded: queries then run without torch
     return matrix, embedded
 
 
@@ -237,6 +236,10 @@ def _sentences(data: DataDir, embedder: Embedder, tmp: Path, passages, report, c
     """The build's sentence vectors for highlights (index/sentences.py) of `passages`, added to those of the
     build at `carried` (an incremental build's parent) when it has them; what the manifest records."""
     target = tmp / SENTENCES_FILE
+    report("sentences", 0, len(passages))
+    # the model's ONNX export (seconds, once a model): sentences are embedded on it, and queries then run without
+    # torch; made here, while the model is loaded and within a stage the progress shows
+    embedder.export_query_encoder(data.root)
     try:
         if carried is not None and (carried / SENTENCES_FILE).is_file():
             shutil.copyfile(carried / SENTENCES_FILE, target)
