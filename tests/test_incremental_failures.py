@@ -6,6 +6,7 @@ is a full build that says so."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import types
@@ -22,6 +23,7 @@ from embeddings.index.datadir import DB_FILE
 from embeddings.quotes import batched, state_merge
 from embeddings.quotes.resume import STATE_DIR
 from embeddings.service import SearchService
+from embeddings.vectors.rows import RowFile
 
 from .conftest import make_settings, run_cli
 from .test_incremental import _service, mail, warm_cache  # noqa: F401 (fixtures)
@@ -159,20 +161,31 @@ def test_a_full_disk_in_an_incremental_build_is_reported_and_the_index_kept(
     service.close()
 
 
-def test_a_full_disk_while_a_full_build_saves_its_quote_state_is_reported_and_the_index_kept(
-    tmp_path, embedder, mail, warm_cache, capsys, monkeypatch
+@pytest.mark.parametrize(
+    ("owner", "writer", "message"),
+    [  # a full build saves the quote state of each batch of posts as it detects, and each passage vector as embedded
+        (batched, "write_segment", "cannot save the quote state (No space left on device)"),
+        (RowFile, "put", "cannot write the passage vectors (No space left on device)"),
+    ],
+)
+def test_a_full_disk_while_a_full_build_writes_is_reported_and_the_index_kept(
+    tmp_path, embedder, mail, warm_cache, capsys, monkeypatch, owner, writer, message
 ):
     service = _service(tmp_path / "data", embedder, warm_cache)
     service.rebuild([str(mail / "a.txt")])
     live = service.data.current_build()
 
-    def full_disk(*args, **kwargs):  # a full build saves the state of each batch of posts as it detects quotes
+    def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(batched, "write_segment", full_disk)
+    monkeypatch.setattr(owner, writer, full_disk)
     code, _, err = run_cli(capsys, "--data-dir", service.settings.data_dir, "index", "-q", "--full", mail / "a.txt")
-    assert code == 74 and "cannot save the quote state (No space left on device)" in err and "Traceback" not in err
+    assert code == 74 and message in err and "Traceback" not in err
     assert service.data.current_build() == live and len(_builds(service)) == 1 and service.stats().posts > 0
+    assert not list((tmp_path / "data" / "builds").glob("*.tmp"))
+    fds = Path("/proc/self/fd")  # Linux: the failed build's files are closed, not only unlinked
+    held = [os.readlink(fd) for fd in fds.iterdir() if fd.is_symlink()] if fds.is_dir() else []
+    assert not [target for target in held if ".tmp/" in target]
     service.close()
 
 

@@ -1,12 +1,10 @@
 """A full build's vectors in a scratch file: written by position as they are embedded or found in the cache, read
 back in chunks and samples, and the vector index built from them the same as from the matrix in memory, for
-every backend; a full disk while they are written is reported and leaves the live index serving."""
+every backend (a full disk while they are written: tests/test_incremental_failures.py)."""
 
 from __future__ import annotations
 
 import errno
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +17,6 @@ from embeddings.vectors.cache import EmbeddingCache, embed_with_cache
 from embeddings.vectors.rows import RowFile
 from embeddings.vectors.tuning import build_vector_index, exact_neighbours
 
-from .conftest import run_cli
 from .test_incremental import _service, mail, warm_cache  # noqa: F401 (fixtures)
 from .test_vector_backends import BACKENDS, DIM, IDS, VECTORS
 
@@ -113,27 +110,6 @@ def test_a_full_build_leaves_no_scratch_vectors_behind(tmp_path, embedder, mail,
     build = service.data.root / "builds" / service.data.current_build()
     assert build.is_dir() and report.kind == "full" and report.passages > 0 and not (build / ROWS_FILE).exists()
     assert service.search("harvest", limit=1)  # its vectors reached the index
-    service.close()
-
-
-def test_a_full_disk_while_vectors_are_written_is_reported_and_the_index_kept(
-    tmp_path, embedder, mail, warm_cache, capsys, monkeypatch
-):
-    service = _service(tmp_path / "data", embedder, warm_cache)
-    service.rebuild([str(mail / "a.txt")])
-    live = service.data.current_build()
-
-    def full_disk(*args, **kwargs):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(RowFile, "put", full_disk)
-    code, _, err = run_cli(capsys, "--data-dir", service.settings.data_dir, "index", "-q", "--full", mail / "a.txt")
-    assert code == 74 and "cannot write the passage vectors (No space left on device)" in err
-    assert "Traceback" not in err and service.data.current_build() == live and service.stats().posts > 0
-    assert not list((tmp_path / "data" / "builds").glob("*.tmp"))
-    fds = Path("/proc/self/fd")  # Linux
-    held = [os.readlink(fd) for fd in fds.iterdir() if fd.is_symlink()] if fds.is_dir() else []
-    assert not [target for target in held if ROWS_FILE in target]  # closed, not only unlinked
     service.close()
 
 

@@ -24,9 +24,7 @@ import faiss
 import numpy as np
 
 from .allowed import Allowed
-from .rows import ArrayRows, RowFile, as_rows
-
-Rows = ArrayRows | RowFile
+from .rows import Rows, as_rows
 
 
 class VectorIndex:

@@ -203,17 +203,14 @@ def embed_with_cache(
             progress(len(part))
     if cache and pending:
         cache.put_many(embedder.model_id, pending)
-    if into is not None:
-        for position, original in repeats:
-            into.put(position, into.read(original, original + 1)[0])
-        result = into
-    else:
-        result = rows.matrix if rows.matrix is not None else np.zeros((len(texts), embedder.dimension), np.float32)
-        for position, original in repeats:
-            result[position] = result[original]
+    for position, original in repeats:
+        rows.put(position, rows.read(original, original + 1)[0])
     if progress and later:
         progress(later)
-    return result, len(todo)
+    if into is not None:
+        return into, len(todo)
+    matrix = rows.matrix if rows.matrix is not None else np.zeros((len(texts), embedder.dimension), np.float32)
+    return matrix, len(todo)
 
 
 class _Matrix:
@@ -228,6 +225,9 @@ class _Matrix:
         if self.matrix is None:
             self.matrix = np.zeros((self.count, vector.shape[0]), dtype=np.float32)
         self.matrix[position] = vector
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return self.matrix[start:stop]
 
 
 def _encoded(embedder: Embedder, texts: list[str], light: bool) -> Iterator[tuple[Sequence[int], np.ndarray]]:

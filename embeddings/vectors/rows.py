@@ -22,7 +22,7 @@ import numpy as np
 CHUNK_ROWS = 65_536  # rows read back at a time: 96 MiB of 384 float32s
 
 
-def as_rows(vectors: np.ndarray | ArrayRows | RowFile) -> ArrayRows | RowFile:
+def as_rows(vectors: np.ndarray | Rows) -> Rows:
     """Rows to read in chunks and samples, whether a matrix or a file of them."""
     return vectors if isinstance(vectors, ArrayRows | RowFile) else ArrayRows(vectors)
 
@@ -102,6 +102,9 @@ class RowFile:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+Rows = ArrayRows | RowFile  # what a vector index is built from
 
 
 def _allocate(fd: int, size: int) -> None:

@@ -18,9 +18,7 @@ import faiss
 import numpy as np
 
 from .ann import IVFIndex, VectorIndex, new_vector_index
-from .rows import ArrayRows, RowFile, as_rows
-
-Rows = ArrayRows | RowFile
+from .rows import Rows, as_rows
 
 RECALL_TARGET = 0.97  # on the tuning queries; questions then reach 0.95 (docs/scaling.md)
 QUERY_COSINE = 0.4  # of a tuning query with the vector it is made from
