@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a build holds every post: no per-instance dict
 class Post:
     """One post of an archived thread, as parsed from a source file."""
 
@@ -37,13 +37,21 @@ class Thread:
 
 @dataclass(frozen=True, slots=True)  # a build holds one per passage: no per-instance dict
 class Passage:
-    """A slice of one post: ``post.body[start:end] == text``."""
+    """A slice of one post: ``post.body[start:end] == text``.
+
+    It holds the post's body, the same string the post holds, and slices its text when asked: a build keeps
+    every passage until its store is written, and a copy of each one's text would double the archive's text in
+    memory."""
 
     passage_id: int
     post_id: str
     start: int
     end: int
-    text: str
+    body: str = field(repr=False)  # the post's body (or any string whose [start:end] is the passage's text)
+
+    @property
+    def text(self) -> str:
+        return self.body[self.start : self.end]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ import random
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from embeddings.config import load_settings, resolve_device
 from embeddings.errors import ConfigError
@@ -194,3 +196,29 @@ def test_an_auto_device_on_a_machine_without_a_gpu_embeds_on_the_cpu(embedder, m
     assert auto.model.device.type == "cpu" and auto.model is not embedder.model
     assert torch.get_num_threads() == batching.cpu_plan()[1]
     assert np.abs(auto.encode(["a question"]) - embedder.encode(["a question"])).max() < 1e-5
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    picks=st.lists(st.integers(0, 7), min_size=0, max_size=14),
+    cached=st.sets(st.integers(0, 7), max_size=8),
+)
+def test_any_mix_of_repeated_and_cached_texts_gets_each_texts_own_vector(
+    small_batches, tmp_path_factory, picks, cached
+):
+    """Texts repeated in any order, some already in the cache: every row is its own text's vector, each distinct
+    text missing from the cache is embedded once, and progress counts every text."""
+    pool = _mixed_texts(8, seed=3)
+    reference = dict(zip(pool, small_batches.model.encode(pool, normalize_embeddings=True)))
+    cache = EmbeddingCache(tmp_path_factory.mktemp("cache") / "cache.sqlite")
+    try:
+        embed_with_cache(small_batches, cache, [pool[i] for i in sorted(cached)])
+        texts = [pool[i] for i in picks]
+        done: list[int] = []
+        matrix, embedded = embed_with_cache(small_batches, cache, texts, done.append)
+        assert embedded == len(set(picks) - cached)
+        assert sum(done) == len(texts) and matrix.shape == (len(texts), small_batches.dimension)
+        for row, text in zip(matrix, texts):
+            assert np.abs(row - reference[text]).max() < 1e-5
+    finally:
+        cache.close()

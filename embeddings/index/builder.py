@@ -22,7 +22,7 @@ from ..errors import BuildFailed, IndexDamagedError, StorageError, reason
 from ..ingest import ingest
 from ..ingest.zones import effective_zones
 from ..models import BuildReport
-from ..passages import Chunker, make_passages
+from ..passages import Chunker, PassageTexts, make_passages
 from ..quotes.explicit import outside_quotes
 from ..quotes.resume import StateError
 from ..vectors.cache import EmbeddingCache, embed_with_cache
@@ -126,19 +126,17 @@ def build_index(
                 total = len(passages)
                 # a scratch file, closed and removed once the vector index holds its vectors or the build fails
                 with _row_file(tmp / ROWS_FILE, total, embedder.dimension) as rows:
-                    matrix, embedded = _embed(data, embedder, [p.text for p in passages], report, rows)
+                    matrix, embedded = _embed(data, embedder, PassageTexts(passages), report, rows)
                     sentences = _sentences(data, embedder, tmp, passages, report)
                     outside = outside_quotes((p for t in result.threads for p in t.posts), quote_list)
-                    vector_index = _write_files(
-                        tmp,
-                        result.threads,
-                        passages,
-                        (quote_list, outside),
-                        matrix,
-                        (embedder.dimension, settings.ann_threshold),
-                        report,
+                    _write_store(tmp, result.threads, passages, (quote_list, outside), report)
+                    ids, quotes = np.array([p.passage_id for p in passages], dtype=np.int64), len(quote_list)
+                    # the posts and passages are in the store now: let go of them before the vector index is made
+                    del posts, passages, quote_list, outside
+                    result = result.without_posts()
+                    vector_index = _write_vectors(
+                        tmp, ids, matrix, (embedder.dimension, settings.ann_threshold), report
                     )
-                quotes = len(quote_list)
                 chunking = {"max_tokens": max_tokens, "overlap_sentences": settings.chunk_overlap_sentences}
                 manifest = _manifest(build_id, started_by, sources, fmt, zones, result, total, quotes, chunking)
                 manifest |= {
@@ -209,7 +207,7 @@ def _row_file(path: Path, count: int, dimension: int) -> RowFile:
 
 
 def _embed(
-    data: DataDir, embedder: Embedder, texts: list[str], report, into: RowFile | None = None
+    data: DataDir, embedder: Embedder, texts: Sequence[str], report, into: RowFile | None = None
 ) -> tuple[np.ndarray | RowFile, int]:
     """Vectors of `texts` (in a matrix, or in the rows of `into`), embedding only those the cache lacks; the
     number embedded."""
@@ -261,21 +259,26 @@ def _recorded_zones(data: DataDir) -> object:
         return None
 
 
-def _write_files(
-    tmp: Path, threads, passages, quotes: tuple, matrix: np.ndarray | RowFile, vectors: tuple[int, int], report
-) -> dict:
-    """The build's SQLite store and vector index (`vectors`: dimension, ann_threshold), in its .tmp directory,
-    each a stage of progress ("write": rows, FTS5, layout and postings; "vectors": the index, trained and tuned
-    when approximate); what the manifest records of the vector index. A full disk is a StorageError."""
+def _write_store(tmp: Path, threads, passages, quotes: tuple, report) -> None:
+    """The build's SQLite store (rows, FTS5, layout and postings) in its .tmp directory, a stage of progress
+    ("write"). A full disk is a StorageError."""
+    report("write", 0, 1)
     try:
-        report("write", 0, 1)
         write_store(tmp / DB_FILE, threads, passages, *quotes)
-        report("write", 1, 1)
-        report("vectors", 0, 1)
-        ids = np.array([p.passage_id for p in passages], dtype=np.int64)
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageError(tmp, f"cannot write the new index ({reason(exc)})") from None
+    report("write", 1, 1)
+
+
+def _write_vectors(tmp: Path, ids: np.ndarray, matrix: np.ndarray | RowFile, vectors: tuple[int, int], report) -> dict:
+    """The build's vector index (`vectors`: dimension, ann_threshold) in its .tmp directory, a stage of progress
+    ("vectors": the index, trained and tuned when approximate); what the manifest records of it. A full disk is a
+    StorageError."""
+    report("vectors", 0, 1)
+    try:
         index, params = build_vector_index(ids, matrix, *vectors)
         index.save(tmp / VECTORS_FILE)
-        report("vectors", 1, 1)
-        return params
-    except (OSError, sqlite3.Error, RuntimeError) as exc:  # FAISS reports a failed write as RuntimeError
+    except (OSError, RuntimeError) as exc:  # FAISS reports a failed write as RuntimeError
         raise StorageError(tmp, f"cannot write the new index ({reason(exc)})") from None
+    report("vectors", 1, 1)
+    return params

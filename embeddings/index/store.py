@@ -120,9 +120,9 @@ def write_store(
                     if t.posts
                 ],
             )
-            db.executemany(
+            db.executemany(  # rows made as they are written: a list of them would be the archive's posts again
                 INSERT_POST,
-                [
+                (
                     (
                         p.post_id,
                         p.thread_id,
@@ -138,15 +138,15 @@ def write_store(
                     )
                     for t in threads
                     for p in t.posts
-                ],
+                ),
             )
-            db.executemany(INSERT_PASSAGE, [(x.passage_id, x.post_id, x.start, x.end, x.text) for x in passages])
+            db.executemany(INSERT_PASSAGE, ((x.passage_id, x.post_id, x.start, x.end, x.text) for x in passages))
             db.execute(REBUILD_FTS)
             write_layout(db, threads, passages, known)  # filters and ranking read these (layout.py, lexicon.py)
             write_postings(db, max((x.passage_id for x in passages), default=0) + 1)
             db.executemany(
                 INSERT_QUOTE,
-                [
+                (
                     (
                         q.thread_id,
                         q.quoting_post_id,
@@ -158,7 +158,7 @@ def write_store(
                         q.text,
                     )
                     for q in quotes
-                ],
+                ),
             )
             db.executemany(
                 INSERT_OUTSIDE_QUOTE,

@@ -25,7 +25,7 @@ from ..ingest import Discovered, IngestResult, discovered
 from ..ingest.reuse import PARSED_DIR, ParseCache
 from ..ingest.seen import Seen
 from ..models import BuildReport, Passage, Post, QuoteRelation
-from ..passages import Chunker, make_passages
+from ..passages import Chunker, PassageTexts, make_passages
 from ..quotes.batched import detect_in_batches
 from ..quotes.detector import QuoteDetector
 from ..quotes.explicit import outside_quotes
@@ -187,7 +187,7 @@ def add_posts(
     tmp: Path,
     report: Progress,
     chunker: Callable[[], Chunker],
-    embed: Callable[[list[str]], tuple[np.ndarray, int]],
+    embed: Callable[[Sequence[str]], tuple[np.ndarray, int]],
 ) -> Added:
     """The incremental build of `addition` in `tmp`: quotes of the new posts only, their passages and vectors,
     added to copies of the previous build's store and vector index."""
@@ -211,7 +211,7 @@ def add_posts(
         passages = make_passages(addition.threads, chunker(), quotes, drop_quoted=settings.quote_mode == "drop")
     report("chunk", len(addition.new), len(addition.new))
     _vector_kind_holds(previous, len(vectors) + len(passages), settings)
-    matrix, embedded = embed([p.text for p in passages]) if passages else (np.zeros((0, vectors.dimension)), 0)
+    matrix, embedded = embed(PassageTexts(passages)) if passages else (np.zeros((0, vectors.dimension)), 0)
 
     report("write", 0, 1)
     passages = numbered(passages, highest + 1)

@@ -26,7 +26,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,10 +89,17 @@ class IngestResult:
     files: int = 0
     read: dict[str, dict] = field(default_factory=dict)  # path -> its metadata before the read, and "sha256"
     read_at_ns: int = 0  # when reading began (wall clock): see `seen`
+    post_count: int | None = None  # the posts read, once `without_posts` let them go
 
     @property
     def posts(self) -> int:
-        return sum(len(t.posts) for t in self.threads)
+        return self.post_count if self.post_count is not None else sum(len(t.posts) for t in self.threads)
+
+    def without_posts(self) -> IngestResult:
+        """This result with its threads' posts let go, their number kept: a full build's posts, once in its store,
+        are not held while its vector index (the build's largest allocation) is made."""
+        threads = [Thread(t.thread_id, t.title, t.source) for t in self.threads]
+        return replace(self, threads=threads, post_count=self.posts)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,26 @@ from ..quotes.explicit import quote_lines
 from .chunking import Chunker
 from .sentences import sentence_spans
 
-__all__ = ["Chunker", "has_words", "indexed_spans", "make_passages", "own_spans", "sentence_spans"]
+__all__ = ["Chunker", "PassageTexts", "has_words", "indexed_spans", "make_passages", "own_spans", "sentence_spans"]
 
 _SMILEY_CODE = re.compile(r":[\w-]+:")
 _WORD = re.compile(r"[^\W_]{2,}")
+
+
+class PassageTexts(Sequence[str]):
+    """The texts of `passages`, each sliced from its post's body when read: what a build embeds, without a list
+    of every passage's text (a second copy of the archive's text)."""
+
+    def __init__(self, passages: Sequence[Passage]):
+        self._passages = passages
+
+    def __len__(self) -> int:
+        return len(self._passages)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [p.text for p in self._passages[i]]
+        return self._passages[i].text
 
 
 def has_words(text: str) -> bool:
@@ -113,5 +129,5 @@ def make_passages(
         for chunk in chunker.chunk(post.body, regions):
             if not has_words(chunk.text):  # e.g. "…" or ":cheers:" left between two quotes
                 continue
-            passages.append(Passage(len(passages) + 1, post.post_id, chunk.start, chunk.end, chunk.text))
+            passages.append(Passage(len(passages) + 1, post.post_id, chunk.start, chunk.end, post.body))
     return passages

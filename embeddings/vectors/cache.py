@@ -166,36 +166,33 @@ def embed_with_cache(
     full build's file, vectors/rows.py): nothing else holds the vectors of all the texts at once. Returns (the
     matrix or `into`, number of texts actually embedded).
     """
-    first: dict[str, int] = {}  # hash -> the position of the text's first occurrence
-    repeats: list[tuple[int, int]] = []  # (position, position of the first occurrence) of each repeated text
-    for i, t in enumerate(texts):
-        h = text_hash(t)
-        if h in first:
-            repeats.append((i, first[h]))
-        else:
-            first[h] = i
+    digests = _digests(texts)
+    # each distinct text once: its first position; a repeated text's vector is copied from there at the end
+    _, first, inverse = np.unique(digests.view(np.dtype((np.void, 32))).ravel(), return_index=True, return_inverse=True)
+    origin = first[inverse.ravel()]
+    repeats = np.flatnonzero(origin != np.arange(len(texts)))
+    first = np.sort(first)
+    del inverse
     rows = _Matrix(len(texts)) if into is None else into
-    cached: set[str] = set()
+    found = np.zeros(len(texts), dtype=bool)
     if cache:
-        unique = list(first)
-        for i in range(0, len(unique), BATCH):
-            for h, vector in cache.get_many(embedder.model_id, unique[i : i + BATCH]).items():
-                rows.put(first[h], vector)
-                cached.add(h)
-        del unique
-    todo = [(h, i) for h, i in first.items() if h not in cached]
-    del cached
-    waiting = {i for _, i in todo}
-    later = sum(1 for _, i in repeats if i in waiting)  # repeats of texts still to embed: counted once embedded
-    del waiting
+        for i in range(0, len(first), BATCH):
+            part = first[i : i + BATCH]
+            at = {_hex(digests, p): int(p) for p in part}
+            for h, vector in cache.get_many(embedder.model_id, list(at)).items():
+                rows.put(at[h], vector)
+                found[at[h]] = True
+    todo = first[~found[first]]
+    later = int(np.count_nonzero(~found[origin[repeats]]))  # repeats of texts still to embed: counted once embedded
+    del found
     if progress and len(texts) - len(todo) - later:
         progress(len(texts) - len(todo) - later)
     pending: list[tuple[str, np.ndarray]] = []
-    for part, vectors in _encoded(embedder, [texts[i] for _, i in todo], light):
+    for part, vectors in _encoded(embedder, _Picked(texts, todo), light):
         for j, vector in zip(part, vectors):
-            h, position = todo[j]
+            position = int(todo[j])
             rows.put(position, vector)
-            pending.append((h, vector))
+            pending.append((_hex(digests, position), vector))
         if cache and len(pending) >= COMMIT_EVERY:
             cache.put_many(embedder.model_id, pending)
             pending = []
@@ -203,8 +200,9 @@ def embed_with_cache(
             progress(len(part))
     if cache and pending:
         cache.put_many(embedder.model_id, pending)
-    for position, original in repeats:
-        rows.put(position, rows.read(original, original + 1)[0])
+    for position in repeats:
+        original = int(origin[position])
+        rows.put(int(position), rows.read(original, original + 1)[0])
     if progress and later:
         progress(later)
     if into is not None:
@@ -230,7 +228,37 @@ class _Matrix:
         return self.matrix[start:stop]
 
 
-def _encoded(embedder: Embedder, texts: list[str], light: bool) -> Iterator[tuple[Sequence[int], np.ndarray]]:
+def _digests(texts: Sequence[str]) -> np.ndarray:
+    """The sha256 of each text (the cache's key, as bytes): 32 bytes a text, where a dict of hex keys would
+    take some 200."""
+    out = bytearray(32 * len(texts))
+    for i, text in enumerate(texts):
+        out[32 * i : 32 * i + 32] = hashlib.sha256(text.encode("utf-8")).digest()
+    return np.frombuffer(out, dtype=np.uint8).reshape(len(texts), 32)
+
+
+def _hex(digests: np.ndarray, position) -> str:
+    """The cache's key of the text at `position` (text_hash of it)."""
+    return digests[position].tobytes().hex()
+
+
+class _Picked(Sequence[str]):
+    """The texts at `positions` of `texts`, read from it when asked (a build's texts are sliced from its posts
+    one at a time: a list of every text to embed would be a copy of the archive's text)."""
+
+    def __init__(self, texts: Sequence[str], positions: np.ndarray):
+        self._texts, self._positions = texts, positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._texts[int(p)] for p in self._positions[i]]
+        return self._texts[int(self._positions[i])]
+
+
+def _encoded(embedder: Embedder, texts: Sequence[str], light: bool) -> Iterator[tuple[Sequence[int], np.ndarray]]:
     """(positions into `texts`, their vectors) for each model call: length-sorted batches for a build
     (`Embedder.encode_batches`), COMMIT_EVERY texts at a time as queries for a search."""
     if not texts:  # everything was cached: the model is not even loaded
