@@ -98,8 +98,7 @@ class IngestResult:
     def without_posts(self) -> IngestResult:
         """This result with its threads' posts let go, their number kept: a full build's posts, once in its store,
         are not held while its vector index (the build's largest allocation) is made."""
-        threads = [Thread(t.thread_id, t.title, t.source) for t in self.threads]
-        return replace(self, threads=threads, post_count=self.posts)
+        return replace(self, threads=[replace(t, posts=[]) for t in self.threads], post_count=self.posts)
 
 
 @dataclass(frozen=True)
