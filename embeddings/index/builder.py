@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..collector import give_back_freed_memory
 from ..config import Settings
 from ..errors import BuildFailed, IndexDamagedError, StorageError, reason
 from ..ingest import ingest
@@ -30,6 +31,7 @@ from ..vectors.embedder import Embedder
 from ..vectors.rows import RowFile
 from ..vectors.tuning import build_vector_index
 from .append import CannotAppend
+from .bodies import BODIES_FILE, Bodies, spill
 from .datadir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, BuildLock, DataDir
 from .sentences import SENTENCES_FILE, write_sentence_vectors
 from .store import write_store
@@ -89,6 +91,8 @@ def build_index(
                 log.warning(w)
             if not result.threads:
                 raise BuildFailed("nothing to index: no file produced a post", result.errors)
+            # the bodies to a scratch file: every stage reads them, none holds the archive's text (index/bodies.py)
+            bodies = _spill(tmp, result)
 
             addition, added = inc.plan(result), None
             if addition is not None:
@@ -119,6 +123,7 @@ def build_index(
             else:
                 posts = [p for t in result.threads for p in t.posts]
                 quote_list = inc.detect(posts, tmp, lambda done, total: report("quotes", done, total))
+                give_back_freed_memory()  # the batches' detectors are freed, and their pages are of no use to chunking
                 report("chunk", 0, len(posts))  # loading the tokenizer and chunking: seconds, one step to show
                 chunker, max_tokens = _chunker(settings, embedder)
                 passages = make_passages(result.threads, chunker, quote_list, settings.quote_mode == "drop")
@@ -148,6 +153,7 @@ def build_index(
                 report("state", 1, 1)
             manifest |= {"model": embedder.model_id, "dimension": embedder.dimension}
             manifest["sentences"] = sentences  # the sentence vectors highlights read (index/sentences.py)
+            bodies.remove()
             data.commit_build(build_id, tmp, manifest)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -166,6 +172,17 @@ def build_index(
         new_posts=len(addition.new) if added else result.posts,
         note="" if added else inc.note,
     )
+
+
+def _spill(tmp: Path, result) -> Bodies:
+    """`result`'s posts with their bodies in a scratch file of the build (`tmp`), the memory they held given back."""
+    try:
+        bodies = Bodies(tmp / BODIES_FILE)
+        result.threads = spill(result.threads, bodies)
+    except OSError as exc:
+        raise StorageError(tmp, f"cannot write the posts' bodies ({reason(exc)})") from None
+    give_back_freed_memory()
+    return bodies
 
 
 def _manifest(build_id, started_by, sources, fmt, zones, result, passages: int, quotes: int, chunking) -> dict:

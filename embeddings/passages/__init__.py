@@ -129,5 +129,5 @@ def make_passages(
         for chunk in chunker.chunk(post.body, regions):
             if not has_words(chunk.text):  # e.g. "…" or ":cheers:" left between two quotes
                 continue
-            passages.append(Passage(len(passages) + 1, post.post_id, chunk.start, chunk.end, post.body))
+            passages.append(Passage(len(passages) + 1, post.post_id, chunk.start, chunk.end, post.body_source))
     return passages
