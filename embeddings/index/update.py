@@ -32,6 +32,7 @@ from ..quotes.explicit import outside_quotes
 from ..quotes.resume import STATE_DIR, detection_order, feed, resumed
 from ..vectors.ann import load_vector_index
 from .append import CannotAppend, append_store, append_vectors, copy_store, numbered
+from .bodies import BODIES_FILE
 from .datadir import DB_FILE, VECTORS_FILE, DataDir
 from .incremental import (
     Addition,
@@ -147,7 +148,7 @@ class Increments:
         log.info("full build: %s", why)
         if tmp is not None:
             for item in tmp.iterdir():
-                if item.name != PARSED_DIR:
+                if item.name not in (PARSED_DIR, BODIES_FILE):  # the parses kept, and the bodies still read
                     shutil.rmtree(item) if item.is_dir() else item.unlink()
 
     def detect(self, posts: Sequence[Post], tmp: Path, progress: Callable[[int, int], None]) -> list[QuoteRelation]:

@@ -49,6 +49,9 @@ BITS = 21  # bits per word id in a packed shingle: a vocabulary of up to 2 milli
 _ARRAYS = ("keys", "starts", "entries", "words", "word_starts", "runs", "run_starts")
 
 
+LOOKUP_KEYS = 1 << 20  # a segment's keys searched at a time (8 MiB), their pages then dropped (`_lookup`)
+
+
 class StateError(ValueError):
     """Saved detector state that cannot be used (missing, damaged, or not what the posts need)."""
 
@@ -171,9 +174,7 @@ class SavedState:
         the segments of a whole archive does not grow the process by their size."""
         for arrays in self.segments:
             for array in arrays.values():
-                mapped = getattr(array, "_mmap", None)
-                if mapped is not None and hasattr(mmap, "MADV_DONTNEED"):
-                    mapped.madvise(mmap.MADV_DONTNEED)
+                drop_pages(array)
 
     def _read(self, path: Path) -> None:
         meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
@@ -209,13 +210,7 @@ class SavedState:
         found: dict[int, list[tuple[int, int]]] = {}
         keys = np.unique(np.asarray(keys, dtype=np.uint64))
         for seg in self.segments:
-            known = seg["keys"]
-            if not len(known):
-                continue
-            at = np.searchsorted(known, keys)
-            hit = at < len(known)
-            hit[hit] = known[at[hit]] == keys[hit]
-            at = at[hit]
+            at, hit = _lookup(seg["keys"], keys)
             if not len(at):
                 continue
             # every hit key's occurrences gathered at once (a batch of a whole build looks up ~10^5 keys)
@@ -229,6 +224,8 @@ class SavedState:
             for key, end in zip(keys[hit].tolist(), ends.tolist()):
                 found.setdefault(key, []).extend(pairs[start:end])
                 start = end
+            drop_pages(seg["starts"])
+            drop_pages(seg["entries"])
         return found
 
     def _segment(self, order: int) -> tuple[dict[str, np.ndarray], int]:
@@ -251,6 +248,36 @@ class SavedState:
             raise StateError(f"the saved origins of post {self.post_ids[order]} are out of order")
         offsets = np.arange(n_words) - np.repeat(runs[:, 0], lengths)
         return np.repeat(runs[:, 1], lengths).tolist(), (np.repeat(runs[:, 2], lengths) + offsets).tolist()
+
+
+def _lookup(known: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `keys` (sorted, distinct) is in `known` (a segment's sorted keys), for those it holds, and
+    which of `keys` those are (a mask). `known` is searched LOOKUP_KEYS at a time, the pages of each part dropped
+    once searched: the keys of a batch are spread over all of a segment, and the process would otherwise hold
+    every page of every segment's keys, as many as the archive has words."""
+    at, hit = np.zeros(len(keys), dtype=np.int64), np.zeros(len(keys), dtype=bool)
+    for lo in range(0, len(known), LOOKUP_KEYS):
+        part = np.asarray(known[lo : lo + LOOKUP_KEYS])
+        first, last = np.searchsorted(keys, part[0]), np.searchsorted(keys, part[-1], side="right")
+        where = np.searchsorted(part, keys[first:last])  # each below len(part): none is past part[-1]
+        at[first:last], hit[first:last] = where + lo, part[where] == keys[first:last]
+        drop_pages(known, lo, lo + len(part))
+    return at[hit], hit
+
+
+def drop_pages(array: np.ndarray, lo: int = 0, hi: int | None = None) -> None:
+    """Drop this process's pages of rows [lo, hi) of a memory-mapped array (np.load with mmap_mode); the file
+    system keeps them cached. Nothing for an array in memory, or where the system has no MADV_DONTNEED."""
+    mapped = getattr(array, "_mmap", None)
+    if mapped is None or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    row = array.itemsize * int(np.prod(array.shape[1:], dtype=np.int64))
+    hi = len(array) if hi is None else hi
+    data = array.offset % mmap.ALLOCATIONGRANULARITY  # where numpy's mapping starts its data (np.memmap)
+    start = (data + lo * row) // mmap.PAGESIZE * mmap.PAGESIZE
+    end = min(len(mapped), -(-(data + hi * row) // mmap.PAGESIZE) * mmap.PAGESIZE)
+    if end > start:
+        mapped.madvise(mmap.MADV_DONTNEED, start, end - start)
 
 
 class _Restored(IndexedPost):
