@@ -5,7 +5,9 @@ archive."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,13 +15,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from embeddings.errors import StorageError
+from embeddings.index import bodies as bodies_module
 from embeddings.index import builder
-from embeddings.index.bodies import BODIES_FILE, Bodies, BodyRef, SpilledPost, spill
+from embeddings.index.bodies import BODIES_FILE, Bodies, BodyRef, SpilledPost, spill, spill_post
 from embeddings.index.datadir import DataDir
 from embeddings.ingest.vbulletin import parse_file
 from embeddings.passages import Chunker, make_passages
 
 from .conftest import SAMPLE_DIR, SAMPLE_FILE
+
+LATER_POST = json.dumps(
+    {"thread_id": "later", "thread_title": "A later thread", "author": "someone",
+     "posted_at": "2031-05-01T10:00:00+00:00",
+     "body": "A post written long after the sample thread, about something else entirely."}
+) + "\n"  # fmt: skip
 
 # any code point, a lone surrogate included (a source's broken escape is kept as it was: see ingest/jsonl.py)
 TEXTS = st.lists(st.text(st.characters(codec=None, exclude_categories=()), max_size=300), max_size=40)
@@ -99,15 +108,18 @@ def test_a_live_build_holds_no_bodies_file(sample_service):
     assert not list(build.rglob("*.scratch"))
 
 
-def _open_scratch() -> list[str]:
-    """The bodies files this process holds open."""
+def _open_scratch(data_dir: Path) -> list[str]:
+    """The bodies files under `data_dir` this process holds open (Linux: /proc/self/fd)."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        pytest.skip("needs /proc/self/fd")
     names = []
-    for fd in Path("/proc/self/fd").iterdir():
+    for fd in fds.iterdir():
         try:
-            names.append(os.readlink(fd))
+            names.append(os.readlink(fd).removesuffix(" (deleted)"))
         except OSError:  # closed since it was listed (the listing's own, for one)
             continue
-    return [n for n in names if n.split(" ")[0].endswith(BODIES_FILE)]
+    return [n for n in names if n.endswith(BODIES_FILE) and n.startswith(str(data_dir))]
 
 
 def test_a_build_cuts_its_passages_from_spilled_posts_and_closes_the_file(fresh_service, monkeypatch):
@@ -119,12 +131,13 @@ def test_a_build_cuts_its_passages_from_spilled_posts_and_closes_the_file(fresh_
         return passages
 
     monkeypatch.setattr(builder, "make_passages", recording)
-    report = fresh_service().rebuild([str(SAMPLE_DIR)], full=True)
+    service = fresh_service()
+    report = service.rebuild([str(SAMPLE_DIR)], full=True)
     ((posts, passages),) = seen
     assert report.passages == len(passages) > 0
     assert posts and all(isinstance(p, SpilledPost) for p in posts)
     assert all(isinstance(p.body, BodyRef) for p in passages)
-    assert not _open_scratch()
+    assert not _open_scratch(service.settings.data_dir)
 
 
 def test_a_failed_build_closes_its_bodies_file_and_keeps_the_live_index(fresh_service, monkeypatch):
@@ -133,19 +146,48 @@ def test_a_failed_build_closes_its_bodies_file_and_keeps_the_live_index(fresh_se
     live = DataDir(service.settings.data_dir).current_path()
 
     def failing(*args, **kwargs):
-        assert _open_scratch()  # open while the build runs
+        assert _open_scratch(service.settings.data_dir)  # open while the build runs
         raise RuntimeError("a stage failed")
 
     monkeypatch.setattr(builder, "make_passages", failing)
     with pytest.raises(RuntimeError, match="a stage failed") as failure:
         service.rebuild([str(SAMPLE_DIR)], full=True)
-    assert not _open_scratch()  # closed by the build, not when its frames are let go (the traceback holds them)
-    assert failure.traceback
+    # closed by the build, not when its frames are let go: the traceback, still held here, holds them
+    assert failure.tb is not None and not _open_scratch(service.settings.data_dir)
     assert DataDir(service.settings.data_dir).current_path() == live
 
 
 def test_a_bodies_file_that_cannot_be_written_is_a_storage_error(fresh_service, monkeypatch):
     monkeypatch.setattr(builder, "BODIES_FILE", "no-such-folder/" + BODIES_FILE)
+    service = fresh_service()
     with pytest.raises(StorageError, match="cannot write the posts' bodies"):
-        fresh_service().rebuild([str(SAMPLE_DIR)])
-    assert not _open_scratch()
+        service.rebuild([str(SAMPLE_DIR)])
+    assert not _open_scratch(service.settings.data_dir)
+
+
+def test_an_interrupted_spill_closes_the_file(fresh_service, monkeypatch):
+    service, spilled = fresh_service(), []
+
+    def interrupted(post, bodies):
+        if len(spilled) == 3:
+            raise KeyboardInterrupt
+        spilled.append(post)
+        return spill_post(post, bodies)
+
+    monkeypatch.setattr(bodies_module, "spill_post", interrupted)
+    with pytest.raises(KeyboardInterrupt) as failure:
+        service.rebuild([str(SAMPLE_DIR)])
+    assert failure.tb is not None and not _open_scratch(service.settings.data_dir)
+
+
+def test_an_incremental_build_holds_no_bodies_file_once_live(fresh_service, tmp_path):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    shutil.copy(SAMPLE_FILE, folder / SAMPLE_FILE.name)
+    service = fresh_service()
+    service.rebuild([str(folder)])
+    (folder / "later.jsonl").write_text(LATER_POST, encoding="utf-8")
+    report = service.rebuild([str(folder)])
+    assert report.kind == "incremental" and report.new_posts == 1
+    build = DataDir(service.settings.data_dir).current_path()
+    assert not (build / BODIES_FILE).exists() and not _open_scratch(service.settings.data_dir)

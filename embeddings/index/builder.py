@@ -179,16 +179,20 @@ def build_index(
 
 
 def _spill(tmp: Path, result: IngestResult) -> Bodies:
-    """`result`'s posts with their bodies in a scratch file of the build (`tmp`), the memory they held given back.
-    The file is removed once the last stage that reads bodies is done, and closed if the build fails."""
-    bodies = None
+    """Replace `result`'s threads by threads of spilled posts, their bodies in a scratch file of the build (`tmp`),
+    and give back the memory the bodies held; return the file, which the builder removes once the last stage that
+    reads bodies is done (closed here if the spill fails or is interrupted)."""
     try:
         bodies = Bodies(tmp / BODIES_FILE)
-        result.threads = spill(result.threads, bodies)
     except OSError as exc:
-        if bodies is not None:
-            bodies.close()
         raise StorageError(tmp, f"cannot write the posts' bodies ({reason(exc)})") from None
+    try:
+        result.threads = spill(result.threads, bodies)
+    except BaseException as exc:
+        bodies.close()
+        if isinstance(exc, OSError):
+            raise StorageError(tmp, f"cannot write the posts' bodies ({reason(exc)})") from None
+        raise
     give_back_freed_memory()
     return bodies
 

@@ -47,8 +47,6 @@ from .order import detection_order, feed  # noqa: F401  (re-exported: the order 
 STATE_DIR = "quotes"
 BITS = 21  # bits per word id in a packed shingle: a vocabulary of up to 2 million words
 _ARRAYS = ("keys", "starts", "entries", "words", "word_starts", "runs", "run_starts")
-
-
 LOOKUP_KEYS = 1 << 20  # a segment's keys searched at a time (8 MiB), their pages then dropped (`_lookup`)
 
 
@@ -266,8 +264,9 @@ def _lookup(known: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def drop_pages(array: np.ndarray, lo: int = 0, hi: int | None = None) -> None:
-    """Drop this process's pages of rows [lo, hi) of a memory-mapped array (np.load with mmap_mode); the file
-    system keeps them cached. Nothing for an array in memory, or where the system has no MADV_DONTNEED."""
+    """Drop this process's pages of rows [lo, hi) of a memory-mapped array, a whole one as np.load(mmap_mode=...)
+    gives it (a view's offset is its parent's); the file system keeps them cached. Nothing for an array in memory,
+    or where the system has no MADV_DONTNEED."""
     mapped = getattr(array, "_mmap", None)
     if mapped is None or not hasattr(mmap, "MADV_DONTNEED"):
         return

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-CHUNK_ROWS = 65_536  # rows read back at a time: 96 MiB of 384 float32s
+CHUNK_ROWS = 16_384  # rows read at a time: 24 MiB of 384 float32s (65,536 rows: a peak 162 MiB higher, no faster)
 
 
 def as_rows(vectors: np.ndarray | Rows) -> Rows:
