@@ -182,15 +182,14 @@ def _spill(tmp: Path, result: IngestResult) -> Bodies:
     """Replace `result`'s threads by threads of spilled posts, their bodies in a scratch file of the build (`tmp`),
     and give back the memory the bodies held; return the file, which the builder removes once the last stage that
     reads bodies is done (closed here if the spill fails or is interrupted)."""
+    bodies = None
     try:
         bodies = Bodies(tmp / BODIES_FILE)
-    except OSError as exc:
-        raise StorageError(tmp, f"cannot write the posts' bodies ({reason(exc)})") from None
-    try:
         result.threads = spill(result.threads, bodies)
     except BaseException as exc:
-        bodies.close()
-        if isinstance(exc, OSError):
+        if bodies is not None:
+            bodies.close()
+        if isinstance(exc, OSError):  # a full disk
             raise StorageError(tmp, f"cannot write the posts' bodies ({reason(exc)})") from None
         raise
     give_back_freed_memory()
