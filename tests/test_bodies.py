@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from embeddings.errors import StorageError
 from embeddings.index import bodies as bodies_module
-from embeddings.index import builder
+from embeddings.index import builder, reading
 from embeddings.index.bodies import BODIES_FILE, Bodies, BodyRef, SpilledPost, spill, spill_post
 from embeddings.index.datadir import DataDir
 from embeddings.ingest.vbulletin import parse_file
@@ -158,7 +158,7 @@ def test_a_failed_build_closes_its_bodies_file_and_keeps_the_live_index(fresh_se
 
 
 def test_a_bodies_file_that_cannot_be_written_is_a_storage_error(fresh_service, monkeypatch):
-    monkeypatch.setattr(builder, "BODIES_FILE", "no-such-folder/" + BODIES_FILE)
+    monkeypatch.setattr(reading, "BODIES_FILE", "no-such-folder/" + BODIES_FILE)
     service = fresh_service()
     with pytest.raises(StorageError, match="cannot write the posts' bodies"):
         service.rebuild([str(SAMPLE_DIR)])

@@ -20,7 +20,6 @@ import numpy as np
 from ..collector import give_back_freed_memory
 from ..config import Settings
 from ..errors import BuildFailed, IndexDamagedError, StorageError, reason
-from ..ingest import IngestResult, ingest
 from ..ingest.zones import effective_zones
 from ..models import BuildReport
 from ..passages import Chunker, PassageTexts, make_passages
@@ -31,8 +30,9 @@ from ..vectors.embedder import Embedder
 from ..vectors.rows import RowFile
 from ..vectors.tuning import build_vector_index
 from .append import CannotAppend
-from .bodies import BODIES_FILE, Bodies, spill
+from .bodies import Bodies
 from .datadir import DB_FILE, FORMAT_VERSION, VECTORS_FILE, BuildLock, DataDir
+from .reading import Reading, read_sources
 from .sentences import SENTENCES_FILE, write_sentence_vectors
 from .store import write_store
 from .update import Increments, add_posts
@@ -75,25 +75,23 @@ def build_index(
         build_id, tmp = data.new_build_dir()
         bodies: Bodies | None = None
         try:
-            # with the cyclic collector on: parsing mail leaves cycles behind (the email package's objects), which
-            # would otherwise pile up (+380 MB over 20,000 Usenet articles and a mailing list)
-            result = ingest(
-                sources,
-                progress=lambda done, total: report("parse", done, total),
+            # read in a process of its own when the archive is large (index/reading.py), the bodies in a file
+            job = Reading(
+                list(sources),
+                tmp,
+                fmt,
+                zones,
                 max_file_bytes=settings.max_file_mb * 2**20,
                 max_post_chars=settings.max_post_chars,
-                fmt=fmt,
-                zones=zones,
-                reuse=inc.parse_cache(tmp),
-                seen=inc.seen,
                 found=inc.found,
+                seen=inc.seen,
+                parse_cache=inc.parse_cache(tmp),
             )
+            result, bodies = read_sources(job, lambda done, total: report("parse", done, total))
             for w in result.warnings:
                 log.warning(w)
             if not result.threads:
                 raise BuildFailed("nothing to index: no file produced a post", result.errors)
-            # the bodies to a scratch file: every stage reads them, none holds the archive's text (index/bodies.py)
-            bodies = _spill(tmp, result)
 
             addition, added = inc.plan(result), None
             if addition is not None:
@@ -176,24 +174,6 @@ def build_index(
         new_posts=len(addition.new) if added else result.posts,
         note="" if added else inc.note,
     )
-
-
-def _spill(tmp: Path, result: IngestResult) -> Bodies:
-    """Replace `result`'s threads by threads of spilled posts, their bodies in a scratch file of the build (`tmp`),
-    and give back the memory the bodies held; return the file, which the builder removes once the last stage that
-    reads bodies is done (closed here if the spill fails or is interrupted)."""
-    bodies = None
-    try:
-        bodies = Bodies(tmp / BODIES_FILE)
-        result.threads = spill(result.threads, bodies)
-    except BaseException as exc:
-        if bodies is not None:
-            bodies.close()
-        if isinstance(exc, OSError):  # a full disk
-            raise StorageError(tmp, f"cannot write the posts' bodies ({reason(exc)})") from None
-        raise
-    give_back_freed_memory()
-    return bodies
 
 
 def _manifest(build_id, started_by, sources, fmt, zones, result, passages: int, quotes: int, chunking) -> dict:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import StorageError, ThreadbotError, reason
 from ..ingest import Discovered, IngestResult, discovered
-from ..ingest.reuse import PARSED_DIR, ParseCache
+from ..ingest.reuse import PARSED_DIR
 from ..ingest.seen import Seen
 from ..models import BuildReport, Passage, Post, QuoteRelation
 from ..passages import Chunker, PassageTexts, make_passages
@@ -78,7 +78,6 @@ class Increments:
     fixed: dict = field(default_factory=dict)
     note: str = ""  # why this build is a full one
     digests: dict[str, str] = field(default_factory=dict)
-    parse: ParseCache | None = None
     seen: Seen | None = None  # the live build's record of the files it read, when they read the same now
     found: Discovered | None = None  # the files of the sources, as `unchanged` found them
 
@@ -126,10 +125,10 @@ class Increments:
             new_posts=0,
         )
 
-    def parse_cache(self, tmp: Path) -> ParseCache:
+    def parse_cache(self, tmp: Path) -> tuple[Path | None, Path, str]:
+        """The arguments of this build's `ParseCache`: the live build's kept parses, this build's, the salt."""
         kept = self.previous.path / PARSED_DIR if self.previous else None
-        self.parse = ParseCache(kept, tmp / PARSED_DIR, salt=f"{self.fmt}\0{self.max_file_bytes}")
-        return self.parse
+        return kept, tmp / PARSED_DIR, f"{self.fmt}\0{self.max_file_bytes}"
 
     def plan(self, result: IngestResult) -> Addition | None:
         """The addition to make, or None (a full build, `note` saying why)."""
@@ -165,8 +164,6 @@ class Increments:
             names = self._state_names
         else:
             names = save_state(tmp, added.detector, self.digests, addition)
-        if self.parse is not None:
-            self.parse.finish()
         files, unread = file_records(result)
         base = addition.previous.manifest.get("vector_base") if addition else None
         return {
