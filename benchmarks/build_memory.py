@@ -12,8 +12,8 @@ RssFile: mapped files, which the kernel can drop), sampled every 50 ms; taken at
 not add up to the peak. A large archive is read in a child process (index/reading.py): "child" is the largest
 RSS of the build's child processes sampled in the stage, and "peak" the larger of the build's own peak ("own")
 and the largest sampled sum of the build's RSS and its children's. With two sizes or more, it prints each stage's growth between
-the smallest and the largest per 10,000 passages, and the number of passages at which the build's peak would
-reach 2 GiB if it went on growing as it did between them.
+the smallest and the largest per 10,000 passages, and the number of passages at which the first stage to get
+there would reach 2 GiB if each went on growing as it did between them.
 """
 
 from __future__ import annotations
@@ -155,13 +155,16 @@ def main() -> None:
     for s in large:
         if s["stage"] in peaks_small:
             print(f"  {s['stage']:10s} {(s['peak'] - peaks_small[s['stage']]) / extra:6.1f}")
-    top_small, top_large = max(peaks_small.values()), max(s["peak"] for s in large)
-    slope = (top_large - top_small) / (high["passages"] - low["passages"])
-    if slope > 0:
-        at = high["passages"] + (BOUND_MIB - top_large) / slope
+    reaches = {}  # stage -> the passages at which its peak would reach the bound, growing as it did
+    for s in large:
+        grew = (s["peak"] - peaks_small.get(s["stage"], s["peak"])) / (high["passages"] - low["passages"])
+        if grew > 0:
+            reaches[s["stage"]] = high["passages"] + (BOUND_MIB - s["peak"]) / grew
+    if reaches:
+        first = min(reaches, key=reaches.get)
         print(
-            f"  the build's peak: {slope * 10_000:.1f} MiB per 10,000 passages; {BOUND_MIB:,} MiB at about "
-            f"{at:,.0f} passages if it goes on growing so"
+            f"  {BOUND_MIB:,} MiB first reached by the {first} stage, at about {reaches[first]:,.0f} passages, "
+            f"if every stage goes on growing so"
         )
 
 

@@ -5,6 +5,7 @@ time back is still seen (real model, FAISS and SQLite on a Usenet spool and a ma
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -207,6 +208,28 @@ def test_a_parse_is_not_kept_under_the_digest_of_bytes_it_was_not_made_from(tmp_
     assert [r.body for r in rows] == ["new words"]  # what the file holds now is read ...
     cache.finish()
     assert not cache.kept() and not (tmp_path / "target").exists()  # ... and not kept as the parse of the old bytes
+
+
+def test_the_parse_caches_paragraphs_are_given_once_and_a_body_asked_again_is_split_again(tmp_path):
+    from embeddings.ingest import MailRead
+    from embeddings.ingest.boilerplate import paragraphs
+    from embeddings.ingest.reuse import ParseCache
+
+    path = tmp_path / "thread.jsonl"
+    body = "A first paragraph of more than eight words, to be counted.\n\n> and a quoted one, not as long"
+    path.write_text(
+        json.dumps({"thread_id": "t", "thread_title": "T", "author": "A", "posted_at": "2020-01-01", "body": body})
+        + "\n"
+    )
+    cache = ParseCache(None, tmp_path / "target")
+    (row,) = cache.parse_data(
+        None, path, [], [], "auto", MailRead(), None, digest=hashlib.sha256(path.read_bytes()).digest(),
+        reread=path.read_bytes,
+    )  # fmt: skip
+    assert len(paragraphs(row.body)) == 2 and row.body in cache._paragraphs
+    assert cache.paragraphs(row.body) == paragraphs(row.body) and row.body not in cache._paragraphs  # not held twice
+    assert cache.paragraphs(row.body) == paragraphs(row.body)  # split again: the same answer
+    cache.finish()
 
 
 def test_a_copied_file_is_no_new_post_and_the_cli_says_so(tmp_path, sample_service, shared_cache, archive, capsys):

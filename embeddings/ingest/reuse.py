@@ -197,8 +197,10 @@ class ParseCache:
         return entry.rows
 
     def paragraphs(self, body: str) -> list[Paragraph]:
-        """`boilerplate.paragraphs`, answered from the entries for the bodies they hold."""
-        found = self._paragraphs.get(body)
+        """`boilerplate.paragraphs`, answered from the entries for the bodies they hold; an answer is given once
+        (the boilerplate pass asks once a post, and holds what it is given: not held twice), a body asked again
+        is split again."""
+        found = self._paragraphs.pop(body, None)
         return list(map(Paragraph._make, found)) if found is not None else paragraphs(body)
 
     def forget_paragraphs(self) -> None:
