@@ -63,8 +63,8 @@ def read_sources(
     """The sources' threads (none when no file gave a post), their posts spilled to the bodies file in `job.tmp`
     (returned: the caller closes or removes it). `separate`: read in a process of its own (None: when the files found weigh SEPARATE_BYTES or
     more)."""
-    if separate is None:
-        separate = _weight(job.found) >= SEPARATE_BYTES
+    if separate is None:  # an embedded interpreter may have no executable to start: read here
+        separate = bool(sys.executable) and _weight(job.found) >= SEPARATE_BYTES
     return _in_child(job, progress) if separate else _read(job, progress)
 
 
