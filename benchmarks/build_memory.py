@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -87,6 +86,8 @@ def measure(sources: list[str], data_dir: str) -> None:
 
 def children_rss() -> int:
     """The resident memory of this process's child processes, MiB (Linux)."""
+    from scale import rss
+
     total = 0
     for task in Path("/proc/self/task").iterdir():
         try:
@@ -95,7 +96,7 @@ def children_rss() -> int:
             continue
         for pid in pids:
             try:
-                total += int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1)) // 1024
+                total += rss(pid=pid)
             except (OSError, AttributeError):
                 pass  # ended between the two reads
     return total

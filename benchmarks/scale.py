@@ -57,9 +57,10 @@ def ms(times: list[float]) -> str:
     return f"p50 {statistics.median(t):7.2f}  p95 {pick(0.95):7.2f}  p99 {pick(0.99):7.2f} ms"
 
 
-def rss(key: str = "VmRSS") -> int:
-    """This process's resident memory (VmRSS) or its peak since the last `reset_peak` (VmHWM), MiB (Linux)."""
-    return int(re.search(key + r":\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
+def rss(key: str = "VmRSS", pid: int | str = "self") -> int:
+    """A process's (this one's by default) resident memory (VmRSS) or its peak since the last `reset_peak`
+    (VmHWM), MiB (Linux)."""
+    return int(re.search(key + r":\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1)) // 1024
 
 
 def reset_peak() -> None:

@@ -61,8 +61,8 @@ def read_sources(
     job: Reading, progress: Callable[[int, int], None] | None = None, separate: bool | None = None
 ) -> tuple[IngestResult, Bodies]:
     """The sources' threads (none when no file gave a post), their posts spilled to the bodies file in `job.tmp`
-    (returned: the caller closes or removes it). `separate`: read in a process of its own (None: when the files found weigh SEPARATE_BYTES or
-    more)."""
+    (returned: the caller closes or removes it). `separate`: read in a process of its own (None: when the files
+    found weigh SEPARATE_BYTES or more)."""
     if separate is None:  # an embedded interpreter may have no executable to start: read here
         separate = bool(sys.executable) and _weight(job.found) >= SEPARATE_BYTES
     return _in_child(job, progress) if separate else _read(job, progress)
@@ -93,9 +93,12 @@ def _read(job: Reading, progress) -> tuple[IngestResult, Bodies]:
             seen=job.seen,
             found=job.found,
         )
-    finally:
+    except BaseException:
         if cache is not None:
-            cache.finish()  # kept for the next build, with this one; or its files closed if reading failed
+            cache.close()  # the build's .tmp directory, where it writes, is removed with the failed build
+        raise
+    if cache is not None:
+        cache.finish()  # kept for the next build, with this one
     bodies = None
     try:
         bodies = Bodies(job.tmp / BODIES_FILE)

@@ -251,6 +251,17 @@ class ParseCache:
     def _pack_path(self, number: int) -> Path:
         return self.target / f"{number:04d}{PACK_SUFFIX}"
 
+    def close(self) -> None:
+        """Close the files of a build that read no further (it failed or was stopped): nothing is kept."""
+        self._close_packs()
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def _close_packs(self) -> None:
+        for pack in self._packs:
+            pack.close()
+
     def finish(self) -> None:
         """Keep the previous build's entries this build used (linked or copied, see the class), write this build's
         pack's index, and make them durable with the build."""
@@ -266,8 +277,7 @@ class ParseCache:
                     self._write(name, pack.read(name))
             except (OSError, EOFError, KeyError) as exc:  # read before, so this is a disk gone bad: not kept
                 log.info("could not copy the parses kept in %s (%s)", pack.path, exc)
-        for pack in self._packs:
-            pack.close()
+        self._close_packs()
         if not self._keeping:
             return
         try:
