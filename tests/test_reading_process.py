@@ -4,20 +4,25 @@ stopped or failing leaves no reading process behind."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import pickle
 import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from embeddings.errors import BuildFailed, StorageError
 from embeddings.index import reading
-from embeddings.index.bodies import BODIES_FILE, BodyRef, SpilledPost
+from embeddings.index.bodies import BODIES_FILE, Bodies, BodyRef, SpilledPost
 from embeddings.index.datadir import DB_FILE, DataDir
 from embeddings.index.reading import JOB_FILE, RESULT_FILE, Reading, read_sources
-from embeddings.ingest import discovered, ingest
+from embeddings.ingest import IngestResult, discovered, ingest
 from embeddings.ingest.reuse import INDEX_SUFFIX, PARSED_DIR, ParseCache
 from embeddings.models import Post
 
@@ -166,3 +171,160 @@ def test_a_build_that_reads_in_a_process_of_its_own_makes_the_same_index(fresh_s
     assert report.kind == "full" and report.passages > 0
     assert _stored(service.settings.data_dir) == _stored(sample_service.settings.data_dir)
     assert not _children()
+
+
+def test_what_the_reading_process_logged_before_it_died_reaches_the_build(sources, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG, logger="embeddings")
+
+    def killed_at_the_end(done: int, total: int) -> None:
+        if done == total:  # every file read, each skipped one logged: the child dies before it can send a result
+            for pid in _children():
+                os.kill(pid, signal.SIGKILL)
+
+    with pytest.raises(BuildFailed, match="without a result"):
+        _read(sources, tmp_path / "t", separate=True, progress=killed_at_the_end)
+    skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("skipped")]
+    assert any("notes.txt" in message for message in skipped)
+
+
+def test_the_reading_process_is_out_of_reach_of_a_terminals_ctrl_c(sources, tmp_path):
+    sessions = []
+
+    def seen(done: int, total: int) -> None:
+        sessions.extend((pid, os.getsid(pid)) for pid in _children())
+
+    _, bodies = _read(sources, tmp_path / "t", separate=True, progress=seen)
+    bodies.close()
+    assert sessions and all(pid == sid != os.getsid(0) for pid, sid in sessions)  # a session of its own
+
+
+def test_the_reading_process_ends_when_the_build_process_dies(sources, tmp_path):
+    """The build's process killed outright (no `finally` runs): its reading process goes with it."""
+    pid_file = tmp_path / "child.pid"
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from pathlib import Path
+from embeddings.index.reading import Reading, read_sources
+from embeddings.ingest import discovered
+paths = {sources!r}
+tmp = Path({str(tmp_path / "t")!r}); tmp.mkdir()
+def die(done, total):
+    children = Path(f"/proc/self/task/{{os.getpid()}}/children").read_text().split()
+    Path({str(pid_file)!r}).write_text(children[0])
+    os._exit(9)
+read_sources(Reading(paths, tmp, "auto", {{}}, None, None, found=discovered(paths)), die, separate=True)
+"""
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("needs /proc")
+    build = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert build.returncode == 9, build.stderr
+    child = int(pid_file.read_text())
+    for _ in range(100):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"the reading process {child} outlived the build's")
+
+
+def test_a_module_in_the_working_directory_does_not_shadow_the_reading_process(sources, tmp_path, monkeypatch):
+    shadow = tmp_path / "cwd" / "embeddings"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise SystemExit('the wrong embeddings')\n", encoding="utf-8")
+    monkeypatch.chdir(shadow.parent)
+    result, bodies = _read(sources, tmp_path / "t", separate=True)
+    bodies.close()
+    assert result.threads
+
+
+class _Child:
+    def __init__(self, lines: list[str]) -> None:
+        self.stdout = iter(lines)
+
+
+def test_the_reading_process_lines_pass_on_progress_and_records_at_their_loggers_levels(caplog):
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("embeddings.quiet").setLevel(logging.WARNING)
+    try:
+        failed = logging.LogRecord("embeddings.ingest", logging.ERROR, "f.py", 3, "failed on %s", ("x",), None)
+        try:
+            raise ValueError("broken")
+        except ValueError:
+            failed.exc_info = sys.exc_info()
+        lines = []
+        sent = reading._Sent(lines.append)
+        sent.handle(failed)
+        sent.handle(logging.LogRecord("embeddings.quiet", logging.INFO, "f.py", 4, "not shown", (), None))
+        sent.handle(logging.LogRecord("embeddings.quiet", logging.WARNING, "f.py", 5, "shown", (), None))
+        seen = []
+        child_output = ["progress 1 3\n", "something a library printed\n", "progress x y\n", *lines, "progress 3 3"]
+        reading._follow(_Child(child_output), lambda done, total: seen.append((done, total)))
+    finally:
+        logging.getLogger("embeddings.quiet").setLevel(logging.NOTSET)
+    assert seen == [(1, 3), (3, 3)]
+    handled = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
+    assert handled == [
+        ("embeddings.ingest", logging.ERROR, "failed on x"),
+        ("embeddings.quiet", logging.WARNING, "shown"),
+    ]
+    assert "ValueError: broken" in caplog.records[0].exc_text  # the traceback, formatted there, kept
+    assert (caplog.records[0].filename, caplog.records[0].lineno) == ("f.py", 3)  # where it was logged, too
+
+
+def _child_outcome(tmp_path: Path, monkeypatch, read) -> dict:
+    """Run the reading process's main in this process, `_read` replaced, and read what it sent."""
+    monkeypatch.setattr(reading, "_end_with_parent", lambda parent: None)
+    monkeypatch.setattr(reading, "_read", read)
+    job_path = tmp_path / JOB_FILE
+    job_path.write_bytes(pickle.dumps(Reading([], tmp_path, "auto", {}, None, None)))
+    code = reading._child(str(job_path), str(logging.WARNING), str(os.getppid()))
+    assert not (tmp_path / (RESULT_FILE + ".part")).exists()
+    with open(tmp_path / RESULT_FILE, "rb") as fh:
+        return {"code": code, **pickle.load(fh)}
+
+
+def test_a_result_that_does_not_pickle_is_sent_back_as_the_error_it_is(tmp_path, monkeypatch):
+    class Bodiless:
+        def close(self): ...
+        def offsets(self):
+            return lambda: None  # no pickle for a lambda
+
+    def read(job, progress):
+        return IngestResult(threads=[]), Bodiless()
+
+    outcome = _child_outcome(tmp_path, monkeypatch, read)
+    assert outcome["code"] == 1 and "result" not in outcome
+    assert isinstance(outcome["error"], RuntimeError) and "pickle" in str(outcome["error"]).lower()
+
+
+def test_a_full_disk_as_the_result_is_written_is_a_storage_error(tmp_path, monkeypatch):
+    def read(job, progress):
+        return IngestResult(threads=[]), Bodies(tmp_path / BODIES_FILE)
+
+    real_dump, calls = pickle.dump, []
+
+    def dump(obj, fh, **kw):
+        calls.append(obj)
+        if len(calls) == 1:
+            fh.write(b"half")  # part written, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_dump(obj, fh, **kw)
+
+    monkeypatch.setattr(reading.pickle, "dump", dump)
+    outcome = _child_outcome(tmp_path, monkeypatch, read)
+    assert outcome["code"] == 1
+    assert isinstance(outcome["error"], StorageError) and "No space left" in str(outcome["error"])
+
+
+def test_a_crash_the_reading_process_cannot_report_names_its_last_words(sources, tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        reading,
+        "_BOOT",
+        "import sys; sys.stderr.write('Fatal Python error: Segmentation fault\\n'); sys.exit(-11 % 256)",
+    )
+    with pytest.raises(BuildFailed, match=r"code 245, without a result \(Fatal Python error: Segmentation fault\)"):
+        _read(sources, tmp_path / "t", separate=True)
+    assert not list((tmp_path / "t").glob("reading.*"))

@@ -11,19 +11,24 @@ of less than SEPARATE_BYTES is read in the build's process: there is little to g
 start.
 
 Both ways do the same: `ingest`, then the parse cache made durable (`ParseCache.finish`), then the bodies written
-out. The child sends its progress as lines on its standard output, its log records and its result (or the error
-that stopped it) in a pickle; it ignores Ctrl-C, which the build's process handles by stopping it, and ends if the
-build's process does (Linux).
+out. The child sends its progress and its log records as they come, as lines on its standard output, and its
+result (or the error that stopped it) in a pickle written whole or not at all. It runs in a session of its own, so
+a terminal's Ctrl-C reaches the build's process alone, which stops it; and it ends when the build's process does.
+What it writes on its standard error (a crash's last words) is kept in a file: its last line says why a child that
+left no result stopped.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pickle
 import signal
 import subprocess
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +44,8 @@ from .bodies import BODIES_FILE, Bodies, packed, spill, unpacked
 log = logging.getLogger(__name__)
 
 SEPARATE_BYTES = 32 * 2**20  # sources of this size or more are read in a process of their own
-JOB_FILE, RESULT_FILE = "reading.job", "reading.result"  # in the build's .tmp directory, removed once read
+# in the build's .tmp directory, removed once read: the job, the outcome, the child's standard error
+JOB_FILE, RESULT_FILE, ERRORS_FILE = "reading.job", "reading.result", "reading.stderr"
 
 
 @dataclass
@@ -115,43 +121,26 @@ def _read(job: Reading, progress) -> tuple[IngestResult, Bodies]:
 
 def _in_child(job: Reading, progress) -> tuple[IngestResult, Bodies]:
     """`read_sources` in a child process (see the module's docstring)."""
-    job_path, result_path = job.tmp / JOB_FILE, job.tmp / RESULT_FILE
+    job_path, result_path, errors_path = (job.tmp / name for name in (JOB_FILE, RESULT_FILE, ERRORS_FILE))
     try:
         job_path.write_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+        errors = open(errors_path, "wb")  # noqa: SIM115 - the child's standard error, closed once it has ended
     except OSError as exc:
         raise StorageError(job.tmp, f"cannot start reading the sources ({reason(exc)})") from None
-    package_root = str(Path(__file__).resolve().parents[2])  # the child imports this copy of `embeddings`
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
-    child = subprocess.Popen(
-        [sys.executable, "-m", __name__, str(job_path), str(logging.getLogger("embeddings").getEffectiveLevel())],
-        stdout=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        text=True,
-    )
     try:
-        for line in child.stdout:
-            done, _, total = line.partition(" ")
-            if progress and done.isdigit() and total.strip().isdigit():
-                progress(int(done), int(total))
-        child.wait()
-    finally:
-        if child.poll() is None:  # the build was stopped (Ctrl-C, an error here): so is its reading
-            child.kill()
+        with errors:
+            child = _start(job_path, errors)
+        try:
+            _follow(child, progress)
+        finally:
+            if child.poll() is None:  # the build was stopped (Ctrl-C, an error here): so is its reading
+                child.kill()
             child.wait()
-        child.stdout.close()
-        job_path.unlink(missing_ok=True)
-    try:
-        with open(result_path, "rb") as fh:
-            outcome = pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError):
-        signalled = f" (signal {-child.returncode})" if child.returncode < 0 else ""
-        raise BuildFailed(f"reading the sources stopped: its process ended with code {child.returncode}"
-                          f"{signalled}, without a result (out of memory?)") from None  # fmt: skip
+            child.stdout.close()
+        outcome = _outcome(result_path, child.returncode, errors_path)
     finally:
-        result_path.unlink(missing_ok=True)
-    for record in outcome["log"]:
-        logging.getLogger(record.name).handle(record)
+        for path in (job_path, result_path, errors_path):
+            path.unlink(missing_ok=True)
     if "error" in outcome:
         raise outcome["error"]
     result, offsets = outcome["result"], outcome["offsets"]
@@ -160,60 +149,155 @@ def _in_child(job: Reading, progress) -> tuple[IngestResult, Bodies]:
     return result, bodies
 
 
-class _Kept(logging.Handler):
-    """The child's log records, sent to the build's process with its result."""
+# The child starts with Ctrl-C ignored, before anything else, and imports this copy of `embeddings` (the path
+# after the arguments), without the working directory first on its path (-P) or PYTHONPATH changed for it.
+_BOOT = (
+    "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import sys; root = sys.argv.pop(); "
+    "root in sys.path or sys.path.insert(0, root); from embeddings.index.reading import _child; "
+    "sys.exit(_child(*sys.argv[1:]))"
+)
 
-    def __init__(self) -> None:
+
+def _start(job_path: Path, errors) -> subprocess.Popen:
+    level = min(logging.getLogger("embeddings").getEffectiveLevel(), logging.getLogger().getEffectiveLevel())
+    package_root = str(Path(__file__).resolve().parents[2])
+    return subprocess.Popen(
+        [sys.executable, "-P", "-c", _BOOT, str(job_path), str(level), str(os.getpid()), package_root],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        text=True,
+        start_new_session=True,  # a terminal's Ctrl-C goes to the build's process alone, which stops this one
+    )
+
+
+def _follow(child: subprocess.Popen, progress) -> None:
+    """Pass on the child's progress, and its log records as they come (so none is lost if it dies)."""
+    for line in child.stdout:
+        kind, _, rest = line.rstrip("\n").partition(" ")
+        done, _, total = rest.partition(" ")
+        if kind == "progress" and progress and done.isdigit() and total.isdigit():
+            progress(int(done), int(total))
+        elif kind == "log":  # anything else a library printed is passed over
+            record = logging.makeLogRecord(json.loads(rest))
+            logger = logging.getLogger(record.name)
+            if logger.isEnabledFor(record.levelno):
+                logger.handle(record)
+
+
+def _outcome(result_path: Path, code: int, errors_path: Path) -> dict:
+    """What the ended child sent: its result, or the error that stopped it."""
+    try:
+        stderr = errors_path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        stderr = ""
+    if stderr:
+        log.debug("the reading process wrote on its standard error:\n%s", stderr)
+    try:
+        with open(result_path, "rb") as fh:
+            return pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        pass
+    how = f"with code {code}" + (f" (signal {-code})" if code < 0 else "")
+    last = stderr.splitlines()[-1] if stderr else "out of memory?"
+    raise BuildFailed(f"reading the sources stopped: its process ended {how}, without a result ({last})")
+
+
+class _Sent(logging.Handler):
+    """The child's log records, sent to the build's process as lines on standard output."""
+
+    FIELDS = (
+        *("name", "levelno", "levelname", "pathname", "filename", "module", "lineno", "funcName"),
+        *("created", "msecs", "relativeCreated", "process", "processName", "thread", "threadName"),
+    )
+
+    def __init__(self, send: Callable[[str], None]) -> None:
         super().__init__()
-        self.records: list[logging.LogRecord] = []
+        self.send = send
 
     def emit(self, record: logging.LogRecord) -> None:
-        record.msg, record.args, record.exc_info, record.exc_text = record.getMessage(), None, None, None
-        self.records.append(record)
+        try:
+            fields = {name: getattr(record, name) for name in self.FIELDS}
+            fields["msg"] = record.getMessage()
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            fields["exc_text"] = record.exc_text
+            self.send("log " + json.dumps(fields, default=str))
+        except Exception:  # noqa: BLE001 - logging's own way: report on standard error, go on
+            self.handleError(record)
 
 
-def _child(job_path: str, level: str) -> int:
+def _child(job_path: str, level: str, parent: str) -> int:
     """The reading process: read the job, write its outcome beside it; 0 when it has a result."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the build's process, which stops this one
-    _end_with_parent()
-    kept = _Kept()
-    root = logging.getLogger("embeddings")
-    root.addHandler(kept)
-    root.setLevel(int(level) if level.isdigit() else logging.INFO)
-    root.propagate = False
-    job: Reading = pickle.loads(Path(job_path).read_bytes())
-    outcome: dict = {"log": kept.records}
+    _end_with_parent(int(parent))
+
+    def send(line: str) -> None:
+        print(line, flush=True)
+
+    root = logging.getLogger()
+    root.addHandler(_Sent(send))
+    root.setLevel(int(level))
+    outcome: dict
     try:
-        result, bodies = _read(job, lambda done, total: print(done, total, flush=True))
+        job: Reading = pickle.loads(Path(job_path).read_bytes())
+        result, bodies = _read(job, lambda done, total: send(f"progress {done} {total}"))
         bodies.close()
         result.threads = packed(result.threads)
-        outcome["result"], outcome["offsets"] = result, bodies.offsets()
+        outcome = {"result": result, "offsets": bodies.offsets()}
     except Exception as exc:  # noqa: BLE001 - sent back whole, raised there
-        outcome["error"] = exc if isinstance(exc, ThreadbotError) else _unexpected(exc)
-    with open(job.tmp / RESULT_FILE, "wb") as fh:
-        pickle.dump(outcome, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        outcome = {"error": _sendable(exc, Path(job_path).parent)}
+    try:
+        _write(Path(job_path).with_name(RESULT_FILE), outcome)
+    except Exception as exc:  # noqa: BLE001 - a full disk, a record that does not pickle: say so instead
+        outcome = {"error": _sendable(exc, Path(job_path).parent)}
+        _write(Path(job_path).with_name(RESULT_FILE), outcome)
     return 0 if "result" in outcome else 1
 
 
-def _unexpected(exc: Exception) -> Exception:
-    """A bug's or the system's exception, as one that pickles, its traceback in its message."""
+def _write(path: Path, outcome: dict) -> None:
+    """The outcome under a name of its own, then renamed: the build reads all of it or none."""
+    part = path.with_name(path.name + ".part")
+    try:
+        with open(part, "wb") as fh:
+            pickle.dump(outcome, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _sendable(exc: Exception, tmp: Path) -> Exception:
+    """The exception to raise in the build: threadbot's own as it is; the system's and a bug's as ones that
+    pickle, a bug's with its traceback in its message."""
+    if isinstance(exc, ThreadbotError):
+        return exc
+    if isinstance(exc, OSError):  # the build's disk, full or failing
+        return StorageError(tmp, f"cannot read the sources ({reason(exc)})")
     text = "".join(traceback.format_exception(exc))
     if isinstance(exc, MemoryError):
         return MemoryError(f"reading the sources ran out of memory\n{text}")
     return RuntimeError(f"reading the sources failed in its process:\n{text}")
 
 
-def _end_with_parent() -> None:
-    """Have the system end this process when the build's process ends (Linux's PR_SET_PDEATHSIG)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
+def _end_with_parent(parent: int) -> None:
+    """End this process when the build's process ends: at once on Linux (PR_SET_PDEATHSIG), elsewhere within a
+    second; and now, if it already has (before this process could ask)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
 
-        ctypes.CDLL(None).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+            ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            _watch_parent(parent)
+    else:
+        _watch_parent(parent)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
-if __name__ == "__main__":
-    sys.exit(_child(*sys.argv[1:3]))
+def _watch_parent(parent: int) -> None:
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
