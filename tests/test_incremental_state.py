@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from array import array
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from embeddings.quotes import state_merge
 from embeddings.quotes.batched import detect_in_batches
 from embeddings.quotes.detector import QuoteDetector, detect_quotes
 from embeddings.quotes.resume import SavedState, StateError, detection_order, feed, resumed, write_segment
+from embeddings.quotes.resume import _pack as pack_shingles
 from embeddings.quotes.state_merge import compact, merge
 
 from .conftest import DATA
@@ -68,6 +70,30 @@ def test_a_resumed_detector_finds_what_one_fed_every_post_finds(mail_posts, tmp_
         n = len(QuoteDetector(6)._indexed(mail_posts[order]).words)  # a fresh vocabulary: only the count matters
         assert joined.origins(order, n) == state.origins(order, n)
         assert joined.words(order) == state.words(order) and len(state.words(order)) == n
+
+
+def test_saved_state_gives_back_the_detectors_words_origins_and_occurrences_as_32_bit_arrays(mail_posts, tmp_path):
+    detector = QuoteDetector(6)
+    feed(detector, mail_posts[:15])
+    _save(tmp_path, "0000", detector, 0, 0)
+    state = SavedState(tmp_path, ["0000"])
+    for order, post in enumerate(detector.posts):
+        words, (origin_post, origin_word) = state.words(order), state.origins(order, len(post.words))
+        # arrays, not lists of int objects: a batch restores thousands of earlier posts, their words by the million
+        assert {type(words), type(origin_post), type(origin_word)} == {array}
+        assert words.itemsize == origin_post.itemsize == 4
+        assert (words.tolist(), origin_post.tolist(), origin_word.tolist()) == (
+            list(post.words),
+            list(post.origin_post),
+            list(post.origin_word),
+        )
+    quoted = [p for p in detector.posts if any(o != p.order for o in p.origin_post)]
+    assert quoted  # some words came from earlier posts: their origins are not the post's own
+    shingles = list(detector.shingles)
+    keys = pack_shingles(np.array(shingles, dtype=np.uint32))
+    found = state.occurrences(keys)
+    assert [found[int(k)] for k in keys] == [detector.shingles[s] for s in shingles]
+    assert all(type(v) is array and v.itemsize == 4 for v in found.values())
 
 
 def test_saved_state_that_does_not_fit_is_refused(mail_posts, tmp_path):

@@ -6,7 +6,7 @@ Pure library (no I/O, no discord).  Algorithm, in one pass over the posts in chr
    such as ``:roll:`` / ``:)`` / ``8O`` ignored, bare image placeholders skipped) with a map back to exact
    character offsets.
 2. Every processed post's word shingles (``SHINGLE`` consecutive words) go into a dict
-   ``shingle -> [(post, word position), ...]`` (first ``SHINGLE_CAP`` occurrences, so the first appearance is
+   ``shingle -> post, word position, post, word position, ...`` (first ``SHINGLE_CAP`` occurrences, so the first appearance is
    always there).  A new post looks up its own shingles to find candidate earlier posts: no all-pairs work.
 3. Each candidate's seed hits are clustered and aligned with ``difflib`` on the word ids around the seeds;
    matching blocks separated by small gaps (edits) merge into near-verbatim regions.  Seeds an alignment
@@ -61,6 +61,11 @@ CROSS_THREAD_WHOLE_SHARE = 0.8  # share of the source post's words (all the post
 OUTSIDE = -1  # origin of words quoted with ">" from a message not in the archive: nobody's own words here
 
 
+def occurrences() -> array:
+    """A shingle's occurrences: post, word position, post, word position, ... (unsigned 32-bit)."""
+    return array("I")
+
+
 class Span(NamedTuple):
     """[start, end) character offsets into a post's body."""
 
@@ -74,7 +79,8 @@ class IndexedPost:
 
     post: Post
     order: int  # position in the detector's chronological list of posts
-    words: list[int]  # word ids (the detector's vocabulary)
+    # word ids (the detector's vocabulary): a list, or an array for a post restored from saved state
+    words: Sequence[int]
     # per word, as 32-bit arrays (a detector holds every post it read: int objects would cost 8-10 times more)
     word_starts: Sequence[int]  # character offset of each word in the body
     word_ends: Sequence[int]
@@ -101,7 +107,9 @@ class QuoteDetector:
         self.min_words = min_words
         self.posts: list[IndexedPost] = []
         self.vocab: dict[str, int] = {}
-        self.shingles: dict[tuple, list[tuple[int, int]]] = defaultdict(list)  # shingle -> (post, word position)
+        # shingle -> its occurrences, (post, word position) pairs laid flat in an array: a detector holds millions of
+        # them, which as tuples of int objects would be 20 times larger and leave the heap fragmented when freed
+        self.shingles: dict[tuple, array] = defaultdict(occurrences)
         # thread -> word ids of a whole post shorter than min_words -> (post, 0)
         self.short_posts: dict[str, dict[tuple, tuple[int, int]]] = defaultdict(dict)
         self.relations: list[QuoteRelation] = []
@@ -126,9 +134,9 @@ class QuoteDetector:
     def _remember(self, new: IndexedPost) -> None:
         words = new.words
         for i in range(len(words) - SHINGLE + 1):
-            occurrences = self.shingles[tuple(words[i : i + SHINGLE])]
-            if len(occurrences) < SHINGLE_CAP:
-                occurrences.append((new.order, i))
+            found = self.shingles[tuple(words[i : i + SHINGLE])]
+            if len(found) < 2 * SHINGLE_CAP:
+                found.extend((new.order, i))
         if len(words) < self.min_words:
             self.short_posts[new.post.thread_id].setdefault(tuple(words), (new.order, 0))
 
@@ -137,7 +145,8 @@ class QuoteDetector:
         words = new.words
         seeds: dict[int, list[WordMatch]] = defaultdict(list)  # earlier post -> shared shingle positions
         for i in range(len(words) - SHINGLE + 1):
-            for source, j in self.shingles.get(tuple(words[i : i + SHINGLE]), ()):
+            flat = iter(self.shingles.get(tuple(words[i : i + SHINGLE]), ()))
+            for source, j in zip(flat, flat):
                 seeds[source].append(WordMatch(i, j))
         best = sorted(seeds.items(), key=lambda kv: -len({m.quoting for m in kv[1]}))[:MAX_CANDIDATES]
         candidates = []

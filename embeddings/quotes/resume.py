@@ -32,6 +32,7 @@ import json
 import mmap
 import os
 import weakref
+from array import array
 from collections import defaultdict
 from collections.abc import Sequence
 from itertools import chain
@@ -41,7 +42,7 @@ import numpy as np
 
 from ..durable import fsync_path
 from ..models import Post
-from .detector import SHINGLE, IndexedPost, QuoteDetector
+from .detector import SHINGLE, IndexedPost, QuoteDetector, occurrences
 from .order import detection_order, feed  # noqa: F401  (re-exported: the order resumed detection reads)
 
 STATE_DIR = "quotes"
@@ -84,8 +85,8 @@ def write_segment(directory: Path, detector: QuoteDetector, first: int, vocab_st
         raise ValueError("one digest per post")
     # the shingles' occurrences from post `first` on, grouped by key in the order they were added
     table = detector.shingles
-    counts = np.fromiter(map(len, table.values()), dtype=np.int64, count=len(table))
-    entries = np.fromiter(chain.from_iterable(chain.from_iterable(table.values())), dtype=np.uint32)
+    counts = np.fromiter(map(len, table.values()), dtype=np.int64, count=len(table)) // 2  # flat (post, word) pairs
+    entries = np.fromiter(chain.from_iterable(table.values()), dtype=np.uint32)
     entries = entries.reshape(-1, 2)
     keys = _pack(np.fromiter(chain.from_iterable(table), dtype=np.uint32).reshape(-1, SHINGLE))
     entry_keys = np.repeat(keys, counts)
@@ -119,9 +120,9 @@ def _origin_runs(posts: Sequence[IndexedPost], lengths, post_starts) -> tuple[np
 
 def _save(directory: Path, meta: dict, **arrays: np.ndarray) -> None:
     directory.mkdir(parents=True)
-    for name, array in arrays.items():
+    for name, values in arrays.items():
         with open(directory / f"{name}.npy", "wb") as fh:
-            np.save(fh, array, allow_pickle=False)
+            np.save(fh, values, allow_pickle=False)
             fh.flush()
             os.fsync(fh.fileno())
     write_meta(directory, meta)
@@ -171,8 +172,8 @@ class SavedState:
         """Drop the pages of the mapped arrays this process has read (the file system keeps them cached): reading
         the segments of a whole archive does not grow the process by their size."""
         for arrays in self.segments:
-            for array in arrays.values():
-                drop_pages(array)
+            for mapped in arrays.values():
+                drop_pages(mapped)
 
     def _read(self, path: Path) -> None:
         meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
@@ -203,9 +204,10 @@ class SavedState:
     def __len__(self) -> int:
         return len(self.post_ids)
 
-    def occurrences(self, keys: np.ndarray) -> dict[int, list[tuple[int, int]]]:
-        """packed key -> its occurrences in every segment, oldest first, for those of `keys` that have any."""
-        found: dict[int, list[tuple[int, int]]] = {}
+    def occurrences(self, keys: np.ndarray) -> dict[int, array]:
+        """packed key -> its occurrences in every segment, oldest first (flat, as `detector.occurrences`), for those of
+        `keys` that have any."""
+        found: dict[int, array] = {}
         keys = np.unique(np.asarray(keys, dtype=np.uint64))
         for seg in self.segments:
             at, hit = _lookup(seg["keys"], keys)
@@ -216,11 +218,12 @@ class SavedState:
             counts = hi - lo
             ends = np.cumsum(counts)
             rows = np.arange(int(ends[-1])) + np.repeat(lo - (ends - counts), counts)
-            block = np.asarray(seg["entries"][rows])
-            pairs = list(zip(block[:, 0].tolist(), block[:, 1].tolist()))
+            block = np.ascontiguousarray(seg["entries"][rows], dtype=np.uint32).tobytes()
             start = 0
-            for key, end in zip(keys[hit].tolist(), ends.tolist()):
-                found.setdefault(key, []).extend(pairs[start:end])
+            for key, end in zip(keys[hit].tolist(), (ends * 8).tolist()):  # 8 bytes a (post, word) pair
+                if key not in found:
+                    found[key] = occurrences()
+                found[key].frombytes(block[start:end])
                 start = end
             drop_pages(seg["starts"])
             drop_pages(seg["entries"])
@@ -230,13 +233,15 @@ class SavedState:
         seg = int(np.searchsorted(self.firsts, order, side="right")) - 1
         return self.segments[seg], order - self.firsts[seg]
 
-    def words(self, order: int) -> list[int]:
-        """The saved word ids of post `order`."""
+    def words(self, order: int) -> array:
+        """The saved word ids of post `order` (an array: a batch restores thousands of earlier posts, and as lists
+        of int objects their words would be millions of small objects, which leave the heap fragmented when freed)."""
         arrays, local = self._segment(order)
-        return arrays["words"][arrays["word_starts"][local] : arrays["word_starts"][local + 1]].tolist()
+        return _array("I", arrays["words"][arrays["word_starts"][local] : arrays["word_starts"][local + 1]])
 
-    def origins(self, order: int, n_words: int) -> tuple[list[int], list[int]]:
-        """The saved origins (post, word) of the words of post `order`, which has `n_words` words."""
+    def origins(self, order: int, n_words: int) -> tuple[array, array]:
+        """The saved origins (post, word) of the words of post `order`, which has `n_words` words (arrays, as
+        `words`)."""
         arrays, local = self._segment(order)
         runs = np.asarray(arrays["runs"][arrays["run_starts"][local] : arrays["run_starts"][local + 1]])
         if (n_words and (not len(runs) or runs[0, 0] != 0 or runs[-1, 0] >= n_words)) or (not n_words and len(runs)):
@@ -245,7 +250,14 @@ class SavedState:
         if (lengths <= 0).any():
             raise StateError(f"the saved origins of post {self.post_ids[order]} are out of order")
         offsets = np.arange(n_words) - np.repeat(runs[:, 0], lengths)
-        return np.repeat(runs[:, 1], lengths).tolist(), (np.repeat(runs[:, 2], lengths) + offsets).tolist()
+        return _array("i", np.repeat(runs[:, 1], lengths)), _array("i", np.repeat(runs[:, 2], lengths) + offsets)
+
+
+def _array(code: str, values: np.ndarray) -> array:
+    """`values` as an array of C ints ("I" unsigned, "i" signed: 32 bits on the platforms threadbot runs on)."""
+    out = array(code)
+    out.frombytes(np.ascontiguousarray(values, dtype=np.uint32 if code == "I" else np.int32).tobytes())
+    return out
 
 
 def _lookup(known: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -283,7 +295,7 @@ class _Restored(IndexedPost):
     """An earlier post read back from saved state: its words and their origins at once; the words' offsets and
     lines (which only the spans of a quote found in it need) from its body, when first asked for."""
 
-    def __init__(self, detector: QuoteDetector, post: Post, order: int, words: list[int], origins) -> None:
+    def __init__(self, detector: QuoteDetector, post: Post, order: int, words: array, origins) -> None:
         self.post, self.order, self.words = post, order, words
         self.origin_post, self.origin_word = origins
         self._detector, self._places = detector, None  # a weak proxy (see _Posts)
@@ -292,7 +304,7 @@ class _Restored(IndexedPost):
         if self._places is None:
             before = len(self._detector.vocab)
             again = QuoteDetector._indexed(self._detector, self.post)
-            if again.words != self.words or len(self._detector.vocab) != before:
+            if again.words != self.words.tolist() or len(self._detector.vocab) != before:
                 raise StateError(f"post {self.post.post_id} does not give the words saved for it")
             self._places = (again.word_starts, again.word_ends, again.word_lines)
         return self._places
@@ -380,7 +392,7 @@ def resumed(
     shingles = sorted(wanted)
     packed = _pack(np.array(shingles, dtype=np.uint32).reshape(-1, SHINGLE)) if shingles else np.zeros(0, np.uint64)
     found = state.occurrences(packed)
-    table: defaultdict[tuple, list[tuple[int, int]]] = defaultdict(list)
+    table: defaultdict[tuple, array] = defaultdict(occurrences)
     for shingle, key in zip(shingles, packed.tolist()):
         if key in found:
             table[shingle] = found[key]
