@@ -138,7 +138,7 @@ def test_a_reading_process_that_dies_fails_the_build_and_says_so(sources, tmp_pa
         for pid in _children():
             os.kill(pid, signal.SIGKILL)  # the system's out-of-memory killer, say
 
-    with pytest.raises(BuildFailed, match=r"ended with code -9 \(signal 9\), without a result"):
+    with pytest.raises(BuildFailed, match=r"ended with code -9 \(signal 9\), without a result \(out of memory\?\)"):
         _read(sources, tmp_path / "t", separate=True, progress=killing)
     assert not _children()
 
@@ -215,15 +215,16 @@ def die(done, total):
     os._exit(9)
 read_sources(Reading(paths, tmp, "auto", {{}}, None, None, found=discovered(paths)), die, separate=True)
 """
-    if not Path("/proc/self/task").is_dir():
-        pytest.skip("needs /proc")
+    if not Path(f"/proc/self/task/{os.getpid()}/children").exists():
+        pytest.skip("needs /proc/PID/task/TID/children")
     build = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert build.returncode == 9, build.stderr
     child = int(pid_file.read_text())
     for _ in range(100):
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
+        try:  # gone, or a zombie nobody reaps (its state, after the name in parentheses, is Z)
+            if Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+                break
+        except FileNotFoundError:
             break
         time.sleep(0.05)
     else:
@@ -260,18 +261,31 @@ def test_the_reading_process_lines_pass_on_progress_and_records_at_their_loggers
         sent.handle(logging.LogRecord("embeddings.quiet", logging.INFO, "f.py", 4, "not shown", (), None))
         sent.handle(logging.LogRecord("embeddings.quiet", logging.WARNING, "f.py", 5, "shown", (), None))
         seen = []
-        child_output = ["progress 1 3\n", "something a library printed\n", "progress x y\n", *lines, "progress 3 3"]
+        mark = reading.MARK
+        child_output = [
+            f"{mark}progress 1 3\n",
+            "something a library printed\n",
+            "progress 2 3\n",  # a library's line, not the child's
+            "log file written\n",
+            f"{mark}progress x y\n",
+            f"{mark}log {{not json\n",  # cut short
+            f'{mark}log {{"name": "embeddings.ingest", "levelno": "high"}}\n',
+            *lines,
+            f"{mark}progress 3 3",
+        ]
         reading._follow(_Child(child_output), lambda done, total: seen.append((done, total)))
     finally:
         logging.getLogger("embeddings.quiet").setLevel(logging.NOTSET)
     assert seen == [(1, 3), (3, 3)]
-    handled = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
-    assert handled == [
+    unread = [r.getMessage() for r in caplog.records if r.name == reading.__name__]
+    assert len(unread) == 2 and all("does not read" in m for m in unread)  # the two broken lines, passed over
+    sent = [r for r in caplog.records if r.name != reading.__name__]
+    assert [(r.name, r.levelno, r.getMessage()) for r in sent] == [
         ("embeddings.ingest", logging.ERROR, "failed on x"),
         ("embeddings.quiet", logging.WARNING, "shown"),
     ]
-    assert "ValueError: broken" in caplog.records[0].exc_text  # the traceback, formatted there, kept
-    assert (caplog.records[0].filename, caplog.records[0].lineno) == ("f.py", 3)  # where it was logged, too
+    assert "ValueError: broken" in sent[0].exc_text  # the traceback, formatted there, kept
+    assert (sent[0].filename, sent[0].lineno) == ("f.py", 3)  # where it was logged, too
 
 
 def _child_outcome(tmp_path: Path, monkeypatch, read) -> dict:
@@ -317,6 +331,15 @@ def test_a_full_disk_as_the_result_is_written_is_a_storage_error(tmp_path, monke
     outcome = _child_outcome(tmp_path, monkeypatch, read)
     assert outcome["code"] == 1
     assert isinstance(outcome["error"], StorageError) and "No space left" in str(outcome["error"])
+
+
+def test_a_file_the_reading_process_cannot_read_is_named_in_the_error(tmp_path):
+    denied = PermissionError(errno.EACCES, "Permission denied", "/archive/2019q1.txt")
+    error = reading._sendable(denied, tmp_path, "read the sources")
+    assert isinstance(error, StorageError)
+    assert "/archive/2019q1.txt" in str(error) and "cannot read the sources (Permission denied)" in str(error)
+    full = reading._sendable(OSError(errno.ENOSPC, "No space left on device"), tmp_path, "send what was read")
+    assert str(tmp_path) in str(full) and "cannot send what was read" in str(full)
 
 
 def test_a_crash_the_reading_process_cannot_report_names_its_last_words(sources, tmp_path, monkeypatch):

@@ -149,11 +149,14 @@ def _in_child(job: Reading, progress) -> tuple[IngestResult, Bodies]:
     return result, bodies
 
 
+MARK = "\x1ethreadbot "  # starts each line the child sends (record separator: no library prints it)
+
 # The child starts with Ctrl-C ignored, before anything else, and imports this copy of `embeddings` (the path
 # after the arguments), without the working directory first on its path (-P) or PYTHONPATH changed for it.
 _BOOT = (
     "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import sys; root = sys.argv.pop(); "
-    "root in sys.path or sys.path.insert(0, root); from embeddings.index.reading import _child; "
+    "root in sys.path and sys.path.remove(root); sys.path.insert(0, root); "
+    "from embeddings.index.reading import _child; "
     "sys.exit(_child(*sys.argv[1:]))"
 )
 
@@ -166,23 +169,31 @@ def _start(job_path: Path, errors) -> subprocess.Popen:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=errors,
-        text=True,
+        encoding="utf-8",
+        errors="replace",  # a library's stray bytes are passed over like the rest of what it prints
         start_new_session=True,  # a terminal's Ctrl-C goes to the build's process alone, which stops this one
     )
 
 
 def _follow(child: subprocess.Popen, progress) -> None:
-    """Pass on the child's progress, and its log records as they come (so none is lost if it dies)."""
+    """Pass on the child's progress, and its log records as they come (so none is lost if it dies). Only lines
+    that start with MARK are the child's own: anything else a library printed is passed over, and so is a line
+    of its own that does not read (cut short by the child's death)."""
     for line in child.stdout:
-        kind, _, rest = line.rstrip("\n").partition(" ")
+        if not line.startswith(MARK):
+            continue
+        kind, _, rest = line[len(MARK) :].rstrip("\n").partition(" ")
         done, _, total = rest.partition(" ")
         if kind == "progress" and progress and done.isdigit() and total.isdigit():
             progress(int(done), int(total))
-        elif kind == "log":  # anything else a library printed is passed over
-            record = logging.makeLogRecord(json.loads(rest))
-            logger = logging.getLogger(record.name)
-            if logger.isEnabledFor(record.levelno):
-                logger.handle(record)
+        elif kind == "log":
+            try:
+                record = logging.makeLogRecord(json.loads(rest))
+                logger = logging.getLogger(str(record.name))
+                if logger.isEnabledFor(int(record.levelno)):
+                    logger.handle(record)
+            except (ValueError, TypeError):
+                log.debug("a line from the reading process that does not read: %r", line[:200])
 
 
 def _outcome(result_path: Path, code: int, errors_path: Path) -> dict:
@@ -199,7 +210,8 @@ def _outcome(result_path: Path, code: int, errors_path: Path) -> dict:
     except (OSError, EOFError, pickle.UnpicklingError):
         pass
     how = f"with code {code}" + (f" (signal {-code})" if code < 0 else "")
-    last = stderr.splitlines()[-1] if stderr else "out of memory?"
+    # killed outright, it is most often the system out of memory; what it wrote before is then no reason
+    last = stderr.splitlines()[-1] if stderr and code != -signal.SIGKILL else "out of memory?"
     raise BuildFailed(f"reading the sources stopped: its process ended {how}, without a result ({last})")
 
 
@@ -222,7 +234,7 @@ class _Sent(logging.Handler):
             if record.exc_info and not record.exc_text:
                 record.exc_text = logging.Formatter().formatException(record.exc_info)
             fields["exc_text"] = record.exc_text
-            self.send("log " + json.dumps(fields, default=str))
+            self.send(f"{MARK}log {json.dumps(fields, default=str)}")
         except Exception:  # noqa: BLE001 - logging's own way: report on standard error, go on
             self.handleError(record)
 
@@ -240,16 +252,16 @@ def _child(job_path: str, level: str, parent: str) -> int:
     outcome: dict
     try:
         job: Reading = pickle.loads(Path(job_path).read_bytes())
-        result, bodies = _read(job, lambda done, total: send(f"progress {done} {total}"))
+        result, bodies = _read(job, lambda done, total: send(f"{MARK}progress {done} {total}"))
         bodies.close()
         result.threads = packed(result.threads)
         outcome = {"result": result, "offsets": bodies.offsets()}
     except Exception as exc:  # noqa: BLE001 - sent back whole, raised there
-        outcome = {"error": _sendable(exc, Path(job_path).parent)}
+        outcome = {"error": _sendable(exc, Path(job_path).parent, "read the sources")}
     try:
         _write(Path(job_path).with_name(RESULT_FILE), outcome)
     except Exception as exc:  # noqa: BLE001 - a full disk, a record that does not pickle: say so instead
-        outcome = {"error": _sendable(exc, Path(job_path).parent)}
+        outcome = {"error": _sendable(exc, Path(job_path).parent, "send what was read to the build")}
         _write(Path(job_path).with_name(RESULT_FILE), outcome)
     return 0 if "result" in outcome else 1
 
@@ -265,13 +277,13 @@ def _write(path: Path, outcome: dict) -> None:
         part.unlink(missing_ok=True)
 
 
-def _sendable(exc: Exception, tmp: Path) -> Exception:
+def _sendable(exc: Exception, tmp: Path, doing: str) -> Exception:
     """The exception to raise in the build: threadbot's own as it is; the system's and a bug's as ones that
-    pickle, a bug's with its traceback in its message."""
+    pickle, a bug's with its traceback in its message. `doing`: what failed, for the system's."""
     if isinstance(exc, ThreadbotError):
         return exc
-    if isinstance(exc, OSError):  # the build's disk, full or failing
-        return StorageError(tmp, f"cannot read the sources ({reason(exc)})")
+    if isinstance(exc, OSError):  # a file that cannot be read, the build's disk full or failing
+        return StorageError(Path(exc.filename) if exc.filename else tmp, f"cannot {doing} ({reason(exc)})")
     text = "".join(traceback.format_exception(exc))
     if isinstance(exc, MemoryError):
         return MemoryError(f"reading the sources ran out of memory\n{text}")
@@ -285,7 +297,8 @@ def _end_with_parent(parent: int) -> None:
         try:
             import ctypes
 
-            ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+            if ctypes.CDLL(None).prctl(1, int(signal.SIGKILL)) != 0:  # PR_SET_PDEATHSIG; refused (seccomp)
+                _watch_parent(parent)
         except (OSError, AttributeError):
             _watch_parent(parent)
     else:

@@ -6,8 +6,8 @@ Pure library (no I/O, no discord).  Algorithm, in one pass over the posts in chr
    such as ``:roll:`` / ``:)`` / ``8O`` ignored, bare image placeholders skipped) with a map back to exact
    character offsets.
 2. Every processed post's word shingles (``SHINGLE`` consecutive words) go into a dict
-   ``shingle -> post, word position, post, word position, ...`` (first ``SHINGLE_CAP`` occurrences, so the first appearance is
-   always there).  A new post looks up its own shingles to find candidate earlier posts: no all-pairs work.
+   ``shingle -> post, word position, post, word position, ...`` (first ``SHINGLE_CAP`` occurrences, so the first
+   appearance is always there).  A new post looks up its own shingles to find candidate earlier posts: no all-pairs work.
 3. Each candidate's seed hits are clustered and aligned with ``difflib`` on the word ids around the seeds;
    matching blocks separated by small gaps (edits) merge into near-verbatim regions.  Seeds an alignment
    left out (paragraphs quoted in another order than the source's: one alignment keeps no crossing blocks)
@@ -34,13 +34,13 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import NamedTuple
 
 from ..models import Post, QuoteRelation
-from .alignment import MAX_GAP, OriginRun, WordMatch, origin_runs, seed_clusters, split_at_gaps, trim_weak_ends
+from .alignment import MAX_GAP, WordMatch, origin_runs, seed_clusters, split_at_gaps, trim_weak_ends
 from .explicit import quote_lines
 from .order import PROGRESS_EVERY, detection_order, feed  # noqa: F401  (PROGRESS_EVERY: re-exported)
-from .text import Edges, extend_punctuation, find_markers, outside, text_edges, tokenize
+from .spans import Span, char_spans
+from .text import find_markers, outside, tokenize
 
 SHINGLE = 3  # words per shingle (seed length)
 SHINGLE_CAP = 12  # occurrences kept per shingle; the first appearance is always kept
@@ -61,16 +61,9 @@ CROSS_THREAD_WHOLE_SHARE = 0.8  # share of the source post's words (all the post
 OUTSIDE = -1  # origin of words quoted with ">" from a message not in the archive: nobody's own words here
 
 
-def occurrences() -> array:
+def new_occurrences() -> array:
     """A shingle's occurrences: post, word position, post, word position, ... (unsigned 32-bit)."""
     return array("I")
-
-
-class Span(NamedTuple):
-    """[start, end) character offsets into a post's body."""
-
-    start: int
-    end: int
 
 
 @dataclass
@@ -109,7 +102,7 @@ class QuoteDetector:
         self.vocab: dict[str, int] = {}
         # shingle -> its occurrences, (post, word position) pairs laid flat in an array: a detector holds millions of
         # them, which as tuples of int objects would be 20 times larger and leave the heap fragmented when freed
-        self.shingles: dict[tuple, array] = defaultdict(occurrences)
+        self.shingles: dict[tuple, array] = defaultdict(new_occurrences)
         # thread -> word ids of a whole post shorter than min_words -> (post, 0)
         self.short_posts: dict[str, dict[tuple, tuple[int, int]]] = defaultdict(dict)
         self.relations: list[QuoteRelation] = []
@@ -339,7 +332,7 @@ class QuoteDetector:
             if run.origin == OUTSIDE:  # copied from a copy of text from outside the archive: credited to nobody
                 continue
             origin = self.posts[run.origin]
-            quoted, source = _char_spans(new, run, origin)
+            quoted, source = char_spans(new, run, origin)
             quoted = Span(max(quoted.start, prev_end), quoted.end)
             prev_end = quoted.end
             quoting_post, source_post = new.post, origin.post
@@ -363,40 +356,6 @@ class QuoteDetector:
                 )
             )
         return relations
-
-
-def _wordless_edges(post: IndexedPost, first: int, last: int) -> Edges:
-    body = post.post.body
-    before = post.word_ends[first - 1] if first > 0 else 0
-    after = post.word_starts[last + 1] if last + 1 < len(post.word_starts) else len(body)
-    return text_edges(body, post.word_starts[first], extend_punctuation(body, post.word_ends[last]), before, after)
-
-
-def _char_spans(new: IndexedPost, run: OriginRun, origin: IndexedPost) -> tuple[Span, Span]:
-    """Character spans of a run in the quoting post and in its origin, widened over the text without words
-    (punctuation, smilies) around them: to their line's start / end when the rest of that line has no words
-    ("….please", "end!!! :)"), then over whole lines of such text above / below ("\n:cheers:\n:compress:")
-    as long as both posts have the same ones (a smiley line the quoter adds is the quoter's own).  Both stay
-    exact slices of their bodies."""
-    first, last = run.words[0].quoting, run.words[-1].quoting
-    origin_words = [w.origin for w in run.words]
-    origin_first, origin_last = min(origin_words), max(origin_words)
-    q, s = _wordless_edges(new, first, last), _wordless_edges(origin, origin_first, origin_last)
-    q_start = q.start if q.start is not None else new.word_starts[first]
-    s_start = s.start if s.start is not None else origin.word_starts[origin_first]
-    if q.start is not None and s.start is not None:
-        for (q_line, _, q_text), (s_line, _, s_text) in zip(q.above, s.above):
-            if q_text != s_text:
-                break
-            q_start, s_start = q_line, s_line
-    q_end = q.end if q.end is not None else extend_punctuation(new.post.body, new.word_ends[last])
-    s_end = s.end if s.end is not None else extend_punctuation(origin.post.body, origin.word_ends[origin_last])
-    if q.end is not None and s.end is not None:
-        for (_, q_line, q_text), (_, s_line, s_text) in zip(q.below, s.below):
-            if q_text != s_text:
-                break
-            q_end, s_end = q_line, s_line
-    return Span(q_start, q_end), Span(s_start, s_end)
 
 
 def detect_quotes(

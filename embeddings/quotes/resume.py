@@ -42,7 +42,7 @@ import numpy as np
 
 from ..durable import fsync_path
 from ..models import Post
-from .detector import SHINGLE, IndexedPost, QuoteDetector, occurrences
+from .detector import SHINGLE, IndexedPost, QuoteDetector, new_occurrences
 from .order import detection_order, feed  # noqa: F401  (re-exported: the order resumed detection reads)
 
 STATE_DIR = "quotes"
@@ -205,7 +205,7 @@ class SavedState:
         return len(self.post_ids)
 
     def occurrences(self, keys: np.ndarray) -> dict[int, array]:
-        """packed key -> its occurrences in every segment, oldest first (flat, as `detector.occurrences`), for those of
+        """packed key -> its occurrences in every segment, oldest first (flat, as `detector.new_occurrences`), for those of
         `keys` that have any."""
         found: dict[int, array] = {}
         keys = np.unique(np.asarray(keys, dtype=np.uint64))
@@ -222,7 +222,7 @@ class SavedState:
             start = 0
             for key, end in zip(keys[hit].tolist(), (ends * 8).tolist()):  # 8 bytes a (post, word) pair
                 if key not in found:
-                    found[key] = occurrences()
+                    found[key] = new_occurrences()
                 found[key].frombytes(block[start:end])
                 start = end
             drop_pages(seg["starts"])
@@ -255,9 +255,7 @@ class SavedState:
 
 def _array(code: str, values: np.ndarray) -> array:
     """`values` as an array of C ints ("I" unsigned, "i" signed: 32 bits on the platforms threadbot runs on)."""
-    out = array(code)
-    out.frombytes(np.ascontiguousarray(values, dtype=np.uint32 if code == "I" else np.int32).tobytes())
-    return out
+    return array(code, np.ascontiguousarray(values, dtype=np.uint32 if code == "I" else np.int32).tobytes())
 
 
 def _lookup(known: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -392,7 +390,7 @@ def resumed(
     shingles = sorted(wanted)
     packed = _pack(np.array(shingles, dtype=np.uint32).reshape(-1, SHINGLE)) if shingles else np.zeros(0, np.uint64)
     found = state.occurrences(packed)
-    table: defaultdict[tuple, array] = defaultdict(occurrences)
+    table: defaultdict[tuple, array] = defaultdict(new_occurrences)
     for shingle, key in zip(shingles, packed.tolist()):
         if key in found:
             table[shingle] = found[key]
