@@ -7,7 +7,8 @@ Pure library (no I/O, no discord).  Algorithm, in one pass over the posts in chr
    character offsets.
 2. Every processed post's word shingles (``SHINGLE`` consecutive words) go into a dict
    ``shingle -> post, word position, post, word position, ...`` (first ``SHINGLE_CAP`` occurrences, so the first
-   appearance is always there).  A new post looks up its own shingles to find candidate earlier posts: no all-pairs work.
+   appearance is always there).  A new post looks up its own shingles to find candidate earlier posts: no
+   all-pairs work.
 3. Each candidate's seed hits are clustered and aligned with ``difflib`` on the word ids around the seeds;
    matching blocks separated by small gaps (edits) merge into near-verbatim regions.  Seeds an alignment
    left out (paragraphs quoted in another order than the source's: one alignment keeps no crossing blocks)
