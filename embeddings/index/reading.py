@@ -249,6 +249,7 @@ def _child(job_path: str, level: str, parent: str) -> int:
     root = logging.getLogger()
     root.addHandler(_Sent(send))
     root.setLevel(int(level))
+    tmp = Path(job_path).parent
     outcome: dict
     try:
         job: Reading = pickle.loads(Path(job_path).read_bytes())
@@ -257,12 +258,12 @@ def _child(job_path: str, level: str, parent: str) -> int:
         result.threads = packed(result.threads)
         outcome = {"result": result, "offsets": bodies.offsets()}
     except Exception as exc:  # noqa: BLE001 - sent back whole, raised there
-        outcome = {"error": _sendable(exc, Path(job_path).parent, "read the sources")}
+        outcome = {"error": _sendable(exc, tmp, "read the sources")}
     try:
-        _write(Path(job_path).with_name(RESULT_FILE), outcome)
+        _write(tmp / RESULT_FILE, outcome)
     except Exception as exc:  # noqa: BLE001 - a full disk, a record that does not pickle: say so instead
-        outcome = {"error": _sendable(exc, Path(job_path).parent, "send what was read to the build")}
-        _write(Path(job_path).with_name(RESULT_FILE), outcome)
+        outcome = {"error": _sendable(exc, tmp, "send what was read to the build")}
+        _write(tmp / RESULT_FILE, outcome)
     return 0 if "result" in outcome else 1
 
 
@@ -293,18 +294,23 @@ def _sendable(exc: Exception, tmp: Path, doing: str) -> Exception:
 def _end_with_parent(parent: int) -> None:
     """End this process when the build's process ends: at once on Linux (PR_SET_PDEATHSIG), elsewhere within a
     second; and now, if it already has (before this process could ask)."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            if ctypes.CDLL(None).prctl(1, int(signal.SIGKILL)) != 0:  # PR_SET_PDEATHSIG; refused (seccomp)
-                _watch_parent(parent)
-        except (OSError, AttributeError):
-            _watch_parent(parent)
-    else:
+    if not _death_signal_set():
         _watch_parent(parent)
     if os.getppid() != parent:
         os._exit(1)
+
+
+def _death_signal_set() -> bool:
+    """Ask the system to kill this process when its parent ends (Linux's PR_SET_PDEATHSIG); whether it agreed
+    (not elsewhere, nor where a sandbox refuses prctl)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None).prctl(1, int(signal.SIGKILL)) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 def _watch_parent(parent: int) -> None:

@@ -205,8 +205,8 @@ class SavedState:
         return len(self.post_ids)
 
     def occurrences(self, keys: np.ndarray) -> dict[int, array]:
-        """packed key -> its occurrences in every segment, oldest first (flat, as `detector.new_occurrences`), for those of
-        `keys` that have any."""
+        """packed key -> its occurrences in every segment, oldest first (flat, as `detector.new_occurrences`), for
+        those of `keys` that have any."""
         found: dict[int, array] = {}
         keys = np.unique(np.asarray(keys, dtype=np.uint64))
         for seg in self.segments:
