@@ -11,9 +11,11 @@ import sys
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from embeddings.errors import BuildFailed, IndexMismatchError, NoIndexError, RebuildInProgressError
-from embeddings.index.datadir import BuildLock, DataDir
+from embeddings.index.datadir import MANIFEST, BuildLock, DataDir, manifest_text
 from embeddings.service import SearchService
 
 from .conftest import ROOT, SAMPLE_DIR
@@ -28,6 +30,21 @@ def test_manifest_and_counts(sample_service):
     assert manifest["counts"]["passages"] == len(sample_service._current().vectors) > 11
     assert manifest["sources"] == [str(SAMPLE_DIR)]
     assert manifest["built_at"].startswith("20")
+    lines = (data.current_path() / MANIFEST).read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "{" and lines[-1] == "}" and len(lines) == len(manifest) + 2  # one top-level key a line
+    assert [json.loads(line.rstrip(",").partition(": ")[0]) for line in lines[1:-1]] == sorted(manifest)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(), _json, max_size=6))
+def test_a_manifest_reads_back_as_written(manifest):
+    assert json.loads(manifest_text(manifest)) == manifest
 
 
 def test_rebuild_with_nothing_changed_embeds_nothing(fresh_service, tmp_path):

@@ -21,6 +21,7 @@ from embeddings.errors import BuildFailed, StorageError
 from embeddings.index import reading
 from embeddings.index.bodies import BODIES_FILE, Bodies, BodyRef, SpilledPost
 from embeddings.index.datadir import DB_FILE, DataDir
+from embeddings.index.digests import digests
 from embeddings.index.reading import JOB_FILE, RESULT_FILE, Reading, read_sources
 from embeddings.ingest import IngestResult, discovered, ingest
 from embeddings.ingest.reuse import INDEX_SUFFIX, PARSED_DIR, ParseCache
@@ -46,10 +47,11 @@ def sources(tmp_path) -> list[str]:
     return [str(DATA), str(SAMPLE_DIR), str(extra)]
 
 
-def _read(paths: list[str], tmp: Path, separate: bool, parse_cache=None, progress=None):
+def _read(paths: list[str], tmp: Path, separate: bool, parse_cache=None, progress=None, with_digests=False):
     tmp.mkdir(parents=True, exist_ok=True)
     job = Reading(paths, tmp, "auto", {}, 512 * 2**20, 1_000_000, found=discovered(paths), parse_cache=parse_cache)
-    return read_sources(job, progress, separate=separate)
+    result, bodies, known = read_sources(job, progress, separate=separate)
+    return (result, bodies, known) if with_digests else (result, bodies)
 
 
 def _everything(result) -> tuple:
@@ -59,6 +61,20 @@ def _everything(result) -> tuple:
         for t in result.threads
     ]  # fmt: skip
     return posts, [str(e) for e in result.errors], result.warnings, result.read, result.files, result.posts
+
+
+@pytest.mark.parametrize("separate", [False, True], ids=["here", "in a process of its own"])
+def test_the_digests_taken_while_reading_are_those_of_the_posts_read_back(sources, tmp_path, separate):
+    """The digests an incremental build compares posts by are taken before the bodies go to the file: they are
+    those of the posts as every later stage reads them (bodies from the file)."""
+    result, bodies, known = _read(sources, tmp_path / "t", separate=separate, with_digests=True)
+    try:
+        posts = [p for t in result.threads for p in t.posts]
+        assert len(known) == len(posts) > 50 and all(isinstance(p.body_source, BodyRef) for p in posts)
+        assert known == digests(result.threads)
+        assert len(set(known.values())) == len(known)  # one per post: the body and every field are in it
+    finally:
+        bodies.close()
 
 
 def test_reading_in_a_process_of_its_own_gives_what_reading_here_gives(sources, tmp_path):
@@ -307,7 +323,7 @@ def test_a_result_that_does_not_pickle_is_sent_back_as_the_error_it_is(tmp_path,
             return lambda: None  # no pickle for a lambda
 
     def read(job, progress):
-        return IngestResult(threads=[]), Bodiless()
+        return IngestResult(threads=[]), Bodiless(), {}
 
     outcome = _child_outcome(tmp_path, monkeypatch, read)
     assert outcome["code"] == 1 and "result" not in outcome
@@ -316,7 +332,7 @@ def test_a_result_that_does_not_pickle_is_sent_back_as_the_error_it_is(tmp_path,
 
 def test_a_full_disk_as_the_result_is_written_is_a_storage_error(tmp_path, monkeypatch):
     def read(job, progress):
-        return IngestResult(threads=[]), Bodies(tmp_path / BODIES_FILE)
+        return IngestResult(threads=[]), Bodies(tmp_path / BODIES_FILE), {}
 
     real_dump, calls = pickle.dump, []
 

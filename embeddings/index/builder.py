@@ -87,13 +87,13 @@ def build_index(
                 seen=inc.seen,
                 parse_cache=inc.parse_cache(tmp),
             )
-            result, bodies = read_sources(job, lambda done, total: report("parse", done, total))
+            result, bodies, known = read_sources(job, lambda done, total: report("parse", done, total))
             for w in result.warnings:
                 log.warning(w)
             if not result.threads:
                 raise BuildFailed("nothing to index: no file produced a post", result.errors)
 
-            addition, added = inc.plan(result), None
+            addition, added = inc.plan(result, known), None
             if addition is not None:
                 try:
                     added = add_posts(

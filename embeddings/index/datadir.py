@@ -320,7 +320,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def manifest_text(data: dict) -> str:
+    """A manifest as JSON, one top-level key a line (sorted), each value compact: readable at a glance, and made by
+    the json module's C encoder (an indented dump is pure Python: 0.4 s for the 40,000 file records of a large
+    spool, against 0.1)."""
+    lines = [f"{json.dumps(key)}: {json.dumps(data[key], sort_keys=True)}" for key in sorted(data)]
+    return "{\n" + ",\n".join(lines) + "\n}\n" if lines else "{}\n"
+
+
 def _write_json_atomic(path: Path, data: dict) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.write_text(manifest_text(data), encoding="utf-8")
     os.replace(tmp, path)

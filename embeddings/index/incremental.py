@@ -153,20 +153,6 @@ def _readable(path: Path, max_file_bytes: int) -> bool:
     return True
 
 
-def post_digest(post: Post, thread: Thread) -> str:
-    """A digest of everything the index stores about a post (its thread's title and source included)."""
-    h = hashlib.blake2b(digest_size=16)
-    fields = (post.post_id, post.thread_id, post.post_index, post.author, post.posted_at, post.source, post.line)
-    fields += (post.url, post.excluded, post.utc_offset, thread.title, thread.source)
-    h.update(repr(fields).encode("utf-8", "surrogatepass"))
-    h.update(post.body.encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
-
-
-def digests(threads: Sequence[Thread]) -> dict[str, str]:
-    return {p.post_id: post_digest(p, t) for t in threads for p in t.posts}
-
-
 @dataclass
 class Addition:
     """An incremental build's plan: the posts to add to the previous build."""

@@ -6,9 +6,9 @@ paragraphs of every body for the boilerplate pass) among the posts' fields, whic
 of its allocator back only once every object in it is gone, so after reading, the build process would keep
 hundreds of megabytes freed but held, for the rest of the build (600 MiB over 150,000 passages, growing with the
 archive). Read in a child process, that memory goes back with the process: the build receives the posts' fields,
-unpickled together (so packed closely), and the number of each body in the bodies file the child wrote. An archive
-of less than SEPARATE_BYTES is read in the build's process: there is little to give back, and a process costs a
-start.
+unpickled together (so packed closely), the number of each body in the bodies file the child wrote, and each
+post's digest (`digests`), taken while the bodies were strings. An archive of less than SEPARATE_BYTES is read in
+the build's process: there is little to give back, and a process costs a start.
 
 Both ways do the same: `ingest`, then the parse cache made durable (`ParseCache.finish`), then the bodies written
 out. The child sends its progress and its log records as they come, as lines on its standard output, and its
@@ -40,6 +40,7 @@ from ..ingest import Discovered, IngestResult, ingest
 from ..ingest.reuse import ParseCache
 from ..ingest.seen import Seen
 from .bodies import BODIES_FILE, Bodies, packed, spill, unpacked
+from .digests import digests
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +66,10 @@ class Reading:
 
 def read_sources(
     job: Reading, progress: Callable[[int, int], None] | None = None, separate: bool | None = None
-) -> tuple[IngestResult, Bodies]:
+) -> tuple[IngestResult, Bodies, dict[str, str]]:
     """The sources' threads (none when no file gave a post), their posts spilled to the bodies file in `job.tmp`
-    (returned: the caller closes or removes it). `separate`: read in a process of its own (None: when the files
-    found weigh SEPARATE_BYTES or more)."""
+    (returned: the caller closes or removes it), and each post's digest (`digests.digests`, taken before the
+    spill). `separate`: read in a process of its own (None: when the files found weigh SEPARATE_BYTES or more)."""
     if separate is None:  # an embedded interpreter may have no executable to start: read here
         separate = bool(sys.executable) and _weight(job.found) >= SEPARATE_BYTES
     return _in_child(job, progress) if separate else _read(job, progress)
@@ -84,7 +85,7 @@ def _weight(found: Discovered | None) -> int:
     return total
 
 
-def _read(job: Reading, progress) -> tuple[IngestResult, Bodies]:
+def _read(job: Reading, progress) -> tuple[IngestResult, Bodies, dict[str, str]]:
     """`read_sources` in this process."""
     cache = ParseCache(*job.parse_cache) if job.parse_cache else None
     try:
@@ -105,6 +106,7 @@ def _read(job: Reading, progress) -> tuple[IngestResult, Bodies]:
         raise
     if cache is not None:
         cache.finish()  # kept for the next build, with this one
+    known = digests(result.threads)  # the bodies are strings here: none is read back from the file
     bodies = None
     try:
         bodies = Bodies(job.tmp / BODIES_FILE)
@@ -116,10 +118,10 @@ def _read(job: Reading, progress) -> tuple[IngestResult, Bodies]:
             raise StorageError(job.tmp, f"cannot write the posts' bodies ({reason(exc)})") from None
         raise
     give_back_freed_memory()
-    return result, bodies
+    return result, bodies, known
 
 
-def _in_child(job: Reading, progress) -> tuple[IngestResult, Bodies]:
+def _in_child(job: Reading, progress) -> tuple[IngestResult, Bodies, dict[str, str]]:
     """`read_sources` in a child process (see the module's docstring)."""
     job_path, result_path, errors_path = (job.tmp / name for name in (JOB_FILE, RESULT_FILE, ERRORS_FILE))
     try:
@@ -146,7 +148,7 @@ def _in_child(job: Reading, progress) -> tuple[IngestResult, Bodies]:
     result, offsets = outcome["result"], outcome["offsets"]
     bodies = Bodies.reopened(job.tmp / BODIES_FILE, offsets)
     result.threads = unpacked(result.threads, bodies)
-    return result, bodies
+    return result, bodies, outcome["digests"]
 
 
 MARK = "\x1ethreadbot "  # starts each line the child sends (record separator: no library prints it)
@@ -253,10 +255,10 @@ def _child(job_path: str, level: str, parent: str) -> int:
     outcome: dict
     try:
         job: Reading = pickle.loads(Path(job_path).read_bytes())
-        result, bodies = _read(job, lambda done, total: send(f"{MARK}progress {done} {total}"))
+        result, bodies, known = _read(job, lambda done, total: send(f"{MARK}progress {done} {total}"))
         bodies.close()
         result.threads = packed(result.threads)
-        outcome = {"result": result, "offsets": bodies.offsets()}
+        outcome = {"result": result, "offsets": bodies.offsets(), "digests": known}
     except Exception as exc:  # noqa: BLE001 - sent back whole, raised there
         outcome = {"error": _sendable(exc, tmp, "read the sources")}
     try:

@@ -34,11 +34,11 @@ from ..vectors.ann import load_vector_index
 from .append import CannotAppend, append_store, append_vectors, copy_store, numbered
 from .bodies import BODIES_FILE
 from .datadir import DB_FILE, VECTORS_FILE, DataDir
+from .digests import digests
 from .incremental import (
     Addition,
     Previous,
     build_settings,
-    digests,
     file_records,
     plan_addition,
     previous_build,
@@ -130,9 +130,10 @@ class Increments:
         kept = self.previous.path / PARSED_DIR if self.previous else None
         return kept, tmp / PARSED_DIR, f"{self.fmt}\0{self.max_file_bytes}"
 
-    def plan(self, result: IngestResult) -> Addition | None:
-        """The addition to make, or None (a full build, `note` saying why)."""
-        self.digests = digests(result.threads)
+    def plan(self, result: IngestResult, known: dict[str, str] | None = None) -> Addition | None:
+        """The addition to make, or None (a full build, `note` saying why). `known`: the posts' digests, when the
+        reading step computed them (`digests.digests`)."""
+        self.digests = known if known is not None else digests(result.threads)
         if self.previous is None:  # the first build, `full`, or a live build that cannot be read or loaded
             return None
         planned = plan_addition(self.previous, result.threads, self.fixed, self.digests)
