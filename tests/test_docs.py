@@ -169,3 +169,19 @@ def test_global_options_are_documented():
     expected = {s for a in _optionals(parser) for s in a.option_strings}
     missing = sorted(expected - shown)
     assert not missing, f"README, global options: missing {missing}"
+
+
+PERFORMANCE = README.parent / "docs" / "performance.md"
+
+
+def _benchmark_scripts() -> set[str]:
+    """The benchmark scripts (a helper module of theirs, such as `scale_data.py`, runs nothing of its own)."""
+    folder = README.parent / "benchmarks"
+    return {p.name for p in folder.glob("*.py") if '__name__ == "__main__"' in p.read_text(encoding="utf-8")}
+
+
+def test_every_benchmark_script_is_listed_in_the_performance_docs():
+    table = _section(PERFORMANCE.read_text(encoding="utf-8"), "## Benchmark scripts")
+    listed = [m.group(1) for m in re.finditer(r"^\| `benchmarks/([\w.]+\.py)\b", table, re.M)]
+    assert len(listed) == len(set(listed)), "a script listed twice"
+    assert set(listed) == _benchmark_scripts()
